@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type { CommandModule } from 'yargs';
+import { errorMessage } from '../../core/errors.js';
+import { describeExitCode } from '../../worker/exit-codes.js';
+import { runThroughBroker } from '../../worker/run-through-broker.js';
+import { planLocalRun, runLocal, writeRunOutputs, type LocalRunOptions, type LocalRunReport } from '../../local/run-local.js';
+import { summaryTable } from '../../local/summary.js';
+import { OUTPUT_FILES } from '../../core/write-results.js';
+
+interface RunArgs {
+  catalog?: string | undefined;
+  data?: string | undefined;
+  samples?: string[] | undefined;
+  'chunk-size': number;
+  parallel?: number | undefined;
+  out: string;
+  lumi?: number | undefined;
+  bins?: number[] | undefined;
+  broker?: string | undefined;
+  json: boolean;
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run',
+  describe: 'Run the whole analysis on this machine and write the plot, histograms.json and histograms.csv',
+  builder: (y) => y
+    .option('catalog', { type: 'string', describe: 'sample catalogue (JSON); default: the built-in ATLAS 2020 4-lepton release' })
+    .option('data', { type: 'string', describe: "folder holding the ROOT files, or a URL prefix; default: the catalogue's official URL prefix" })
+    .option('samples', { type: 'string', coerce: (v: string | string[]) => [v].flat().flatMap((s) => s.split(',')).filter(Boolean), describe: 'sample or category names, comma-separated (data, Ztt, ZZ, signal, Zee, ...)' })
+    .option('chunk-size', { type: 'number', default: 50_000, describe: 'entries per chunk' })
+    .option('parallel', { type: 'number', describe: 'chunks analysed at once (default: the number of cores)' })
+    .option('out', { type: 'string', default: 'hzz-output', describe: 'output folder' })
+    .option('lumi', { type: 'number', describe: "integrated luminosity in fb⁻¹ (default: the catalogue's, 10)" })
+    .option('bins', { type: 'string', coerce: (v: string) => v.split(',').map(Number), describe: 'binning of m4l in GeV as lo,hi,width (default 80,250,5)' })
+    .option('broker', { type: 'string', describe: 'run workers and the plotter through this RabbitMQ (amqp://user:pass@host:port/vhost) instead of in-process' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
+    .example('hzz run --data ../shared/data --out out', 'the analysis on local files')
+    .example('hzz run --samples data,Ztt --chunk-size 1000 --parallel 2', 'two categories, from the official servers')
+    .epilogue('Exit status: 0 all chunks done; 1 some chunk or sample failed (outputs hold the rest); 2 bad arguments or catalogue.'),
+  handler: async (argv) => {
+    const out = resolve(argv.out);
+    const bar = new SingleBar({ format: 'chunks {bar} {value}/{total} | {percentage}% | {duration}s', stream: process.stderr, noTTYOutput: false, hideCursor: false });
+    const opts: LocalRunOptions = {
+      catalogue: argv.catalog, data: argv.data, samples: argv.samples, chunkSize: argv['chunk-size'], parallel: argv.parallel,
+      lumi: argv.lumi, binning: argv.bins ? { lo: argv.bins[0]!, hi: argv.bins[1]!, width: argv.bins[2]! } : undefined,
+      onPlanned: (p) => bar.start(p.tasks.length, 0),
+      onChunk: (done) => bar.update(done),
+    };
+    let report: LocalRunReport;
+    try {
+      report = argv.broker ? await runWithBroker(opts, argv.broker) : await runLocal(opts);
+    } finally {
+      bar.stop();
+    }
+    writeRunOutputs(out, report);
+    if (argv.json) {
+      process.stdout.write(JSON.stringify({ out, seconds: report.seconds, chunks: report.results.plan.chunks, chunksDone: report.results.chunksDone, failures: report.failures }) + '\n');
+    } else {
+      process.stdout.write(summaryTable(report) + '\n');
+      process.stdout.write(`wrote ${Object.values(OUTPUT_FILES).map((f) => join(out, f)).join(', ')}\n`);
+    }
+    for (const f of report.failures) process.stderr.write(`FAILED ${f.what} [${f.kind}]: ${f.message}\n`);
+    if (report.failures.length > 0) {
+      process.stderr.write(`${report.failures.length} failure(s): the outputs hold only what succeeded\n`);
+      process.exitCode = 1;
+    }
+  },
+};
+
+/** The same run, but every chunk goes worker → RabbitMQ → plotter, as in the cluster. */
+async function runWithBroker(opts: LocalRunOptions, broker: string): Promise<LocalRunReport> {
+  const started = performance.now();
+  const planned = await planLocalRun(opts);
+  opts.onPlanned?.(planned);
+  const store = mkdtempSync(join(tmpdir(), 'hzz-broker-run-'));
+  try {
+    const r = await runThroughBroker({
+      plan: planned.plan, tasks: planned.tasks, broker, out: store, concurrency: opts.parallel,
+      onProgress: (p) => opts.onChunk?.(p.done, p.total),
+    });
+    const failures = [
+      ...planned.failures.map((f) => ({ what: `sample ${f.sample}`, kind: 'bad-input', message: errorMessage(f.error) })),
+      ...r.failures.map((f) => ({ what: `chunk ${f.chunk}`, kind: describeExitCode(f.code), message: f.message })),
+    ];
+    return { results: r.results, failures, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+  }
+}

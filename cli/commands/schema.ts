@@ -1,0 +1,14 @@
+import type { CommandModule } from 'yargs';
+import { CatalogueSchema } from '../../core/catalogue.js';
+import { PartialSchema, PlanSchema, TaskSchema } from '../../core/messages.js';
+
+const schemas = { catalogue: CatalogueSchema, task: TaskSchema, partial: PartialSchema, plan: PlanSchema };
+
+export const schemaCommand: CommandModule<object, { name: keyof typeof schemas }> = {
+  command: 'schema <name>',
+  describe: 'Print the JSON Schema of a document: catalogue, task, partial or plan',
+  builder: (y) => y.positional('name', { choices: Object.keys(schemas) as (keyof typeof schemas)[], demandOption: true }),
+  handler: (argv) => {
+    process.stdout.write(JSON.stringify(schemas[argv.name], null, 2) + '\n');
+  },
+};

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { badInput } from './errors.js';
+import { checked } from './schema-check.js';
+
+/**
+ * The sample catalogue: which files make up each sample, how MC is normalised, how categories are
+ * drawn, and how the tree is laid out. It is a data file (catalogues/*.json), so users copy and edit
+ * it, and a newer release is another file rather than new code.
+ */
+const Name = Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.+*-]+$' });
+export const CategoryKind = Type.Union([Type.Literal('data'), Type.Literal('background'), Type.Literal('signal')]);
+
+export const CatalogueSchema = Type.Object({
+  schema: Type.Literal('hzz.catalogue/v1'),
+  release: Name,
+  description: Type.Optional(Type.String()),
+  urlPrefix: Type.String({ minLength: 1 }),
+  tree: Type.String({ minLength: 1 }),
+  energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
+  branches: Type.Object({
+    pt: Type.String(), eta: Type.String(), phi: Type.String(), energy: Type.String(),
+    charge: Type.String(), type: Type.String(), mcWeight: Type.String(), scaleFactors: Type.Array(Type.String()),
+  }, { additionalProperties: false }),
+  lumi: Type.Number({ exclusiveMinimum: 0 }),
+  categories: Type.Array(Type.Object({
+    name: Name, kind: CategoryKind, label: Type.String(), color: Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }),
+  }, { additionalProperties: false }), { minItems: 1 }),
+  samples: Type.Array(Type.Object({
+    name: Name,
+    category: Name,
+    path: Type.String({ minLength: 1 }),
+    dsid: Type.Optional(Type.Integer()),
+    xsec: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    sumw: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    efficiency: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  }, { additionalProperties: false }), { minItems: 1 }),
+}, { additionalProperties: false });
+
+export type Catalogue = Static<typeof CatalogueSchema>;
+export type Category = Catalogue['categories'][number];
+export type Sample = Catalogue['samples'][number];
+
+export const DEFAULT_CATALOGUE = new URL('../../catalogues/atlas-2020-4lep.json', import.meta.url).pathname;
+
+export function loadCatalogue(file: string = DEFAULT_CATALOGUE): Catalogue {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw badInput(`catalogue ${file}`, (err as Error).message, err);
+  }
+  return parseCatalogue(raw, `catalogue ${file}`);
+}
+
+export function parseCatalogue(raw: unknown, what: string): Catalogue {
+  const cat = checked(CatalogueSchema, raw, what);
+  const categories = new Map(cat.categories.map((c) => [c.name, c]));
+  const seen = new Set<string>();
+  cat.samples.forEach((s, i) => {
+    const at = `${what}: /samples/${i} (${s.name})`;
+    if (seen.has(s.name) || categories.has(s.name)) throw badInput(at, `name '${s.name}' is used twice`);
+    seen.add(s.name);
+    const c = categories.get(s.category);
+    if (!c) throw badInput(at, `category '${s.category}' is not one of ${[...categories.keys()].join(', ')}`);
+    if (c.kind !== 'data') {
+      for (const f of ['xsec', 'sumw', 'efficiency'] as const) {
+        if (s[f] === undefined) throw badInput(at, `an MC sample (category kind '${c.kind}') needs '${f}'`);
+      }
+    }
+  });
+  return cat;
+}
+
+export function categoryOf(cat: Catalogue, s: Sample): Category {
+  return cat.categories.find((c) => c.name === s.category)!;
+}
+
+/** The samples named, where a name is a sample or a whole category; all samples when none. */
+export function selectSamples(cat: Catalogue, names?: readonly string[]): Sample[] {
+  if (!names || names.length === 0) return cat.samples;
+  const wanted = new Set<string>();
+  for (const n of names) {
+    const matches = cat.samples.filter((s) => s.name === n || s.category === n);
+    if (matches.length === 0) {
+      throw badInput(`sample '${n}'`, `is neither a sample nor a category of ${cat.release} (samples: ${cat.samples.map((s) => s.name).join(', ')}; categories: ${cat.categories.map((c) => c.name).join(', ')})`);
+    }
+    matches.forEach((s) => wanted.add(s.name));
+  }
+  return cat.samples.filter((s) => wanted.has(s.name));
+}

@@ -1,0 +1,88 @@
+import { categoryOf, type Catalogue, type Sample } from './catalogue.js';
+import { errorMessage } from './errors.js';
+import type { Binning } from './histogram.js';
+import { locateSample } from './locate.js';
+import type { Chunk, Plan, Task } from './messages.js';
+import { RootTree } from './root/tree-reader.js';
+import { crossSectionWeight } from './weights.js';
+
+/**
+ * Splitting the analysis into chunks (a file and an entry range). The same plan drives the local
+ * run and the cluster, so a chunk's result does not depend on where it ran.
+ */
+export interface PlannedFile {
+  sample: string;
+  category: string;
+  url: string;
+  entries: number;
+}
+
+/** Pure: each file cut into consecutive ranges of at most `chunkSize` entries, in catalogue order. */
+export function splitIntoChunks(files: readonly PlannedFile[], chunkSize: number): Chunk[] {
+  if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new Error(`chunk size must be a positive whole number (got ${chunkSize})`);
+  const chunks: Chunk[] = [];
+  for (const f of files) {
+    for (let start = 0; start < f.entries; start += chunkSize) {
+      chunks.push({ index: chunks.length, sample: f.sample, category: f.category, url: f.url, entryStart: start, entryStop: Math.min(f.entries, start + chunkSize) });
+    }
+  }
+  return chunks;
+}
+
+export interface PlanRequest {
+  analysis: string;
+  catalogue: Catalogue;
+  samples: readonly Sample[];
+  /** A local folder or an http(s) URL prefix. */
+  source: string;
+  lumi: number;
+  binning: Binning;
+  chunkSize: number;
+}
+
+export interface PlanResult {
+  plan: Plan;
+  tasks: Task[];
+  /** Samples whose file could not be found or opened: they are left out of the plan. */
+  failures: { sample: string; error: unknown }[];
+}
+
+/** Reads each file's header for its entry count (nothing else), then plans the chunks. */
+export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
+  const { catalogue: cat } = req;
+  const opened = await Promise.all(req.samples.map(async (s) => {
+    try {
+      const url = locateSample(req.source, s);
+      const tree = await RootTree.open(url, cat.tree);
+      return { sample: s, file: { sample: s.name, category: s.category, url, entries: tree.entries } };
+    } catch (error) {
+      return { sample: s, error };
+    }
+  }));
+  const files = opened.flatMap((o) => (o.file ? [o.file] : []));
+  const xsecWeights = new Map(req.samples.map((s) => [s.name, mcWeightOf(cat, s, req.lumi)]));
+  const chunks = splitIntoChunks(files, req.chunkSize);
+  const tasks = chunks.map((chunk): Task => ({
+    schema: 'hzz.task/v1', analysis: req.analysis, chunk, tree: cat.tree, energyUnit: cat.energyUnit,
+    branches: cat.branches, binning: req.binning, ...optional('xsecWeight', xsecWeights.get(chunk.sample)),
+  }));
+  const plan: Plan = {
+    schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi: req.lumi, binning: req.binning,
+    categories: cat.categories.map(({ name, kind, label, color }) => ({ name, kind, label, color })),
+    samples: files.map((f) => ({ ...f, ...optional('xsecWeight', xsecWeights.get(f.sample)) })),
+    chunks: chunks.length,
+  };
+  return { plan, tasks, failures: opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : [])) };
+}
+
+function mcWeightOf(cat: Catalogue, s: Sample, lumi: number): number | undefined {
+  if (categoryOf(cat, s).kind === 'data') return undefined;
+  return crossSectionWeight(lumi, { xsec: s.xsec!, sumw: s.sumw!, efficiency: s.efficiency! });
+}
+
+const optional = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } =>
+  (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+
+export function describeFailure(f: { sample: string; error: unknown }): string {
+  return `${f.sample}: ${errorMessage(f.error)}`;
+}

@@ -1,0 +1,81 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CategoryKind } from './catalogue.js';
+
+/**
+ * The versioned JSON documents that cross process boundaries: a chunk task (what a worker is told),
+ * a partial (what it publishes), a plan (what the plotter expects). One TypeBox definition gives
+ * both the TypeScript types and the JSON Schema that receivers validate against
+ * (docs/contracts.md lists them; `hzz schema` prints them).
+ */
+export const BinningSchema = Type.Object({
+  lo: Type.Number(),
+  hi: Type.Number(),
+  width: Type.Number({ exclusiveMinimum: 0 }),
+}, { additionalProperties: false });
+
+const Count = Type.Integer({ minimum: 0 });
+const Bins = Type.Array(Type.Number());
+
+export const ChunkSchema = Type.Object({
+  /** Position in the plan; with the analysis id it names the chunk everywhere (Job, partial file). */
+  index: Count,
+  sample: Type.String({ minLength: 1 }),
+  category: Type.String({ minLength: 1 }),
+  url: Type.String({ minLength: 1 }),
+  entryStart: Count,
+  entryStop: Count,
+}, { additionalProperties: false });
+
+/** Everything a worker needs to process one chunk, with no catalogue lookup on its side. */
+export const TaskSchema = Type.Object({
+  schema: Type.Literal('hzz.task/v1'),
+  analysis: Type.String({ minLength: 1 }),
+  chunk: ChunkSchema,
+  tree: Type.String({ minLength: 1 }),
+  energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
+  branches: Type.Object({
+    pt: Type.String(), eta: Type.String(), phi: Type.String(), energy: Type.String(),
+    charge: Type.String(), type: Type.String(), mcWeight: Type.String(), scaleFactors: Type.Array(Type.String()),
+  }, { additionalProperties: false }),
+  binning: BinningSchema,
+  /** Cross-section weight (lumi × 1000 × xsec / (sumw × efficiency)); absent for data, which counts 1. */
+  xsecWeight: Type.Optional(Type.Number()),
+}, { additionalProperties: false });
+
+export const PartialSchema = Type.Object({
+  schema: Type.Literal('hzz.partial/v1'),
+  analysis: Type.String({ minLength: 1 }),
+  chunk: ChunkSchema,
+  binning: BinningSchema,
+  sumw: Bins,
+  sumw2: Bins,
+  entries: Type.Array(Count),
+  nRead: Count,
+  nSelected: Count,
+  worker: Type.Object({ host: Type.String(), version: Type.String() }),
+  producedAt: Type.String(),
+}, { additionalProperties: false });
+
+export const PlanSampleSchema = Type.Object({
+  sample: Type.String(),
+  category: Type.String(),
+  url: Type.String(),
+  entries: Count,
+  xsecWeight: Type.Optional(Type.Number()),
+}, { additionalProperties: false });
+
+export const PlanSchema = Type.Object({
+  schema: Type.Literal('hzz.plan/v1'),
+  analysis: Type.String({ minLength: 1 }),
+  release: Type.String(),
+  lumi: Type.Number({ exclusiveMinimum: 0 }),
+  binning: BinningSchema,
+  categories: Type.Array(Type.Object({ name: Type.String(), kind: CategoryKind, label: Type.String(), color: Type.String() })),
+  samples: Type.Array(PlanSampleSchema),
+  chunks: Count,
+}, { additionalProperties: false });
+
+export type Chunk = Static<typeof ChunkSchema>;
+export type Task = Static<typeof TaskSchema>;
+export type Partial = Static<typeof PartialSchema>;
+export type Plan = Static<typeof PlanSchema>;

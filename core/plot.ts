@@ -1,0 +1,249 @@
+import { createCanvas, type CanvasRenderingContext2D as NodeCtx } from 'canvas';
+import { BarController, BarElement, Chart, LinearScale, type Plugin } from 'chart.js';
+import { binEdges, type SampleHistogram } from './histogram.js';
+import type { Results } from './results.js';
+
+/**
+ * The notebook's figure: backgrounds stacked in catalogue order, the signal on top of them, data as
+ * black points with √N error bars, the background's statistical uncertainty as a hatched band,
+ * ticks inward on all four sides, and the ATLAS Open Data labels. Chart.js lays out the axes and
+ * draws the stacked bars; what a physics plot needs beyond a web chart is drawn by the plugin below.
+ */
+Chart.register(BarController, BarElement, LinearScale);
+
+const WIDTH = 640; // matplotlib's default 6.4 × 4.8 in at 100 dpi
+const HEIGHT = 480;
+const SCALE = 2;
+const FONT = 'DejaVu Sans';
+
+interface Drawn {
+  label: string;
+  color: string;
+  values: number[];
+}
+
+export function renderPlot(r: Results): Buffer {
+  const { binning, lumi } = r.plan;
+  const edges = binEdges(binning);
+  const centres = edges.slice(0, -1).map((e, i) => (e + edges[i + 1]!) / 2);
+  const hist = (name: string): SampleHistogram => r.categories.get(name)!;
+  const backgrounds = r.plan.categories.filter((c) => c.kind === 'background');
+  const signals = r.plan.categories.filter((c) => c.kind === 'signal');
+  const data = r.plan.categories.filter((c) => c.kind === 'data');
+  const sumOf = (names: string[], pick: (h: SampleHistogram) => number[]) =>
+    centres.map((_, i) => names.reduce((s, n) => s + pick(hist(n))[i]!, 0));
+  const bkgTotal = sumOf(backgrounds.map((c) => c.name), (h) => h.sumw);
+  const bkgErr = sumOf(backgrounds.map((c) => c.name), (h) => h.sumw2).map(Math.sqrt);
+  const dataCounts = sumOf(data.map((c) => c.name), (h) => h.entries);
+  const stacked: Drawn[] = [...backgrounds, ...signals].map((c) => ({ label: c.label, color: c.color, values: hist(c.name).sumw }));
+  const top = Math.max(...dataCounts, ...sumOf([...backgrounds, ...signals].map((c) => c.name), (h) => h.sumw)) * 1.6 || 1;
+
+  // Chart.js scales the canvas by devicePixelRatio itself and draws in CSS pixels.
+  const canvas = createCanvas(WIDTH, HEIGHT);
+  const ctx = canvas.getContext('2d');
+  const overlay: Plugin<'bar'> = {
+    id: 'hzz-physics',
+    beforeDraw(chart) {
+      chart.ctx.fillStyle = 'white';
+      chart.ctx.fillRect(0, 0, chart.width, chart.height);
+    },
+    afterDatasetsDraw(chart) {
+      const g = chart.ctx as unknown as NodeCtx;
+      const x = chart.scales.x!;
+      const y = chart.scales.y!;
+      const area = chart.chartArea;
+      g.save();
+      g.beginPath();
+      g.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+      g.clip();
+      hatchBand(g, edges.map((e) => x.getPixelForValue(e)), bkgTotal.map((v, i) => [y.getPixelForValue(v - bkgErr[i]!), y.getPixelForValue(v + bkgErr[i]!)]));
+      if (data.length > 0) {
+        centres.forEach((c, i) => {
+          const n = dataCounts[i]!;
+          if (n <= 0) return;
+          const px = x.getPixelForValue(c);
+          dataPoint(g, px, y.getPixelForValue(n), y.getPixelForValue(n - Math.sqrt(n)), y.getPixelForValue(n + Math.sqrt(n)));
+        });
+      }
+      g.restore();
+      inwardTicks(g, chart);
+      labels(g, area, lumi, binning.width);
+      legend(g, area, stacked, data.length > 0);
+    },
+  };
+
+  new Chart(ctx as unknown as CanvasRenderingContext2D, {
+    type: 'bar',
+    data: {
+      datasets: stacked.map((d) => ({
+        label: d.label,
+        data: centres.map((c, i) => ({ x: c, y: d.values[i]! })),
+        backgroundColor: d.color,
+        borderWidth: 0,
+        barPercentage: 1,
+        categoryPercentage: 1,
+        grouped: false,
+        stack: 'mc',
+      })),
+    },
+    options: {
+      responsive: false,
+      animation: false,
+      devicePixelRatio: SCALE,
+      layout: { padding: { top: 8, right: 14, left: 4, bottom: 2 } },
+      plugins: { legend: { display: false }, tooltip: { enabled: false } },
+      scales: {
+        x: {
+          type: 'linear', min: binning.lo, max: binning.hi, stacked: true, offset: false,
+          grid: { display: false, drawTicks: false },
+          border: { display: true, color: 'black', width: 1 },
+          ticks: { color: 'black', font: { family: FONT, size: 12 }, padding: 6, stepSize: niceStep(binning.hi - binning.lo), includeBounds: false },
+          title: { display: true, text: '4-lepton invariant mass m\u2084\u2097 [GeV]', align: 'end', color: 'black', font: { family: FONT, size: 13 } },
+        },
+        y: {
+          type: 'linear', min: 0, max: top, stacked: true,
+          grid: { display: false, drawTicks: false },
+          border: { display: true, color: 'black', width: 1 },
+          ticks: { color: 'black', font: { family: FONT, size: 12 }, padding: 6, maxTicksLimit: 8, includeBounds: false },
+          title: { display: true, text: `Events / ${formatNumber(binning.width)} GeV`, align: 'end', color: 'black', font: { family: FONT, size: 12 } },
+        },
+      },
+    },
+    plugins: [overlay],
+  });
+  return canvas.toBuffer('image/png');
+}
+
+function niceStep(span: number): number {
+  const raw = span / 9;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+}
+
+const formatNumber = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+
+/** The "////" hatch of matplotlib: a transparent bar per bin, filled with diagonal lines. */
+function hatchBand(g: NodeCtx, xs: number[], ys: [number, number][]): void {
+  g.save();
+  g.strokeStyle = 'rgba(0,0,0,0.5)';
+  g.lineWidth = 1;
+  ys.forEach(([lo, hi], i) => {
+    const x0 = xs[i]!;
+    const x1 = xs[i + 1]!;
+    if (!(Math.abs(lo - hi) > 0.5)) return;
+    g.save();
+    g.beginPath();
+    g.rect(x0, hi, x1 - x0, lo - hi);
+    g.clip();
+    hatchLines(g, x0, hi, x1, lo);
+    g.restore();
+  });
+  g.restore();
+}
+
+function hatchLines(g: NodeCtx, x0: number, y0: number, x1: number, y1: number): void {
+  const step = 4;
+  g.beginPath();
+  for (let s = x0 - (y1 - y0); s < x1; s += step) {
+    g.moveTo(s, y1);
+    g.lineTo(s + (y1 - y0), y0);
+  }
+  g.stroke();
+}
+
+function dataPoint(g: NodeCtx, x: number, y: number, yLo: number, yHi: number): void {
+  g.strokeStyle = 'black';
+  g.fillStyle = 'black';
+  g.lineWidth = 1.5;
+  g.beginPath();
+  g.moveTo(x, yLo);
+  g.lineTo(x, yHi);
+  g.stroke();
+  g.beginPath();
+  g.arc(x, y, 3 * 1.3, 0, 2 * Math.PI);
+  g.fill();
+}
+
+/** Major ticks from Chart.js's own tick positions, minor ticks between them, on all four sides. */
+function inwardTicks(g: NodeCtx, chart: Chart<'bar'>): void {
+  const { left, right, top, bottom } = chart.chartArea;
+  g.save();
+  g.strokeStyle = 'black';
+  g.lineWidth = 1;
+  g.strokeRect(left, top, right - left, bottom - top);
+  const major = 7;
+  const minor = 4;
+  const tickAt = (scale: 'x' | 'y') => {
+    const s = chart.scales[scale]!;
+    const values = s.ticks.map((t) => t.value);
+    const step = values.length > 1 ? values[1]! - values[0]! : 0;
+    const minors = step > 0 ? minorValues(s.min, s.max, values, step / (isFivey(step) ? 5 : 4)) : [];
+    return { s, values, minors };
+  };
+  g.beginPath();
+  const { s: xs, values: xv, minors: xm } = tickAt('x');
+  for (const [v, len] of [...xv.map((v) => [v, major] as const), ...xm.map((v) => [v, minor] as const)]) {
+    const px = xs.getPixelForValue(v);
+    g.moveTo(px, bottom); g.lineTo(px, bottom - len);
+    g.moveTo(px, top); g.lineTo(px, top + len);
+  }
+  const { s: ys, values: yv, minors: ym } = tickAt('y');
+  for (const [v, len] of [...yv.map((v) => [v, major] as const), ...ym.map((v) => [v, minor] as const)]) {
+    const py = ys.getPixelForValue(v);
+    g.moveTo(left, py); g.lineTo(left + len, py);
+    g.moveTo(right, py); g.lineTo(right - len, py);
+  }
+  g.stroke();
+  g.restore();
+}
+
+// matplotlib's AutoMinorLocator splits a major step of 1, 2.5 or 5 (× 10^k) in 5 and others in 4.
+const isFivey = (step: number): boolean => [1, 5, 2.5].includes(Number((step / 10 ** Math.floor(Math.log10(step))).toFixed(6)));
+
+function minorValues(min: number, max: number, majors: number[], step: number): number[] {
+  const out: number[] = [];
+  for (let k = Math.ceil(min / step - 1e-9); k * step <= max + 1e-9; k++) {
+    const v = k * step;
+    if (!majors.some((m) => Math.abs(m - v) < step * 1e-3)) out.push(v);
+  }
+  return out;
+}
+
+function labels(g: NodeCtx, area: { left: number; right: number; top: number; bottom: number }, lumi: number, _width: number): void {
+  const x = area.left + 0.05 * (area.right - area.left);
+  const yAt = (f: number) => area.bottom - f * (area.bottom - area.top);
+  g.save();
+  g.fillStyle = 'black';
+  g.textBaseline = 'middle';
+  g.font = `13px "${FONT}"`;
+  g.fillText('ATLAS Open Data', x, yAt(0.93));
+  g.font = `italic 8px "${FONT}"`;
+  g.fillText('for education', x, yAt(0.875));
+  g.font = `10px "${FONT}"`;
+  g.fillText(`\u221As = 13 TeV, \u222BL dt = ${formatNumber(lumi)} fb\u207B\u00B9`, x, yAt(0.815));
+  g.fillText('H \u2192 ZZ* \u2192 4\u2113', x, yAt(0.75));
+  g.restore();
+}
+
+function legend(g: NodeCtx, area: { left: number; right: number; top: number }, stacked: Drawn[], withData: boolean): void {
+  const rowH = 19;
+  const box = 14;
+  const x = area.left + 0.56 * (area.right - area.left);
+  let y = area.top + 10;
+  g.save();
+  g.font = `10px "${FONT}"`;
+  g.textBaseline = 'middle';
+  const row = (draw: () => void, text: string) => {
+    draw();
+    g.fillStyle = 'black';
+    g.fillText(text, x + box + 8, y + box / 2);
+    y += rowH;
+  };
+  for (const d of stacked) row(() => { g.fillStyle = d.color; g.fillRect(x, y, box, box * 0.7); }, d.label);
+  if (withData) row(() => dataPoint(g, x + box / 2, y + box / 2, y, y + box), 'Data');
+  row(() => {
+    g.save(); g.beginPath(); g.rect(x, y, box, box * 0.7); g.clip();
+    g.strokeStyle = 'rgba(0,0,0,0.5)'; g.lineWidth = 0.5; hatchLines(g, x, y, x + box, y + box * 0.7); g.restore();
+  }, 'Stat. Unc.');
+  g.restore();
+}

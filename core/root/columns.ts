@@ -1,0 +1,99 @@
+/**
+ * Columnar decoding of one basket: the whole basket becomes one typed array (plus per-entry offsets
+ * for jagged branches), the way uproot casts a basket into arrays. No object per event is made.
+ */
+export type ElementType = 'f4' | 'f8' | 'i4' | 'u4' | 'i2' | 'u2' | 'i1' | 'u1' | 'bool';
+
+export type Values = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+/** How a branch lays out its entries inside a basket. */
+export type Layout =
+  | 'scalar' // one fixed-size value per entry
+  | 'counted' // a C array whose length another leaf counts: just the values, entry offsets in the trailer
+  | 'stl-vector'; // std::vector<T> or ROOT::VecOps::RVec<T>: per entry a 10-byte header, then the values
+
+export interface Column {
+  /** First entry (of the tree) held by this column. */
+  entryStart: number;
+  entryStop: number;
+  values: Values;
+  /** For jagged layouts: entry i's values are values[offsets[i] .. offsets[i+1]). */
+  offsets?: Int32Array;
+}
+
+export const elementSize: Record<ElementType, number> = {
+  f4: 4, f8: 8, i4: 4, u4: 4, i2: 2, u2: 2, i1: 1, u1: 1, bool: 1,
+};
+
+/** Makes a typed array of host byte order from big-endian bytes (the bytes are copied). */
+export function fromBigEndian(type: ElementType, bytes: Uint8Array): Values {
+  const size = elementSize[type];
+  const n = Math.floor(bytes.length / size);
+  const copy = Buffer.allocUnsafeSlow(n * size);
+  copy.set(bytes.subarray(0, n * size));
+  if (size === 4) copy.swap32();
+  else if (size === 8) copy.swap64();
+  else if (size === 2) copy.swap16();
+  const ab = copy.buffer;
+  switch (type) {
+    case 'f4': return new Float32Array(ab, 0, n);
+    case 'f8': return new Float64Array(ab, 0, n);
+    case 'i4': return new Int32Array(ab, 0, n);
+    case 'u4': return new Uint32Array(ab, 0, n);
+    case 'i2': return new Int16Array(ab, 0, n);
+    case 'u2': return new Uint16Array(ab, 0, n);
+    case 'i1': return new Int8Array(ab, 0, n);
+    case 'u1':
+    case 'bool': return new Uint8Array(ab, 0, n);
+  }
+}
+
+export interface BasketPayload {
+  /** The uncompressed basket after its key: entry data, then (for jagged layouts) the offsets. */
+  data: Uint8Array;
+  keylen: number;
+  /** End of the entry data, counted from the start of the key as ROOT does. */
+  last: number;
+  entries: number;
+  /** Where each entry starts, counted from the start of the key; undefined for fixed-size entries. */
+  entryOffsets?: Int32Array;
+}
+
+const STL_HEADER = 10; // byte count (4), class version (2), element count (4)
+
+export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload, entryStart: number, what: string): Column {
+  const size = elementSize[type];
+  const dataEnd = p.last - p.keylen;
+  const entryStop = entryStart + p.entries;
+  if (dataEnd < 0 || dataEnd > p.data.length) throw new Error(`${what}: basket data end ${dataEnd} outside ${p.data.length} bytes`);
+  if (layout === 'scalar') {
+    if (dataEnd < p.entries * size) throw new Error(`${what}: basket holds ${dataEnd} bytes for ${p.entries} entries`);
+    return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, p.entries * size)) };
+  }
+  const eo = p.entryOffsets;
+  if (!eo || eo.length < p.entries) throw new Error(`${what}: basket has no entry offsets`);
+  const offsets = new Int32Array(p.entries + 1);
+  if (layout === 'counted') {
+    for (let i = 0; i < p.entries; i++) offsets[i] = (eo[i]! - p.keylen) / size;
+    offsets[p.entries] = dataEnd / size;
+    return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, dataEnd)), offsets };
+  }
+  // STL-like: gather the payloads of all entries into one contiguous big-endian buffer first.
+  const view = new DataView(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+  let total = 0;
+  for (let i = 0; i < p.entries; i++) {
+    offsets[i] = total;
+    const at = eo[i]! - p.keylen;
+    const n = view.getInt32(at + 6, false);
+    if (n < 0 || at + STL_HEADER + n * size > dataEnd) throw new Error(`${what}: corrupt entry ${entryStart + i} at byte ${at}`);
+    total += n;
+  }
+  offsets[p.entries] = total;
+  const packed = new Uint8Array(total * size);
+  for (let i = 0; i < p.entries; i++) {
+    const at = eo[i]! - p.keylen + STL_HEADER;
+    const nbytes = (offsets[i + 1]! - offsets[i]!) * size;
+    packed.set(p.data.subarray(at, at + nbytes), offsets[i]! * size);
+  }
+  return { entryStart, entryStop, values: fromBigEndian(type, packed), offsets };
+}

@@ -1,0 +1,27 @@
+/**
+ * Monte Carlo event weights as the notebook computes them. The notebook multiplies a Python float
+ * by float32 arrays, so numpy rounds the cross-section weight to float32 and rounds after every
+ * product, left to right. Math.fround after each step reproduces those float32 values exactly
+ * (a product of two float32 numbers is exact in float64, so rounding it once to float32 is the
+ * same as float32 multiplication).
+ */
+export interface McNormalisation {
+  /** Cross-section in pb. */
+  xsec: number;
+  /** Sum of generator weights of the whole sample before the skim. */
+  sumw: number;
+  /** Skim efficiency ("red_eff" in the notebook's info file). */
+  efficiency: number;
+}
+
+/** lumi [fb⁻¹] × 1000 [pb⁻¹ per fb⁻¹] × xsec [pb] / (sumw × efficiency), in float64 as the notebook has it. */
+export function crossSectionWeight(lumi: number, n: McNormalisation): number {
+  return (lumi * 1000 * n.xsec) / (n.sumw * n.efficiency);
+}
+
+/** totalWeight = xsecWeight × mcWeight × each scale factor, in float32 arithmetic. */
+export function eventWeight(xsecWeight32: number, mcWeight: number, scaleFactors: readonly number[]): number {
+  let w = Math.fround(xsecWeight32 * mcWeight);
+  for (const sf of scaleFactors) w = Math.fround(w * sf);
+  return w;
+}

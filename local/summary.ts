@@ -1,0 +1,26 @@
+import type { LocalRunReport } from './run-local.js';
+
+/** The end-of-run table: what was read, what passed, and the weighted yield per category. */
+export function summaryTable(report: LocalRunReport): string {
+  const { plan, categories } = report.results;
+  const rows: string[][] = [['category', 'kind', 'events read', 'selected', 'in range', 'weighted yield']];
+  let read = 0;
+  for (const c of plan.categories) {
+    const h = categories.get(c.name)!;
+    if (!plan.samples.some((s) => s.category === c.name)) continue;
+    read += h.nRead;
+    const inRange = h.entries.reduce((a, b) => a + b, 0);
+    const yieldSum = h.sumw.reduce((a, b) => a + b, 0);
+    rows.push([c.name, c.kind, String(h.nRead), String(h.nSelected), String(inRange), c.kind === 'data' ? String(inRange) : yieldSum.toFixed(4)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const rate = report.seconds > 0 ? Math.round(read / report.seconds) : 0;
+  return [
+    line(rows[0]!),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.slice(1).map(line),
+    '',
+    `chunks ${report.results.chunksDone}/${plan.chunks}, wall time ${report.seconds.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`,
+  ].join('\n');
+}

@@ -1,0 +1,79 @@
+import type { Partial, Plan } from '../core/messages.js';
+import { combinePartials, type Results } from '../core/results.js';
+import { partialMismatch } from './message-checks.js';
+
+/**
+ * One analysis as the plotter knows it: its plan (once it has come) and its stored partials, one per
+ * chunk index. Partials that came before the plan are kept; when the plan arrives they are counted
+ * if they belong to it, and listed as inconsistent if they do not.
+ */
+export interface AnalysisStatus {
+  schema: 'hzz.status/v1';
+  analysis: string;
+  /** False until the plan has arrived; `chunks.total` is null until then. */
+  planned: boolean;
+  chunks: { total: number | null; done: number };
+  /** Every chunk of the plan is in and the outputs were drawn from all of them. */
+  complete: boolean;
+  /** Chunk indices stored before the plan came that do not belong to it (at most 20 listed). */
+  inconsistent?: number[];
+  /** The last drawing failed; it is retried. */
+  drawError?: string;
+  updatedAt: string;
+}
+
+export class AnalysisState {
+  plan: Plan | undefined;
+  readonly partials = new Map<number, Partial>();
+  /** The chunk count the outputs on disk were last drawn from, and whether that draw worked. */
+  drawnDone = -1;
+  drawError: string | undefined;
+  /** When the plan, a partial or the drawing last changed. */
+  updatedAt = new Date();
+
+  constructor(readonly id: string, readonly dir: string) {}
+
+  touch(): void {
+    this.updatedAt = new Date();
+  }
+
+  /** Partials that count: all of them when they match the plan. */
+  counted(): Partial[] {
+    const plan = this.plan;
+    if (!plan) return [];
+    return [...this.partials.values()].filter((p) => partialMismatch(plan, p) === undefined);
+  }
+
+  inconsistent(): number[] {
+    const plan = this.plan;
+    if (!plan) return [];
+    return [...this.partials.values()].filter((p) => partialMismatch(plan, p) !== undefined).map((p) => p.chunk.index).sort((a, b) => a - b);
+  }
+
+  get done(): number {
+    return this.counted().length;
+  }
+
+  get allIn(): boolean {
+    return this.plan !== undefined && this.done === this.plan.chunks;
+  }
+
+  results(): Results | undefined {
+    return this.plan ? combinePartials(this.plan, this.counted()) : undefined;
+  }
+
+  status(): AnalysisStatus {
+    const done = this.plan ? this.done : this.partials.size;
+    const bad = this.inconsistent();
+    return {
+      schema: 'hzz.status/v1',
+      analysis: this.id,
+      planned: this.plan !== undefined,
+      chunks: { total: this.plan?.chunks ?? null, done },
+      complete: this.allIn && this.drawnDone === done && this.drawError === undefined,
+      ...(bad.length ? { inconsistent: bad.slice(0, 20) } : {}),
+      ...(this.drawError ? { drawError: this.drawError } : {}),
+      updatedAt: this.updatedAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { plotterMain } from './plotter-process.js';
+
+// `node dist/plotter/main.js --out DIR [--port 8080] [--host 0.0.0.0] [--prefetch 16]`: the plotter
+// without the CLI, for a slim image and for tests that kill it with SIGKILL.
+const { values } = parseArgs({
+  options: { out: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, prefetch: { type: 'string' } },
+  strict: true,
+});
+const out = values.out ?? process.env.HZZ_PLOTTER_OUT;
+if (!out) {
+  process.stderr.write('usage: main.js --out DIR [--port N] [--host ADDR] [--prefetch N]  (broker from HZZ_AMQP_URL or HZZ_AMQP_HOST/...)\n');
+  process.exit(64);
+}
+await plotterMain({
+  out,
+  port: Number(values.port ?? process.env.HZZ_PLOTTER_PORT ?? 8080),
+  host: values.host,
+  prefetch: values.prefetch ? Number(values.prefetch) : undefined,
+});

@@ -1,0 +1,114 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { errorMessage } from '../core/errors.js';
+import type { Partial, Plan } from '../core/messages.js';
+import { writeAtomic } from '../core/results.js';
+import { analysisDir, analysisIdProblem } from './analysis-id.js';
+import { parsePartial, parsePlan } from './message-checks.js';
+
+/**
+ * The plotter's output folder is its whole memory: a plan, one file per chunk, the drawn outputs and
+ * a status, per analysis. A chunk's file is named by its index, so a duplicate or redelivered
+ * partial overwrites its twin instead of adding to the count; every write is atomic, so a crash
+ * leaves either the old file or the new one, and start-up can rebuild everything from here.
+ *
+ *   <out>/<namespace>/<name>/g<generation>/plan.json
+ *                                          partials/c<index>.json
+ *                                          hzz_m4l.png histograms.json histograms.csv status.json
+ */
+export const PLAN_FILE = 'plan.json';
+export const STATUS_FILE = 'status.json';
+export const PARTIALS_DIR = 'partials';
+
+export const partialFile = (dir: string, index: number): string => join(dir, PARTIALS_DIR, `c${index}.json`);
+
+export function storePlan(out: string, plan: Plan): void {
+  writeAtomic(join(analysisDir(out, plan.analysis), PLAN_FILE), JSON.stringify(plan, null, 1) + '\n');
+}
+
+export function storePartial(out: string, p: Partial): void {
+  writeAtomic(partialFile(analysisDir(out, p.analysis), p.chunk.index), JSON.stringify(p) + '\n');
+}
+
+export function storeStatus(dir: string, status: unknown): void {
+  writeAtomic(join(dir, STATUS_FILE), JSON.stringify(status, null, 1) + '\n');
+}
+
+export function readStatus(dir: string): unknown {
+  try {
+    return JSON.parse(readFileSync(join(dir, STATUS_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StoredAnalysis {
+  id: string;
+  dir: string;
+  plan?: Plan;
+  partials: Partial[];
+}
+
+/**
+ * Every analysis under the output root. A file that does not parse, or disagrees with where it lies,
+ * is reported and skipped: it cannot have been written by us, and one bad file must not stop the
+ * plotter from serving the rest.
+ */
+export function scanOutputRoot(out: string, warn: (msg: string, fields: Record<string, unknown>) => void): StoredAnalysis[] {
+  const found: StoredAnalysis[] = [];
+  if (!existsSync(out)) return found;
+  const visit = (dir: string, depth: number): void => {
+    const names = readdirSync(dir);
+    const id = relative(out, dir).split(sep).join('/');
+    if (depth > 0 && (names.includes(PLAN_FILE) || names.includes(PARTIALS_DIR)) && !analysisIdProblem(id)) {
+      found.push(loadAnalysis(id, dir, names, warn));
+    }
+    if (depth >= 8) return;
+    for (const n of names) {
+      if (n === PARTIALS_DIR || n.startsWith('.')) continue;
+      const sub = join(dir, n);
+      if (statSync(sub).isDirectory()) visit(sub, depth + 1);
+    }
+  };
+  visit(out, 0);
+  return found;
+}
+
+function loadAnalysis(id: string, dir: string, names: string[], warn: (msg: string, fields: Record<string, unknown>) => void): StoredAnalysis {
+  const a: StoredAnalysis = { id, dir, partials: [] };
+  if (names.includes(PLAN_FILE)) {
+    const file = join(dir, PLAN_FILE);
+    const plan = readChecked(file, parsePlan, warn);
+    if (plan && plan.analysis !== id) warn('stored plan names another analysis; skipped', { file, analysis: plan.analysis });
+    else if (plan) a.plan = plan;
+  }
+  const pdir = join(dir, PARTIALS_DIR);
+  if (existsSync(pdir)) {
+    for (const name of readdirSync(pdir)) {
+      const m = /^c(\d+)\.json$/.exec(name);
+      if (!m) continue;
+      const file = join(pdir, name);
+      const p = readChecked(file, parsePartial, warn);
+      if (!p) continue;
+      if (p.analysis !== id || p.chunk.index !== Number(m[1])) warn('stored partial disagrees with its path; skipped', { file, analysis: p.analysis, chunk: p.chunk.index });
+      else a.partials.push(p);
+    }
+  }
+  return a;
+}
+
+function readChecked<T>(file: string, parse: (body: string) => { ok: true; value: T } | { ok: false; reason: string }, warn: (msg: string, fields: Record<string, unknown>) => void): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    warn('cannot read stored file; skipped', { file, error: errorMessage(err) });
+    return undefined;
+  }
+  const r = parse(text);
+  if (!r.ok) {
+    warn('stored file is invalid; skipped', { file, reason: r.reason });
+    return undefined;
+  }
+  return r.value;
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { analyzeChunk } from '../core/analyze-chunk.js';
+import { loadCatalogue } from '../core/catalogue.js';
+import { AnalysisError } from '../core/errors.js';
+import type { Task } from '../core/messages.js';
+import { runLocal } from '../local/run-local.js';
+import { CLI, fullCatalogueDir, REPO, SHARED_DATA } from './support/paths.js';
+import { serveFolder, type TestServer } from './support/http-server.js';
+
+/** Every kind of bad input gives an error that names the file or field and the problem. */
+const dir = mkdtempSync(join(tmpdir(), 'hzz-bad-'));
+const DEFAULT = loadCatalogue();
+
+function task(url: string, over: Partial<Omit<Task, 'chunk'>> & { entryStop?: number; entryStart?: number } = {}): Task {
+  const { entryStart = 0, entryStop = 10, ...rest } = over;
+  return {
+    schema: 'hzz.task/v1', analysis: 't', tree: 'mini', energyUnit: 'MeV', branches: DEFAULT.branches, binning: { lo: 80, hi: 250, width: 5 },
+    chunk: { index: 0, sample: 's', category: 'data', url, entryStart, entryStop }, ...rest,
+  };
+}
+
+async function rejectsWith(p: Promise<unknown>, kind: 'bad-input' | 'transient', pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof AnalysisError, `an AnalysisError, got ${String(err)}`);
+    assert.equal(err.kind, kind, err.message);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+describe('bad files', () => {
+  test('a missing file', async () => {
+    await rejectsWith(analyzeChunk(task(join(dir, 'absent.root'))), 'bad-input', /absent\.root: cannot open file: ENOENT/);
+  });
+  test('a file that is not ROOT', async () => {
+    const f = join(dir, 'notes.root');
+    writeFileSync(f, 'these are not the events you are looking for\n');
+    await rejectsWith(analyzeChunk(task(f)), 'bad-input', /notes\.root: not a ROOT file \(it starts with "thes"/);
+  });
+  test('a truncated file, with embedded and with on-disk baskets', async () => {
+    for (const [name, src] of [['data_D', join(SHARED_DATA, 'data_D.4lep.root')], ['llll', join(fullCatalogueDir(), 'mc_363490.llll.4lep.root')]] as const) {
+      const f = join(dir, `${name}-truncated.root`);
+      const bytes = readFileSync(src);
+      writeFileSync(f, bytes.subarray(0, Math.floor(bytes.length / 2)));
+      await rejectsWith(analyzeChunk(task(f)), 'bad-input', new RegExp(`${name}-truncated\\.root: truncated ROOT file: ${Math.floor(bytes.length / 2)} bytes, its header says ${bytes.length}`));
+    }
+  });
+  test('a missing tree', async () => {
+    await rejectsWith(analyzeChunk(task(join(SHARED_DATA, 'data_A.4lep.root'), { tree: 'events' })), 'bad-input', /data_A\.4lep\.root: .*'events'/);
+  });
+  test('a missing branch', async () => {
+    await rejectsWith(analyzeChunk(task(join(SHARED_DATA, 'data_A.4lep.root'), { branches: { ...DEFAULT.branches, energy: 'lep_energy' } })), 'bad-input', /data_A\.4lep\.root: tree 'mini' has no branch 'lep_energy'/);
+  });
+  test('an entry range outside the file', async () => {
+    await rejectsWith(analyzeChunk(task(join(SHARED_DATA, 'data_A.4lep.root'), { entryStart: 30, entryStop: 50 })), 'bad-input', /data_A\.4lep\.root: entry range \[30, 50\) is outside the tree's 39 entries/);
+  });
+});
+
+describe('HTTP errors', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await serveFolder(SHARED_DATA, { status: (p) => (p.includes('busy') ? 503 : p.includes('secret') ? 403 : undefined) });
+  });
+  after(() => server.close());
+  test('404 is bad input, named with its status', async () => {
+    await rejectsWith(analyzeChunk(task(`${server.url}Data/nothing.root`)), 'bad-input', /nothing\.root: cannot open file: HTTP 404/);
+  });
+  test('403 is bad input', async () => {
+    await rejectsWith(analyzeChunk(task(`${server.url}secret.root`)), 'bad-input', /secret\.root: cannot open file: HTTP 403/);
+  });
+  test('503 is transient: worth a retry', async () => {
+    await rejectsWith(analyzeChunk(task(`${server.url}busy.root`)), 'transient', /busy\.root: HTTP 503/);
+  });
+  test('a server that is not there is transient', async () => {
+    await rejectsWith(analyzeChunk(task('http://127.0.0.1:9/data_A.4lep.root')), 'transient', /127\.0\.0\.1:9\/data_A\.4lep\.root: network error/);
+  });
+});
+
+describe('bad catalogues', () => {
+  const write = (name: string, edit: (c: Record<string, unknown> & { samples: Record<string, unknown>[] }) => void): string => {
+    const c = JSON.parse(readFileSync(join(REPO, 'catalogues/atlas-2020-4lep.json'), 'utf8'));
+    edit(c);
+    const f = join(dir, name);
+    writeFileSync(f, JSON.stringify(c));
+    return f;
+  };
+  test('a field of the wrong type is named by its path', () => {
+    const f = write('xsec-string.json', (c) => { c.samples[4]!.xsec = 'lots'; });
+    assert.throws(() => loadCatalogue(f), /xsec-string\.json: invalid: \/samples\/4\/xsec: Expected number/);
+  });
+  test('an MC sample without its cross-section', () => {
+    const f = write('no-sumw.json', (c) => { delete c.samples[5]!.sumw; });
+    assert.throws(() => loadCatalogue(f), /no-sumw\.json: \/samples\/5 \(Zmumu\): an MC sample \(category kind 'background'\) needs 'sumw'/);
+  });
+  test('an unknown category, an unknown field, a wrong energy unit', () => {
+    assert.throws(() => loadCatalogue(write('cat.json', (c) => { c.samples[0]!.category = 'dark-matter'; })), /\/samples\/0 \(data_A\): category 'dark-matter' is not one of data, Ztt, ZZ, signal/);
+    assert.throws(() => loadCatalogue(write('extra.json', (c) => { c.samples[0]!.colour = 'red'; })), /extra\.json: invalid: \/samples\/0/);
+    assert.throws(() => loadCatalogue(write('unit.json', (c) => { c.energyUnit = 'TeV'; })), /unit\.json: invalid: \/energyUnit/);
+  });
+  test('a catalogue that is not JSON', () => {
+    const f = join(dir, 'broken.json');
+    writeFileSync(f, '{ "schema": ');
+    assert.throws(() => loadCatalogue(f), /catalogue .*broken\.json: .*JSON/);
+  });
+  test('an unknown sample name is listed against the known ones', async () => {
+    await assert.rejects(runLocal({ samples: ['Wprime'], chunkSize: 10 }), /sample 'Wprime': is neither a sample nor a category of atlas-2020-4lep \(samples: data_A,/);
+  });
+});
+
+describe('hzz run with failures', () => {
+  const run = promisify(execFile);
+  test('a run with a broken file reports it, keeps the rest, and exits non-zero', async () => {
+    const data = join(dir, 'mixed');
+    const out = join(dir, 'out-mixed');
+    await run('mkdir', ['-p', data]);
+    for (const f of ['data_A', 'data_B']) await run('ln', ['-sf', join(SHARED_DATA, `${f}.4lep.root`), join(data, `${f}.4lep.root`)]);
+    writeFileSync(join(data, 'data_C.4lep.root'), 'not root');
+    const res = await run('node', [CLI, 'run', '--data', data, '--samples', 'data_A,data_B,data_C', '--out', out]).then(
+      () => assert.fail('hzz run exited 0 with a broken file'),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /FAILED sample data_C \[bad-input\]: .*data_C\.4lep\.root: not a ROOT file/);
+    const doc = JSON.parse(readFileSync(join(out, 'histograms.json'), 'utf8'));
+    assert.equal(doc.samples.data_A.nRead, 39, 'what succeeded is written');
+    assert.equal(doc.samples.data_B.nRead, 156);
+    assert.equal(doc.failures.length, 1);
+    assert.ok(existsSync(join(out, 'hzz_m4l.png')));
+  });
+  test('bad arguments exit 2 with one clear line', async () => {
+    for (const [args, pattern] of [
+      [['--chunk-size', '0'], /--chunk-size: must be a positive whole number \(got 0\)/],
+      [['--bins', '250,80,5'], /binning: hi \(80\) must be above lo \(250\)/],
+      [['--catalog', join(dir, 'nope.json')], /catalogue .*nope\.json: ENOENT/],
+    ] as const) {
+      const err = await run('node', [CLI, 'run', '--data', SHARED_DATA, '--out', join(dir, 'x'), ...args]).then(() => assert.fail(`${args.join(' ')} was accepted`), (e: { code: number; stderr: string }) => e);
+      assert.equal(err.code, 2, args.join(' '));
+      assert.match(err.stderr, pattern);
+    }
+  });
+});

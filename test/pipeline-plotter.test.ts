@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { toPartial } from '../core/analyze-chunk.js';
+import { emptyHistogram } from '../core/histogram.js';
+import { analysisIdProblem } from '../plotter/analysis-id.js';
+import { startPlotter, type Plotter } from '../plotter/plotter.js';
+import { brokerFromUrl } from '../transport/broker-address.js';
+import { partialEnvelope, planEnvelope } from '../transport/envelope.js';
+import { openPublishSession, type PublishSession } from '../worker/broker-session.js';
+import { ExitCode } from '../worker/exit-codes.js';
+import { runWorker } from '../worker/run-worker.js';
+import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
+import { createVhost, waitUntil } from './support/broker.js';
+
+// The plotter's own promises: partials may come before their plan; a plan can also come over HTTP;
+// the folder alone is enough to come back; redraws are throttled but the last one is never late;
+// an analysis id can never name a path outside the output folder.
+
+const ID = 'default/higgs/g7';
+let fx: Fixture;
+
+before(async () => { fx = await analysisFixture(ID); });
+
+const retry = { initialMs: 100, maxMs: 1000, budgetMs: 10_000 };
+
+async function publishAll(session: PublishSession): Promise<void> {
+  const codes = await Promise.all(fx.tasks.map((t) => runWorker(t, {}, { publisher: session.publisher })));
+  assert.ok(codes.every((c) => c === ExitCode.Published));
+}
+
+const http = async (p: Plotter, path: string, init?: RequestInit): Promise<{ status: number; json: unknown }> => {
+  const res = await fetch(`http://127.0.0.1:${p.port}${path}`, init);
+  const text = await res.text();
+  return { status: res.status, json: res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text };
+};
+
+test('partials that come before their plan are kept, and counted when the plan arrives over HTTP', { timeout: 60_000 }, async (t) => {
+  const vhost = await createVhost('plan-late');
+  const out = tempDir('plan-late');
+  const address = brokerFromUrl(vhost.url);
+  const plotter = await startPlotter({ out: out.path, broker: address, port: 0, host: '127.0.0.1' });
+  const session = await openPublishSession(address, { name: 'test', retry });
+  t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
+  await plotter.whenReady();
+  assert.equal((await http(plotter, '/healthz')).status, 200);
+  assert.equal((await http(plotter, '/readyz')).status, 200);
+
+  await publishAll(session);
+  // One more that will turn out not to belong to the plan.
+  const stray = partialEnvelope(toPartial({ ...fx.tasks[0]!, chunk: { ...fx.tasks[0]!.chunk, index: 999 } }, emptyHistogram(fx.plan.binning)));
+  await session.publisher.publish(stray.exchange, stray.routingKey, stray.body, stray.options);
+  await waitUntil('the partials to be stored', () => plotter.status(ID)?.chunks.done === fx.plan.chunks + 1);
+  const early = await http(plotter, `/analyses/${ID}/status`);
+  assert.deepEqual([early.status, (early.json as { planned: boolean }).planned, (early.json as { chunks: unknown }).chunks], [200, false, { total: null, done: fx.plan.chunks + 1 }]);
+  assert.equal((await http(plotter, `/analyses/${ID}/hzz_m4l.png`)).status, 404, 'nothing is drawn without a plan');
+
+  const post = (body: unknown, id = ID) => http(plotter, `/analyses/${id}/plan`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  assert.equal((await post('{nope')).status, 400);
+  assert.equal((await post({ ...fx.plan, lumi: -1 })).status, 400);
+  assert.equal((await post(fx.plan, 'default/other/g1')).status, 400, 'the plan must be for the analysis in the path');
+  const created = await post(fx.plan);
+  assert.equal(created.status, 201);
+  assert.equal((await post(fx.plan)).status, 200, 'the same plan again is fine');
+  assert.equal((await post({ ...fx.plan, lumi: 20 })).status, 409, 'another plan under the same id is refused');
+
+  const status = await plotter.waitForComplete(ID, 30_000);
+  assert.deepEqual(status.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });
+  assert.deepEqual(status.inconsistent, [999]);
+  assert.deepEqual(histogramsOf(plotter.results(ID)!), histogramsOf(fx.expected));
+  const png = await fetch(`http://127.0.0.1:${plotter.port}/analyses/${ID}/hzz_m4l.png`);
+  assert.deepEqual([png.status, png.headers.get('content-type')], [200, 'image/png']);
+  const listed = await http(plotter, '/analyses');
+  assert.deepEqual((listed.json as { analysis: string }[]).map((s) => s.analysis), [ID]);
+});
+
+test('redraws are throttled, the last chunk is drawn at once, and a restart needs only the folder', { timeout: 60_000 }, async (t) => {
+  const vhost = await createVhost('throttle');
+  const out = tempDir('throttle');
+  const address = brokerFromUrl(vhost.url);
+  // An interval far longer than the run: only the plan's draw and the final one may happen.
+  const plotter = await startPlotter({ out: out.path, broker: address, port: null, drawIntervalMs: 60_000 });
+  const session = await openPublishSession(address, { name: 'test', retry });
+  t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
+  const drawn: { done: number; complete: boolean }[] = [];
+  plotter.on('drawn', (s: { chunks: { done: number }; complete: boolean }) => drawn.push({ done: s.chunks.done, complete: s.complete }));
+  await plotter.whenReady();
+
+  const plan = planEnvelope(fx.plan);
+  await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
+  await waitUntil('the plan to be drawn', () => drawn.length === 1);
+  await publishAll(session);
+  await plotter.waitForComplete(ID, 30_000);
+  assert.deepEqual(drawn, [{ done: 0, complete: false }, { done: fx.plan.chunks, complete: true }]);
+  await plotter.stop();
+
+  // No broker at all: everything comes back from the folder.
+  const offline = await startPlotter({ out: out.path, broker: null, port: 0, host: '127.0.0.1' });
+  t.after(() => offline.stop());
+  assert.deepEqual(offline.status(ID)?.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });
+  assert.equal(offline.status(ID)?.complete, true);
+  assert.deepEqual(histogramsOf(offline.results(ID)!), histogramsOf(fx.expected));
+  assert.deepEqual(JSON.parse(readFileSync(join(out.path, 'default', 'higgs', 'g7', 'histograms.json'), 'utf8')), histogramsOf(fx.expected));
+  const ready = await http(offline, '/readyz');
+  assert.equal(ready.status, 503, 'not ready without a broker');
+  assert.equal((await http(offline, `/analyses/${ID}/status`)).status, 200);
+  assert.equal((await http(offline, '/analyses/default/a%2F..%2F..%2Fetc/g1/status')).status, 400);
+  assert.equal((await http(offline, '/analyses/%2Fetc/g1/hzz_m4l.png')).status, 400);
+  assert.equal((await http(offline, '/analyses/default/nope/g1/status')).status, 404);
+});
+
+test('analysis ids are safe relative paths', () => {
+  for (const ok of ['default/higgs/g3', 'run-20250101-1200', 'a.b/c_d/g0']) assert.equal(analysisIdProblem(ok), undefined, ok);
+  for (const bad of ['', '/etc/g1', 'a/../b', '..', 'a/./b', 'a//b', '.hidden/x', 'a\\b', 'a/partials/g1', 'a/b c']) assert.ok(analysisIdProblem(bad), bad);
+});

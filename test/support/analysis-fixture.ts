@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeChunk, toPartial } from '../../core/analyze-chunk.js';
+import { loadCatalogue, selectSamples } from '../../core/catalogue.js';
+import { planAnalysis } from '../../core/chunk-plan.js';
+import type { Plan, Task } from '../../core/messages.js';
+import { combinePartials, histogramsDocument, type Results } from '../../core/results.js';
+import { SHARED_DATA } from './paths.js';
+
+/**
+ * The analysis the pipeline tests run: data and Z,tt̄ from the shared files, a couple of hundred
+ * entries per chunk, so there are enough chunks to interrupt a run halfway. The expected result is
+ * computed in-process with the same core, without any broker.
+ */
+export const DATA_DIR = SHARED_DATA;
+
+export interface Fixture {
+  plan: Plan;
+  tasks: Task[];
+  expected: Results;
+}
+
+export async function analysisFixture(analysis: string, chunkSize = 200): Promise<Fixture> {
+  const cat = loadCatalogue();
+  const { plan, tasks, failures } = await planAnalysis({
+    analysis, catalogue: cat, samples: selectSamples(cat, ['data', 'Ztt']), source: DATA_DIR, lumi: 10,
+    binning: { lo: 80, hi: 250, width: 5 }, chunkSize,
+  });
+  if (failures.length) throw new Error(`fixture samples missing: ${failures.map((f) => f.sample).join(', ')}`);
+  const partials = [];
+  for (const t of tasks) partials.push(toPartial(t, await analyzeChunk(t)));
+  return { plan, tasks, expected: combinePartials(plan, partials) };
+}
+
+/** What "identical" means: every number of every sample and category, via a JSON round trip. */
+export function histogramsOf(r: Results): unknown {
+  return JSON.parse(JSON.stringify(histogramsDocument(r)));
+}
+
+export function tempDir(label: string): { path: string; dispose(): void } {
+  const path = mkdtempSync(join(tmpdir(), `hzz-${label}-`));
+  return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
+}

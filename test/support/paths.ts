@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where tests find things: the repo (tests run from dist/test/...) and the shared real files beside it. */
+export const REPO = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+export const SHARED_DATA = process.env.HZZ_TEST_DATA ?? resolve(REPO, '../shared/data');
+export const CLI = join(REPO, 'dist/cli/hzz.js');
+export const PYTHON = process.env.PYTHON ?? 'python3';
+
+/** The 2020-release files of the shared folder, as (sample name, file) of the default catalogue. */
+export const SHARED_2020_FILES = readdirSync(SHARED_DATA).filter((f) => /^(data_[A-D]|mc_\d+\.\w+)\.4lep\.root$/.test(f));
+
+/**
+ * A folder with the shared files plus uproot-written stand-ins for the samples too large to be here
+ * (ZZ*, signal), so that every category of the catalogue can run. Made once per machine in
+ * .cache/ (outside git) by scripts/make_root_files.py from the real events.
+ */
+export function fullCatalogueDir(): string {
+  const dir = join(REPO, '.cache/test-data/full');
+  const standins = join(REPO, '.cache/test-data/standins');
+  if (!existsSync(join(standins, 'mc_363490.llll.4lep.root'))) {
+    mkdirSync(standins, { recursive: true });
+    execFileSync(PYTHON, [join(REPO, 'scripts/make_root_files.py'), '--data', SHARED_DATA, '--out', standins, '--standins'], { stdio: 'inherit' });
+  }
+  mkdirSync(dir, { recursive: true });
+  for (const [from, names] of [[SHARED_DATA, readdirSync(SHARED_DATA)], [standins, readdirSync(standins)]] as const) {
+    for (const f of names) {
+      if (f.endsWith('.root') && !existsSync(join(dir, f))) symlinkSync(join(from, f), join(dir, f));
+    }
+  }
+  return dir;
+}

@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PYTHON, REPO } from './paths.js';
+
+export interface ReferenceSample {
+  category: string;
+  sumw: number[];
+  sumw2: number[];
+  entries: number[];
+  nRead: number;
+  nSelected: number;
+}
+
+/** Runs the uproot reference (reference/hzz_reference.py) and returns its per-sample histograms. */
+export function runReference(args: { catalog: string; data: string; samples?: string[] }): Record<string, ReferenceSample> {
+  const dir = mkdtempSync(join(tmpdir(), 'hzz-ref-'));
+  try {
+    const out = join(dir, 'ref.json');
+    execFileSync(PYTHON, [join(REPO, 'reference/hzz_reference.py'), '--catalog', args.catalog, '--data', args.data, ...(args.samples ? ['--samples', args.samples.join(',')] : []), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return (JSON.parse(readFileSync(out, 'utf8')) as { samples: Record<string, ReferenceSample> }).samples;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Largest relative difference over the bins (bins where both are 0 count as equal). */
+export function maxRelativeDifference(a: number[], b: number[]): number {
+  let worst = 0;
+  a.forEach((x, i) => {
+    const y = b[i]!;
+    if (x === y) return;
+    worst = Math.max(worst, Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y)));
+  });
+  return worst;
+}

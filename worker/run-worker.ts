@@ -1,0 +1,67 @@
+import { hostname } from 'node:os';
+import { analyzeChunk, toPartial } from '../core/analyze-chunk.js';
+import { errorMessage } from '../core/errors.js';
+import { TaskSchema, type Task } from '../core/messages.js';
+import { checked } from '../core/schema-check.js';
+import { brokerFromEnv } from '../transport/broker-address.js';
+import { partialEnvelope } from '../transport/envelope.js';
+import { silentLog, type Log } from '../transport/log.js';
+import type { ConfirmPublisher } from '../transport/publisher.js';
+import { openPublishSession, workerRetryPolicy } from './broker-session.js';
+import { exitCodeFor, ExitCode } from './exit-codes.js';
+
+/**
+ * One chunk, start to finish: validate the task, analyse the chunk, publish its partial and wait
+ * for the broker's confirm. The chunk is analysed before the broker is contacted, so bad input is
+ * found without a broker and nothing is ever published for it.
+ */
+export interface WorkerDeps {
+  /** Publish through this instead of opening a connection from the environment (the local runner). */
+  publisher?: ConfirmPublisher;
+  log?: Log;
+}
+
+export interface WorkerOutcome {
+  code: ExitCode;
+  /** What happened, in words: the error for a failure. */
+  message: string;
+  /** The chunk's index when the task was valid. */
+  chunk?: number;
+}
+
+export async function runWorker(task: unknown, env: NodeJS.ProcessEnv = process.env, deps: WorkerDeps = {}): Promise<ExitCode> {
+  return (await runWorkerDetailed(task, env, deps)).code;
+}
+
+export async function runWorkerDetailed(input: unknown, env: NodeJS.ProcessEnv = process.env, deps: WorkerDeps = {}): Promise<WorkerOutcome> {
+  const log = deps.log ?? silentLog;
+  let task: Task | undefined;
+  try {
+    task = checked(TaskSchema, input, 'task');
+    const started = Date.now();
+    const h = await analyzeChunk(task);
+    const msg = partialEnvelope(toPartial(task, h));
+    if (deps.publisher) {
+      await deps.publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
+    } else {
+      const session = await openPublishSession(brokerFromEnv(env), {
+        name: `hzz-worker ${hostname()} ${task.analysis}#c${task.chunk.index}`,
+        retry: workerRetryPolicy(env),
+        log,
+      });
+      try {
+        await session.publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
+      } finally {
+        await session.close();
+      }
+    }
+    const message = `chunk ${task.chunk.index} published: ${h.nRead} read, ${h.nSelected} selected`;
+    log('published', { analysis: task.analysis, chunk: task.chunk.index, nRead: h.nRead, nSelected: h.nSelected, ms: Date.now() - started });
+    return { code: ExitCode.Published, message, chunk: task.chunk.index };
+  } catch (err) {
+    const code = exitCodeFor(err);
+    const message = errorMessage(err);
+    log('failed', { analysis: task?.analysis, chunk: task?.chunk.index, code, error: message });
+    return { code, message, ...(task ? { chunk: task.chunk.index } : {}) };
+  }
+}
