@@ -28,6 +28,13 @@ function isAllZlib(src: Uint8Array): boolean {
 }
 
 function inflateZlibBlocks(src: Uint8Array, uncompressedSize: number, what: string): Uint8Array {
+  // Most baskets are one block (a block holds up to 16 MiB): inflate straight into the result.
+  // An output chunk of the exact size spares zlib's default 16 KiB pieces and their concatenation.
+  if (HEADER + size24(src, 3) === src.length) {
+    const block = inflateSync(src.subarray(HEADER), { chunkSize: Math.max(64, uncompressedSize), maxOutputLength: uncompressedSize });
+    if (block.length !== uncompressedSize) throw new Error(`${what}: inflated ${block.length} bytes, expected ${uncompressedSize}`);
+    return block;
+  }
   const out = new Uint8Array(uncompressedSize);
   let pos = 0;
   let written = 0;
@@ -37,7 +44,7 @@ function inflateZlibBlocks(src: Uint8Array, uncompressedSize: number, what: stri
     }
     const csize = size24(src, pos + 3);
     const usize = size24(src, pos + 6);
-    const block = inflateSync(src.subarray(pos + HEADER, pos + HEADER + csize));
+    const block = inflateSync(src.subarray(pos + HEADER, pos + HEADER + csize), { chunkSize: Math.max(64, usize) });
     if (block.length !== usize || written + usize > uncompressedSize) {
       throw new Error(`${what}: corrupt compressed block at byte ${pos}`);
     }

@@ -1,5 +1,7 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { openFile } from 'jsroot';
+import { openFile } from 'jsroot/io';
+import { isUrl } from '../locate.js';
 import { badInput, transient } from '../errors.js';
 import { decompressBlocks } from './decompress.js';
 import { decodeBasket, type Column, type ElementType, type Layout } from './columns.js';
@@ -45,6 +47,8 @@ export interface BranchInfo {
 export class RootTree {
   /** The last decoded basket of each branch: consecutive chunks of one file often share it. */
   private readonly decoded = new Map<string, Column>();
+  private scratch: Buffer = Buffer.alloc(0);
+  private fd: number | undefined;
   private static readonly cache = new Map<string, Promise<RootTree>>();
 
   private constructor(
@@ -66,7 +70,11 @@ export class RootTree {
       p = RootTree.open(url, treeName);
       p.catch(() => RootTree.cache.delete(key));
       RootTree.cache.set(key, p);
-      while (RootTree.cache.size > 4) RootTree.cache.delete(RootTree.cache.keys().next().value!);
+      while (RootTree.cache.size > 4) {
+        const oldest = RootTree.cache.keys().next().value!;
+        RootTree.cache.get(oldest)!.then((t) => t.close(), () => {});
+        RootTree.cache.delete(oldest);
+      }
     }
     return p;
   }
@@ -152,6 +160,7 @@ export class RootTree {
         throw badInput(this.url, `basket at byte ${place[i]} (${place[i + 1]} bytes) lies beyond the end of the file (${this.file.fEND} bytes): truncated file?`);
       }
     }
+    if (!isUrl(this.url)) return this.readLocal(place);
     let res: DataView | DataView[];
     try {
       res = await this.file.readBuffer(place);
@@ -159,6 +168,33 @@ export class RootTree {
       throw classifyReadError(this.url, err);
     }
     return Array.isArray(res) ? res : [res];
+  }
+
+  /**
+   * Local baskets are read synchronously into one buffer reused from window to window: the
+   * compressed bytes live only until they are inflated, and allocating them anew for every basket
+   * is what made a worker's memory climb with the amount of data it had read.
+   */
+  private readLocal(place: number[]): DataView[] {
+    let total = 0;
+    for (let i = 1; i < place.length; i += 2) total += place[i]!;
+    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafeSlow(Math.max(total, 2 * this.scratch.length));
+    this.fd ??= openSync(this.url, 'r');
+    const views: DataView[] = [];
+    let at = 0;
+    for (let i = 0; i < place.length; i += 2) {
+      const n = readSync(this.fd, this.scratch, at, place[i + 1]!, place[i]!);
+      if (n !== place[i + 1]) throw badInput(this.url, `short read at byte ${place[i]}: ${n} of ${place[i + 1]} bytes`);
+      views.push(new DataView(this.scratch.buffer, this.scratch.byteOffset + at, n));
+      at += n;
+    }
+    return views;
+  }
+
+  /** Closes the file descriptor of a local file; the tree reopens it if read again. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -299,7 +335,7 @@ function embeddedPayload(bk: JsrootBasket): Parameters<typeof decodeBasket>[2] {
   const arr = bk.fBufferRef?.arr;
   const data = arr ? new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) : new Uint8Array(0);
   const entryOffsets = bk.fEntryOffset ? Int32Array.from(bk.fEntryOffset) : undefined;
-  return { data, keylen: bk.fKeylen, last: bk.fLast, entries: bk.fNevBuf, entryOffsets };
+  return { data, keylen: bk.fKeylen, last: bk.fLast, entries: bk.fNevBuf, entryOffsets, owned: false };
 }
 
 /** Parses a basket as stored on disk: its key (with the TBasket header at the key's end), then data. */
@@ -314,7 +350,8 @@ async function diskPayload(raw: DataView, hasOffsets: boolean, what: string): Pr
   const entries = raw.getInt32(keylen - 9, false);
   const last = raw.getInt32(keylen - 5, false);
   const stored = new Uint8Array(raw.buffer, raw.byteOffset + keylen, nbytes - keylen);
-  const data = objlen === nbytes - keylen ? stored : await decompressBlocks(stored, objlen, what);
+  // An uncompressed basket is copied out of the reader's reused buffer; an inflated one is new memory.
+  const data = objlen === nbytes - keylen ? Uint8Array.from(stored) : await decompressBlocks(stored, objlen, what);
   let entryOffsets: Int32Array | undefined;
   if (hasOffsets) {
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -324,5 +361,5 @@ async function diskPayload(raw: DataView, hasOffsets: boolean, what: string): Pr
     entryOffsets = new Int32Array(n);
     for (let i = 0; i < n; i++) entryOffsets[i] = dv.getInt32(at + 4 + 4 * i, false);
   }
-  return { data, keylen, last, entries, entryOffsets };
+  return { data, keylen, last, entries, entryOffsets, owned: true };
 }

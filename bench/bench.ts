@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `npm run bench`: our reader + selection + histogram against the uproot reference, on the same
+ * files in the same run, several repetitions; then one worker's peak memory on a small and a large
+ * file, and the local run's scaling from one to two threads. Prints events/s, ratios, memory.
+ * HZZ_BENCH_ENTRIES sets the large input's size (default 3,000,000 entries), HZZ_BENCH_REPS the
+ * repetitions (default 3).
+ */
+const REPO = resolve(fileURLToPath(new URL('../../', import.meta.url)));
+const SHARED = process.env.HZZ_TEST_DATA ?? resolve(REPO, '../shared/data');
+const ENTRIES = Number(process.env.HZZ_BENCH_ENTRIES ?? 3_000_000);
+const REPS = Number(process.env.HZZ_BENCH_REPS ?? 3);
+const node = (script: string, args: string[]) => execFileSync('node', [join(REPO, 'dist', script), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+
+interface Timing { seconds: number[]; events: number; peakRssBytes: number }
+
+/** The large input: the real MC events repeated, written by uproot in 100k-entry baskets. */
+function largeInput(): string {
+  const dir = join(REPO, `.cache/bench/large-${ENTRIES}`);
+  const file = join(dir, 'mc_363490.llll.4lep.root');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    process.stderr.write(`bench: writing ${ENTRIES.toLocaleString('en-US')} entries with uproot…\n`);
+    execFileSync('python3', [join(REPO, 'scripts/make_root_files.py'), '--data', SHARED, '--out', dir, '--large-entries', String(ENTRIES)], { stdio: 'inherit' });
+    execFileSync('mv', [join(dir, 'large.4lep.root'), file]);
+  }
+  return dir;
+}
+
+function reference(data: string, samples: string): Timing {
+  const out = join(mkdtempSync(join(tmpdir(), 'hzz-bench-')), 'ref.json');
+  execFileSync('python3', [join(REPO, 'reference/hzz_reference.py'), '--catalog', join(REPO, 'catalogues/atlas-2020-4lep.json'), '--data', data, '--samples', samples, '--repeat', String(REPS), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const t = (JSON.parse(readFileSync(out, 'utf8')) as { timing: Timing }).timing;
+  rmSync(out, { force: true });
+  return t;
+}
+
+const ours = (files: string[]): Timing => JSON.parse(node('bench/single-core.js', [String(REPS), ...files])) as Timing;
+const best = (t: Timing) => t.events / Math.min(...t.seconds);
+const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+const large = largeInput();
+const small = ['data_A', 'data_B', 'data_C', 'data_D'].map((d) => join(SHARED, `${d}.4lep.root`))
+  .concat(['mc_361106.Zee', 'mc_361107.Zmumu', 'mc_410000.ttbar_lep'].map((m) => join(SHARED, `${m}.4lep.root`)));
+const smallDir = mkdtempSync(join(tmpdir(), 'hzz-bench-small-'));
+for (const f of small) symlinkSync(f, join(smallDir, f.split('/').pop()!));
+
+console.log(`hzz-operator benchmark: best of ${REPS} repetitions, one core each (uproot ${execFileSync('python3', ['-c', 'import uproot; print(uproot.__version__)'], { encoding: 'utf8' }).trim()}, node ${process.version})\n`);
+console.log('input                          events   ours ev/s     uproot ev/s   ratio');
+for (const [label, files, data, samples] of [
+  ['shared 2020 files (7)', small, smallDir, 'data,Zee,Zmumu,ttbar_lep'],
+  [`large (${fmt(ENTRIES)} entries)`, [join(large, 'mc_363490.llll.4lep.root')], large, 'llll'],
+] as const) {
+  const o = ours([...files]);
+  const r = reference(data, samples);
+  if (o.events !== r.events) throw new Error(`${label}: we read ${o.events} events, uproot ${r.events}`);
+  console.log(`${label.padEnd(28)} ${fmt(o.events).padStart(9)}   ${fmt(best(o)).padStart(11)}   ${fmt(best(r)).padStart(11)}   ${(best(o) / best(r)).toFixed(2)}`);
+  console.log(`${''.padEnd(28)} peak memory: ours ${mb(o.peakRssBytes)}, uproot ${mb(r.peakRssBytes)}`);
+}
+
+const smallMem = JSON.parse(node('bench/single-core.js', ['1', join(SHARED, 'data_A.4lep.root')])) as Timing;
+const largeMem = JSON.parse(node('bench/single-core.js', ['1', join(large, 'mc_363490.llll.4lep.root')])) as Timing;
+console.log(`\none worker's peak memory: small file ${mb(smallMem.peakRssBytes)}, large file ${mb(largeMem.peakRssBytes)}, ratio ${(largeMem.peakRssBytes / smallMem.peakRssBytes).toFixed(2)} (goal ≤ 1.5)`);
+
+const wall = (parallel: number): number => {
+  const out = mkdtempSync(join(tmpdir(), 'hzz-bench-run-'));
+  const { seconds } = JSON.parse(node('cli/hzz.js', ['run', '--data', large, '--samples', 'llll', '--chunk-size', '250000', '--parallel', String(parallel), '--out', out, '--json'])) as { seconds: number };
+  rmSync(out, { recursive: true, force: true });
+  return seconds;
+};
+const one = Math.min(...Array.from({ length: REPS }, () => wall(1)));
+const two = Math.min(...Array.from({ length: REPS }, () => wall(2)));
+console.log(`\nhzz run on the large input: 1 thread ${one.toFixed(2)} s (${fmt(ENTRIES / one)} ev/s), 2 threads ${two.toFixed(2)} s (${fmt(ENTRIES / two)} ev/s), speed-up ${(one / two).toFixed(2)} (goal ≥ 1.7)`);
+rmSync(smallDir, { recursive: true, force: true });

@@ -1,0 +1,31 @@
+import { analyzeChunk } from '../core/analyze-chunk.js';
+import { loadCatalogue } from '../core/catalogue.js';
+import { RootTree } from '../core/root/tree-reader.js';
+
+/**
+ * One worker's hot path on one core, in a process of its own so that its peak memory is its own:
+ * read + select + fill each file given, whole, `reps` times. Prints one JSON line.
+ * Usage: node dist/bench/single-core.js REPS FILE...
+ */
+const [reps, ...files] = process.argv.slice(2);
+const cat = loadCatalogue();
+const seconds: number[] = [];
+let events = 0;
+let selected = 0;
+for (let rep = 0; rep < Number(reps); rep++) {
+  const started = performance.now();
+  events = 0;
+  selected = 0;
+  for (const url of files) {
+    const tree = await RootTree.open(url, cat.tree);
+    const h = await analyzeChunk({
+      schema: 'hzz.task/v1', analysis: 'bench', tree: cat.tree, energyUnit: cat.energyUnit, branches: cat.branches,
+      binning: { lo: 80, hi: 250, width: 5 }, xsecWeight: 1e-3,
+      chunk: { index: 0, sample: 'bench', category: 'bench', url, entryStart: 0, entryStop: tree.entries },
+    });
+    events += h.nRead;
+    selected += h.nSelected;
+  }
+  seconds.push((performance.now() - started) / 1000);
+}
+process.stdout.write(JSON.stringify({ seconds, events, selected, peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
