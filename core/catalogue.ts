@@ -11,6 +11,12 @@ import { checked } from './schema-check.js';
 const Name = Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.+*-]+$' });
 export const CategoryKind = Type.Union([Type.Literal('data'), Type.Literal('background'), Type.Literal('signal')]);
 
+/** Branch names of the tree: the release's layout is data, so a new release needs no new code. */
+export const BranchesSchema = Type.Object({
+  pt: Type.String(), eta: Type.String(), phi: Type.String(), energy: Type.String(),
+  charge: Type.String(), type: Type.String(), mcWeight: Type.String(), scaleFactors: Type.Array(Type.String()),
+}, { additionalProperties: false });
+
 export const CatalogueSchema = Type.Object({
   schema: Type.Literal('hzz.catalogue/v1'),
   release: Name,
@@ -18,10 +24,7 @@ export const CatalogueSchema = Type.Object({
   urlPrefix: Type.String({ minLength: 1 }),
   tree: Type.String({ minLength: 1 }),
   energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
-  branches: Type.Object({
-    pt: Type.String(), eta: Type.String(), phi: Type.String(), energy: Type.String(),
-    charge: Type.String(), type: Type.String(), mcWeight: Type.String(), scaleFactors: Type.Array(Type.String()),
-  }, { additionalProperties: false }),
+  branches: BranchesSchema,
   lumi: Type.Number({ exclusiveMinimum: 0 }),
   categories: Type.Array(Type.Object({
     name: Name, kind: CategoryKind, label: Type.String(), color: Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }),

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CategoryKind } from './catalogue.js';
+import { BranchesSchema, CategoryKind } from './catalogue.js';
 
 /**
  * The versioned JSON documents that cross process boundaries: a chunk task (what a worker is told),
@@ -33,10 +33,7 @@ export const TaskSchema = Type.Object({
   chunk: ChunkSchema,
   tree: Type.String({ minLength: 1 }),
   energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
-  branches: Type.Object({
-    pt: Type.String(), eta: Type.String(), phi: Type.String(), energy: Type.String(),
-    charge: Type.String(), type: Type.String(), mcWeight: Type.String(), scaleFactors: Type.Array(Type.String()),
-  }, { additionalProperties: false }),
+  branches: BranchesSchema,
   binning: BinningSchema,
   /** Cross-section weight (lumi × 1000 × xsec / (sumw × efficiency)); absent for data, which counts 1. */
   xsecWeight: Type.Optional(Type.Number()),
