@@ -1,13 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { loadCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
 import { planAnalysis, type PlanResult } from '../core/chunk-plan.js';
-import { errorKind, errorMessage } from '../core/errors.js';
+import { badInput, errorKind, errorMessage } from '../core/errors.js';
 import { binningProblems, DEFAULT_BINNING, type Binning, type SampleHistogram } from '../core/histogram.js';
-import type { Partial, Task } from '../core/messages.js';
 import { toPartial } from '../core/analyze-chunk.js';
+import type { Partial, Task } from '../core/messages.js';
 import { combinePartials, type Results } from '../core/results.js';
 import { writeResults } from '../core/write-results.js';
-import { badInput } from '../core/errors.js';
 import { ThreadPool } from './thread-pool.js';
 
 /**
