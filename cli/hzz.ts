@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorKind, errorMessage } from '../core/errors.js';
+import { operatorCommand } from './commands/operator.js';
 import { plotterCommand } from './commands/plotter.js';
 import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
@@ -14,7 +15,8 @@ await yargs(hideBin(process.argv))
   .command(workerCommand)
   .command(plotterCommand)
   .command(schemaCommand)
-  .demandCommand(1, 'name a command: run, worker, plotter or schema')
+  .command(operatorCommand)
+  .demandCommand(1, 'name a command: run, worker, plotter, schema or operator')
   .strict()
   .fail((msg, err) => {
     // Usage mistakes and bad input exit 2 with one clear line; anything else is a crash (1).

@@ -1,0 +1,55 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, parseDataPvcs, parseSecretRef } from '../../operator/config.js';
+import { operatorMain } from '../../operator/main.js';
+
+interface OperatorArgs {
+  kubeconfig: string | undefined;
+  namespace: string | undefined;
+  'worker-image': string;
+  'worker-amqp-secret': string | undefined;
+  'worker-service-account': string | undefined;
+  'data-pvc': string[];
+  'retry-backoff': number;
+  resync: number;
+  workers: number;
+  'health-port': number;
+}
+
+const env = process.env;
+
+export const operatorCommand: CommandModule<object, OperatorArgs> = {
+  command: 'operator',
+  describe: 'Run the HZZAnalysis operator: plan each analysis, run one Job per chunk, report progress in its status',
+  builder: (y) => y
+    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the pod\'s service account)' })
+    .option('namespace', { type: 'string', default: env.HZZ_OPERATOR_NAMESPACE || undefined, describe: 'watch only this namespace (default: all); env HZZ_OPERATOR_NAMESPACE' })
+    .option('worker-image', { type: 'string', default: env.HZZ_WORKER_IMAGE || DEFAULT_WORKER_IMAGE, describe: `image of the chunk Jobs, run as \`${DEFAULT_WORKER_COMMAND.join(' ')}\`; env HZZ_WORKER_IMAGE` })
+    .option('worker-amqp-secret', { type: 'string', default: env.HZZ_WORKER_AMQP_SECRET, describe: 'Secret NAME[:KEY] (key default: url) in each analysis\'s namespace holding the workers\' HZZ_AMQP_URL; env HZZ_WORKER_AMQP_SECRET' })
+    .option('worker-service-account', { type: 'string', default: env.HZZ_WORKER_SERVICE_ACCOUNT, describe: 'service account of the worker pods; env HZZ_WORKER_SERVICE_ACCOUNT' })
+    .option('data-pvc', {
+      type: 'string', array: true, default: env.HZZ_DATA_PVCS ? [env.HZZ_DATA_PVCS] : [],
+      describe: 'NAME=DIR: PVC NAME is mounted at DIR here (to plan) and will be in worker pods (to read); repeatable; env HZZ_DATA_PVCS (comma-separated)',
+    })
+    .option('retry-backoff', { type: 'number', default: Number(env.HZZ_RETRY_BACKOFF_SECONDS ?? 10), describe: 'seconds before a failed chunk\'s first retry, doubling per attempt (max 300); env HZZ_RETRY_BACKOFF_SECONDS' })
+    .option('resync', { type: 'number', default: 300, describe: 'seconds between full re-reconciles of every analysis' })
+    .option('workers', { type: 'number', default: 4, describe: 'analyses reconciled at once' })
+    .option('health-port', { type: 'number', default: Number(env.HZZ_OPERATOR_HEALTH_PORT ?? 8081), describe: 'port of /healthz and /readyz (0: any free port); env HZZ_OPERATOR_HEALTH_PORT' })
+    .example('HZZ_AMQP_URL=amqp://… hzz operator --worker-amqp-secret hzz-rabbitmq:url --data-pvc atlas-data=/data', 'plans are published to HZZ_AMQP_URL; workers read theirs from the Secret')
+    .epilogue('The operator publishes plans with HZZ_AMQP_URL (or HZZ_AMQP_HOST, _PORT, _VHOST, _USER, _PASSWORD). See docs/operator.md.'),
+  handler: async (argv) => {
+    if (!argv['worker-amqp-secret']) throw new Error('--worker-amqp-secret (or HZZ_WORKER_AMQP_SECRET) is required: workers need the broker');
+    await operatorMain({
+      kubeconfig: argv.kubeconfig,
+      namespace: argv.namespace,
+      workerImage: argv['worker-image'],
+      workerCommand: DEFAULT_WORKER_COMMAND,
+      workerServiceAccount: argv['worker-service-account'],
+      amqpSecret: parseSecretRef(argv['worker-amqp-secret']),
+      dataPvcs: parseDataPvcs(argv['data-pvc']),
+      retryBackoffSeconds: argv['retry-backoff'],
+      resyncSeconds: argv.resync,
+      workers: argv.workers,
+      healthPort: argv['health-port'],
+    });
+  },
+};

@@ -1,0 +1,105 @@
+import type { Chunk } from '../core/messages.js';
+import { describeExitCode, isRetryable } from '../worker/exit-codes.js';
+import type { Job, Pod } from './kube-types.js';
+import { WORKER_CONTAINER } from './job-spec.js';
+import { LABELS } from './naming.js';
+
+/**
+ * What the Jobs say about the chunks. The status never lists chunks; each chunk's state is
+ * recomputed from its Jobs on every reconcile (one Job per attempt, named and labelled by chunk and
+ * attempt), so nothing about a chunk has to be remembered anywhere else.
+ */
+export interface AttemptFailure {
+  /** No further attempt can help: bad input (exit 2), whatever retries are left. */
+  final: boolean;
+  /** Exit code and the worker's termination message, e.g. "exit 2: bad input: …: not a ROOT file". */
+  message: string;
+}
+
+export interface ChunkAttempt {
+  job: string;
+  generation: number;
+  chunk: number;
+  attempt: number;
+  state: 'active' | 'succeeded' | 'failed';
+  /** When a failed attempt ended (ms since the epoch): retries wait from there. */
+  finishedAt?: number;
+  failure?: AttemptFailure;
+  deleting: boolean;
+}
+
+const conditionTrue = (job: Job, type: string) => job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+
+/** Only a failed attempt needs its pods read (for the exit code and message). */
+export const jobFailed = (job: Job): boolean => conditionTrue(job, 'Failed') !== undefined;
+
+/** One Job as a chunk attempt; `pods` may hold any pods, those of this Job are picked by owner. */
+export function observeJob(job: Job, pods: readonly Pod[]): ChunkAttempt | undefined {
+  const labels = job.metadata.labels ?? {};
+  const [generation, chunk, attempt] = [LABELS.generation, LABELS.chunk, LABELS.attempt].map((l) => Number(labels[l] ?? NaN));
+  if (![generation, chunk, attempt].every((n) => Number.isInteger(n) && n! >= 0)) return undefined;
+  const base = { job: job.metadata.name, generation: generation!, chunk: chunk!, attempt: attempt!, deleting: Boolean(job.metadata.deletionTimestamp) };
+  if (conditionTrue(job, 'Complete')) return { ...base, state: 'succeeded' };
+  const failed = conditionTrue(job, 'Failed');
+  if (!failed) return { ...base, state: 'active' };
+  const finished = Date.parse(failed.lastTransitionTime ?? '');
+  return {
+    ...base,
+    state: 'failed',
+    ...(Number.isFinite(finished) ? { finishedAt: finished } : {}),
+    failure: failureOf(job, failed.reason, failed.message, pods),
+  };
+}
+
+/**
+ * Why an attempt failed, from its pod's container state (exit code and termination message) when
+ * the pod is still there; the Job's condition otherwise, whose reason PodFailurePolicy means the
+ * non-retryable exit-code rule fired.
+ */
+function failureOf(job: Job, reason: string | undefined, conditionMessage: string | undefined, pods: readonly Pod[]): AttemptFailure {
+  const terminated = pods
+    .filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === job.metadata.uid))
+    .map((p) => p.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.terminated)
+    .filter((t) => t !== undefined && t.exitCode !== 0)
+    .sort((a, b) => (a!.finishedAt ?? '').localeCompare(b!.finishedAt ?? ''))
+    .at(-1);
+  const byPolicy = reason === 'PodFailurePolicy';
+  if (!terminated) return { final: byPolicy, message: conditionMessage || reason || 'the Job failed' };
+  const text = terminated.message?.trim() || describeExitCode(terminated.exitCode);
+  return { final: byPolicy || !isRetryable(terminated.exitCode), message: `exit ${terminated.exitCode}: ${text}` };
+}
+
+export type ChunkState =
+  | { kind: 'pending' }
+  | { kind: 'running'; attempt: number }
+  | { kind: 'succeeded' }
+  | { kind: 'retrying'; attempt: number; dueAt: number; last: AttemptFailure }
+  | { kind: 'failed'; attempts: number; last: AttemptFailure };
+
+export interface RetryPolicy {
+  retriesPerChunk: number;
+  /** Wait before attempt N+1 is backoffMs × 2^N, at most maxBackoffMs (as the Job controller's pod backoff). */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** Each chunk's state, from the attempts of one plan. */
+export function chunkStates(total: number, attempts: readonly ChunkAttempt[], policy: RetryPolicy): ChunkState[] {
+  const byChunk = new Map<number, ChunkAttempt[]>();
+  for (const a of attempts) if (a.chunk < total) byChunk.set(a.chunk, [...(byChunk.get(a.chunk) ?? []), a]);
+  return Array.from({ length: total }, (_, i): ChunkState => {
+    const mine = byChunk.get(i) ?? [];
+    if (mine.some((a) => a.state === 'succeeded')) return { kind: 'succeeded' };
+    const latest = mine.reduce<ChunkAttempt | undefined>((l, a) => (!l || a.attempt > l.attempt ? a : l), undefined);
+    if (!latest) return { kind: 'pending' };
+    if (latest.state === 'active') return { kind: 'running', attempt: latest.attempt };
+    const last = latest.failure!;
+    if (last.final || latest.attempt >= policy.retriesPerChunk) return { kind: 'failed', attempts: latest.attempt + 1, last };
+    const wait = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** latest.attempt);
+    return { kind: 'retrying', attempt: latest.attempt + 1, dueAt: (latest.finishedAt ?? 0) + wait, last };
+  });
+}
+
+export function describeChunk(chunk: Chunk): string {
+  return `chunk ${chunk.index} (${chunk.sample} entries ${chunk.entryStart}-${chunk.entryStop})`;
+}

@@ -1,0 +1,48 @@
+import { isAbsolute } from 'node:path';
+import { VERSION } from '../core/version.js';
+
+/**
+ * The operator's settings (`hzz operator` flags, or the HZZ_* environment variables the Helm chart
+ * sets), and the parsing of their text forms.
+ */
+export interface OperatorOptions {
+  /** A kubeconfig file; default: $KUBECONFIG, ~/.kube/config, or the pod's service account. */
+  kubeconfig?: string | undefined;
+  /** Watch one namespace; all when undefined. */
+  namespace?: string | undefined;
+  workerImage: string;
+  workerCommand: string[];
+  workerServiceAccount?: string | undefined;
+  /** The Secret (in each analysis's namespace) whose key holds the workers' HZZ_AMQP_URL. */
+  amqpSecret: { name: string; key: string };
+  /** PVCs the operator has mounted, by name: where it reads their files, and where workers mount them. */
+  dataPvcs: Map<string, string>;
+  /** A failed chunk's next attempt waits retryBackoffSeconds × 2^attempt, at most 5 minutes. */
+  retryBackoffSeconds: number;
+  resyncSeconds: number;
+  workers: number;
+  /** Port of /healthz and /readyz; 0 picks a free one. */
+  healthPort: number;
+}
+
+export const DEFAULT_WORKER_IMAGE = `hzz-operator:${VERSION}`;
+export const DEFAULT_WORKER_COMMAND = ['hzz', 'worker'];
+
+/** `NAME=DIR` entries (flags, or one comma-separated variable). */
+export function parseDataPvcs(entries: readonly string[]): Map<string, string> {
+  const pvcs = new Map<string, string>();
+  for (const entry of entries.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const [name, dir] = [entry.slice(0, eq), entry.slice(eq + 1)];
+    if (eq <= 0 || !isAbsolute(dir)) throw new Error(`--data-pvc wants NAME=/absolute/dir (got '${entry}')`);
+    pvcs.set(name, dir);
+  }
+  return pvcs;
+}
+
+/** `NAME` or `NAME:KEY` (key default: url). */
+export function parseSecretRef(text: string): { name: string; key: string } {
+  const [name, key = 'url', ...rest] = text.split(':');
+  if (!name || !key || rest.length > 0) throw new Error(`--worker-amqp-secret wants NAME or NAME:KEY (got '${text}')`);
+  return { name, key };
+}

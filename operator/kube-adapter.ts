@@ -1,0 +1,114 @@
+import { hostname } from 'node:os';
+import { API_VERSION, PLURAL, type AnalysisStatus, type HZZAnalysis } from './api/v1alpha1.js';
+import { isAlreadyExists, isNotFound, type KubeClient } from './kube-client.js';
+import type { ConfigMap, Job, KubeList, Pod } from './kube-types.js';
+import { MANAGER } from './naming.js';
+import type { EventSpec } from './reconcile.js';
+
+/**
+ * Every API call the operator makes, in one place: this list is the operator's RBAC
+ * (docs/operator.md). Creating what exists already and deleting what is gone are not errors:
+ * after a restart or a lost response both are the expected answers.
+ */
+const ns = (namespace: string) => `/namespaces/${encodeURIComponent(namespace)}`;
+
+export const paths = {
+  analyses: (namespace?: string) => `/apis/${API_VERSION}${namespace ? ns(namespace) : ''}/${PLURAL}`,
+  analysis: (namespace: string, name: string) => `/apis/${API_VERSION}${ns(namespace)}/${PLURAL}/${encodeURIComponent(name)}`,
+  jobs: (namespace?: string) => `/apis/batch/v1${namespace ? ns(namespace) : ''}/jobs`,
+  configMaps: (namespace: string) => `/api/v1${ns(namespace)}/configmaps`,
+  pods: (namespace: string) => `/api/v1${ns(namespace)}/pods`,
+  events: (namespace: string) => `/apis/events.k8s.io/v1${ns(namespace)}/events`,
+};
+
+export class KubeAdapter {
+  private readonly instance = `${MANAGER}-${hostname()}`;
+  private sequence = 0;
+
+  constructor(readonly client: KubeClient) {}
+
+  async getAnalysis(namespace: string, name: string): Promise<HZZAnalysis | undefined> {
+    try {
+      return await this.client.get<HZZAnalysis>(paths.analysis(namespace, name));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  patchStatus(a: HZZAnalysis, status: AnalysisStatus): Promise<unknown> {
+    // A merge patch replaces lists whole, so conditions are written as computed.
+    return this.client.mergePatch(`${paths.analysis(a.metadata.namespace, a.metadata.name)}/status`, { status });
+  }
+
+  async listJobs(namespace: string, labelSelector: string): Promise<Job[]> {
+    return (await this.client.get<KubeList<Job>>(paths.jobs(namespace), { labelSelector })).items;
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<Pod[]> {
+    return (await this.client.get<KubeList<Pod>>(paths.pods(namespace), { labelSelector })).items;
+  }
+
+  async listConfigMaps(namespace: string, labelSelector: string): Promise<ConfigMap[]> {
+    return (await this.client.get<KubeList<ConfigMap>>(paths.configMaps(namespace), { labelSelector })).items;
+  }
+
+  /** True if created now, false if it existed already. */
+  createJob(job: Job): Promise<boolean> {
+    return this.createOnce(paths.jobs(job.metadata.namespace!), job);
+  }
+
+  createConfigMap(cm: ConfigMap): Promise<boolean> {
+    return this.createOnce(paths.configMaps(cm.metadata.namespace!), cm);
+  }
+
+  annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<unknown> {
+    return this.client.mergePatch(`${paths.configMaps(namespace)}/${encodeURIComponent(name)}`, { metadata: { annotations } });
+  }
+
+  /** Background propagation: the Job goes at once, the garbage collector removes its pods. */
+  deleteJob(namespace: string, name: string): Promise<void> {
+    return this.deleteOnce(`${paths.jobs(namespace)}/${encodeURIComponent(name)}`);
+  }
+
+  deleteConfigMap(namespace: string, name: string): Promise<void> {
+    return this.deleteOnce(`${paths.configMaps(namespace)}/${encodeURIComponent(name)}`);
+  }
+
+  async event(a: HZZAnalysis, e: EventSpec): Promise<void> {
+    const now = new Date().toISOString();
+    await this.client.create(paths.events(a.metadata.namespace), {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      // client-go's naming, the object's name and a time in hex (generateName may not end in '.');
+      // the sequence number keeps two events of the same millisecond apart.
+      metadata: { name: `${a.metadata.name}.${Date.now().toString(16)}${(this.sequence++ % 4096).toString(16).padStart(3, '0')}`, namespace: a.metadata.namespace },
+      eventTime: now.replace('Z', '000Z'),
+      reportingController: `${API_VERSION.split('/')[0]}/${MANAGER}`,
+      reportingInstance: this.instance.slice(0, 128),
+      action: 'Reconcile',
+      type: e.type,
+      reason: e.reason,
+      note: e.message.slice(0, 1024),
+      regarding: { apiVersion: a.apiVersion, kind: a.kind, namespace: a.metadata.namespace, name: a.metadata.name, uid: a.metadata.uid, resourceVersion: a.metadata.resourceVersion },
+    });
+  }
+
+  private async createOnce(path: string, body: unknown): Promise<boolean> {
+    try {
+      await this.client.create(path, body);
+      return true;
+    } catch (err) {
+      if (isAlreadyExists(err)) return false;
+      throw err;
+    }
+  }
+
+  private async deleteOnce(path: string): Promise<void> {
+    try {
+      await this.client.delete(path, { propagationPolicy: 'Background' });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+
+/**
+ * The Kubernetes API as plain JSON over HTTP, authenticated by @kubernetes/client-node's
+ * KubeConfig (the default loading rules: $KUBECONFIG, ~/.kube/config, in-cluster service account;
+ * tokens, client certificates and exec plugins). Objects stay the API's own JSON: no generated
+ * model classes, whose (de)serialisers turn timestamps into Dates and drop fields they do not know.
+ */
+export class KubeError extends Error {
+  constructor(
+    readonly status: number,
+    /** The Status object's reason: NotFound, AlreadyExists, Conflict, Expired, … */
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeError';
+  }
+}
+
+export const isNotFound = (err: unknown): boolean => err instanceof KubeError && err.status === 404;
+export const isAlreadyExists = (err: unknown): boolean => err instanceof KubeError && err.status === 409 && err.reason === 'AlreadyExists';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: unknown;
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export class KubeClient {
+  constructor(readonly config: KubeConfig) {}
+
+  /** `path` given: that kubeconfig file; otherwise the default loading rules. */
+  static load(path?: string): KubeClient {
+    const kc = new KubeConfig();
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+    return new KubeClient(kc);
+  }
+
+  get server(): string {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return cluster.server;
+  }
+
+  async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const options: RequestOptions = {
+      method,
+      headers: {
+        Accept: 'application/json',
+        ...(payload ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
+      },
+      timeout: REQUEST_TIMEOUT_MS,
+    };
+    await this.config.applyToHTTPSOptions(options);
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const onResponse = (r: IncomingMessage): void => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => (text += d));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+        r.on('error', reject);
+      };
+      const req = url.protocol === 'https:' ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+    let body: unknown;
+    try {
+      body = res.text ? JSON.parse(res.text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (res.status >= 400) {
+      const status = body as { reason?: string; message?: string } | undefined;
+      throw new KubeError(res.status, status?.reason ?? `HTTP${res.status}`, `${method} ${path}: ${status?.message ?? (res.text.slice(0, 300) || `HTTP ${res.status}`)}`);
+    }
+    return body as T;
+  }
+
+  get<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, query ? { query } : {});
+  }
+
+  create<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, { body });
+  }
+
+  mergePatch<T>(path: string, patch: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body: patch, contentType: 'application/merge-patch+json' });
+  }
+
+  delete(path: string, options: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; gracePeriodSeconds?: number } = {}): Promise<unknown> {
+    return this.request('DELETE', path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', ...options } });
+  }
+
+  /**
+   * One watch request. Resolves with a function that ends it; `done` is called once when the
+   * stream ends, with the error if it failed (the caller decides whether and how to watch again).
+   */
+  async watch(path: string, query: Query, onEvent: (e: WatchEvent) => void, done: (err?: unknown) => void): Promise<() => void> {
+    const controller = await new Watch(this.config).watch(
+      path,
+      query,
+      (type: string, object: unknown) => onEvent({ type: type as WatchEvent['type'], object }),
+      (err: unknown) => done(err ?? undefined),
+    );
+    return () => controller.abort();
+  }
+}

@@ -1,0 +1,41 @@
+import { hostname } from 'node:os';
+import type { Plan } from '../core/messages.js';
+import type { RetryPolicy } from '../transport/backoff.js';
+import type { BrokerAddress } from '../transport/broker-address.js';
+import { planEnvelope } from '../transport/envelope.js';
+import type { Log } from '../transport/log.js';
+import { openPublishSession, type PublishSession } from '../worker/broker-session.js';
+
+/**
+ * Hands plans to the plotter through the broker's plan queue (docs/pipeline.md), with a publisher
+ * confirm: once publish() resolves the broker has the plan on disk, so the plotter gets it even if
+ * it is down right now. A plan published twice (a restart between the confirm and recording it)
+ * is harmless: the plotter stores the same plan idempotently.
+ */
+export interface PlanPublisher {
+  publish(plan: Plan): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One publish keeps trying this long, then fails as transient and the work queue retries later. */
+const PUBLISH_RETRY: RetryPolicy = { initialMs: 250, maxMs: 5_000, budgetMs: 30_000 };
+
+export function brokerPlanPublisher(address: BrokerAddress, log: Log): PlanPublisher {
+  let session: Promise<PublishSession> | undefined;
+  const open = (): Promise<PublishSession> => {
+    session ??= openPublishSession(address, { name: `hzz-operator ${hostname()}`, retry: PUBLISH_RETRY, log }).catch((err: unknown) => {
+      session = undefined;
+      throw err;
+    });
+    return session;
+  };
+  return {
+    async publish(plan) {
+      const msg = planEnvelope(plan);
+      await (await open()).publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
+    },
+    async close() {
+      await (await session?.catch(() => undefined))?.close();
+    },
+  };
+}

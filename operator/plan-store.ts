@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { splitIntoChunks } from '../core/chunk-plan.js';
+import { PlanSchema, TaskSchema, type Plan, type Task } from '../core/messages.js';
+import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
+import type { ConfigMap } from './kube-types.js';
+import { ANNOTATIONS, LABELS, MANAGER, controllerRef, planConfigMapName } from './naming.js';
+
+/**
+ * A plan, once made, is kept in a ConfigMap owned by the analysis (`<name>-g<generation>-plan`),
+ * because it must not change while its chunks run: a restarted operator would otherwise re-read
+ * the files' headers, and a file that changed in between would give chunks that no longer match
+ * the Jobs already run or the plan the plotter holds. The ConfigMap holds the Plan the plotter
+ * received and its recipe: what is needed to rebuild every Task from it (tree, branches, chunk
+ * size) and the volume its files are on. The chunk list itself is recomputed with the pure splitIntoChunks, so the object stays small
+ * whatever the number of chunks. A plan that could not be made is kept too, with its error, so a
+ * bad spec fails once instead of being re-planned on every reconcile.
+ */
+const RecipeSchema = Type.Object({
+  chunkSize: Type.Integer({ minimum: 1 }),
+  tree: TaskSchema.properties.tree,
+  energyUnit: TaskSchema.properties.energyUnit,
+  branches: TaskSchema.properties.branches,
+  /** The PVC the plan's file paths are on, and where workers mount it (the paths include it). */
+  volume: Type.Optional(Type.Object({ pvc: Type.String(), mountPath: Type.String() })),
+});
+export type Recipe = Static<typeof RecipeSchema>;
+
+export interface StoredPlan {
+  plan: Plan;
+  recipe: Recipe;
+}
+
+export type PlanContent = StoredPlan | { error: string };
+
+export type PlanRecord = PlanContent & {
+  configMap: string;
+  generation: number;
+  specHash: string;
+  published: boolean;
+};
+
+const KEYS = { plan: 'plan.json', recipe: 'recipe.json', error: 'error' } as const;
+
+/** The spec fields a plan depends on; the rest (parallelism, retries, image, …) act on a running plan. */
+export function planSpecHash(spec: ResolvedSpec): string {
+  const { release, catalogue, samples, source, lumi, binning, chunkSize, output } = spec;
+  return createHash('sha256').update(canonicalJson({ release, catalogue, samples, source, lumi, binning, chunkSize, output })).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function planConfigMap(owner: HZZAnalysis, generation: number, specHash: string, content: PlanContent): ConfigMap {
+  const data: Record<string, string> = 'error' in content
+    ? { [KEYS.error]: content.error }
+    : { [KEYS.plan]: JSON.stringify(content.plan), [KEYS.recipe]: JSON.stringify(content.recipe) };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: planConfigMapName(owner.metadata.name, generation),
+      namespace: owner.metadata.namespace,
+      labels: { [LABELS.analysis]: owner.metadata.name, [LABELS.generation]: String(generation), [LABELS.managedBy]: MANAGER, [LABELS.component]: 'plan' },
+      annotations: { [ANNOTATIONS.specHash]: specHash },
+      ownerReferences: [controllerRef(owner)],
+    },
+    data,
+  };
+}
+
+/** The record a plan ConfigMap holds; a damaged one reads as a failed plan rather than stopping the operator. */
+export function readPlanRecord(cm: ConfigMap): PlanRecord {
+  const meta = {
+    configMap: cm.metadata.name,
+    generation: Number(cm.metadata.labels?.[LABELS.generation]),
+    specHash: cm.metadata.annotations?.[ANNOTATIONS.specHash] ?? '',
+    published: cm.metadata.annotations?.[ANNOTATIONS.planPublished] === 'true',
+  };
+  const data = cm.data ?? {};
+  if (data[KEYS.error] !== undefined) return { ...meta, error: data[KEYS.error] };
+  try {
+    const plan: unknown = JSON.parse(data[KEYS.plan] ?? 'null');
+    const recipe: unknown = JSON.parse(data[KEYS.recipe] ?? 'null');
+    if (Value.Check(PlanSchema, plan) && Value.Check(RecipeSchema, recipe)) return { ...meta, plan, recipe };
+  } catch {
+    // reported below
+  }
+  return { ...meta, error: `the stored plan in ConfigMap ${cm.metadata.name} is unreadable` };
+}
+
+/** Every chunk's Task, rebuilt from the stored plan exactly as planAnalysis made them. */
+export function tasksOf({ plan, recipe }: StoredPlan): Task[] {
+  const weights = new Map(plan.samples.map((s) => [s.sample, s.xsecWeight]));
+  const files = plan.samples.map(({ sample, category, url, entries }) => ({ sample, category, url, entries }));
+  return splitIntoChunks(files, recipe.chunkSize).map((chunk): Task => {
+    const xsecWeight = weights.get(chunk.sample);
+    return {
+      schema: 'hzz.task/v1', analysis: plan.analysis, chunk, tree: recipe.tree, energyUnit: recipe.energyUnit,
+      branches: recipe.branches, binning: plan.binning, ...(xsecWeight === undefined ? {} : { xsecWeight }),
+    };
+  });
+}

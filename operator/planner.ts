@@ -1,0 +1,66 @@
+import { isAbsolute, join, relative } from 'node:path';
+import { parseCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
+import { describeFailure, planAnalysis, type PlanRequest } from '../core/chunk-plan.js';
+import { badInput, errorKind, errorMessage, transient } from '../core/errors.js';
+import { binningProblems } from '../core/histogram.js';
+import { builtInReleases } from './api/releases.js';
+import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
+import { analysisId } from './naming.js';
+import type { PlanContent } from './plan-store.js';
+
+/**
+ * Turning a spec into a plan: the catalogue (a built-in release, its samples optionally replaced
+ * inline), the selection, and where the files are, then core's planAnalysis, which reads only each
+ * file's header. Problems with the spec itself come back as a failed plan (kept, not retried);
+ * a transient failure (a server not answering) is thrown, so the work queue tries again later.
+ *
+ * A PVC source is read where the operator has that PVC mounted (`--data-pvc NAME=DIR`), and the
+ * worker pods mount it at the same DIR, so the file paths in the plan are valid in both places.
+ */
+export type DataPvcs = ReadonlyMap<string, string>;
+
+export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, generation: number, dataPvcs: DataPvcs): Promise<PlanContent> {
+  const id = analysisId(analysis.metadata.namespace, analysis.metadata.name, generation, spec.output);
+  let request: PlanRequest;
+  try {
+    request = planRequest(id, spec, dataPvcs);
+  } catch (err) {
+    if (errorKind(err) === 'bad-input') return { error: errorMessage(err) };
+    throw err;
+  }
+  const { plan, failures } = await planAnalysis(request);
+  const retryable = failures.filter((f) => errorKind(f.error) !== 'bad-input');
+  if (retryable.length > 0) throw transient(`plan ${id}`, retryable.map(describeFailure).join('; '));
+  if (failures.length > 0) return { error: failures.map(describeFailure).join('; ') };
+  const { tree, energyUnit, branches } = request.catalogue;
+  const pvc = spec.source?.pvc;
+  const volume = pvc === undefined ? {} : { volume: { pvc, mountPath: dataPvcs.get(pvc)! } };
+  return { plan, recipe: { chunkSize: spec.chunkSize, tree, energyUnit, branches, ...volume } };
+}
+
+function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs): PlanRequest {
+  const release = builtInReleases().get(spec.release);
+  if (!release) throw badInput('spec.release', `'${spec.release}' is not a built-in release (${[...builtInReleases().keys()].join(', ')})`);
+  const catalogue = spec.catalogue ? parseCatalogue({ ...release, samples: spec.catalogue.samples }, 'spec.catalogue') : release;
+  const problems = binningProblems(spec.binning);
+  if (problems.length > 0) throw badInput('spec.binning', problems.join('; '));
+  return {
+    analysis: id, catalogue, samples: selectSamples(catalogue, spec.samples), source: sourceOf(spec, catalogue, dataPvcs),
+    lumi: spec.lumi, binning: spec.binning, chunkSize: spec.chunkSize,
+  };
+}
+
+function sourceOf(spec: ResolvedSpec, catalogue: Catalogue, dataPvcs: DataPvcs): string {
+  const source = spec.source;
+  if (source?.urlPrefix) return source.urlPrefix;
+  if (!source?.pvc) return catalogue.urlPrefix;
+  const dir = dataPvcs.get(source.pvc);
+  if (dir === undefined) {
+    const known = [...dataPvcs.keys()].join(', ') || 'none';
+    throw badInput(`spec.source.pvc '${source.pvc}'`, `is not mounted in the operator (start it with --data-pvc ${source.pvc}=DIR; mounted: ${known})`);
+  }
+  const folder = join(dir, source.path ?? '');
+  const inside = relative(dir, folder);
+  if (inside.startsWith('..') || isAbsolute(inside)) throw badInput('spec.source.path', `'${source.path}' leads outside the volume`);
+  return folder;
+}

@@ -1,0 +1,101 @@
+// The HZZAnalysis CRD: generated from the TypeBox schema (the committed file must be current), and
+// what the real API server does with it: defaults, validation messages, printer columns, and the
+// status and scale subresources.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CRD_FILE, crdYaml, customResourceDefinition } from '../operator/api/crd.js';
+import { startControlPlane } from './harness/control-plane.js';
+
+const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
+
+test('crd: the committed CRD is what operator/api/v1alpha1.ts generates', () => {
+  assert.equal(readFileSync(CRD_FILE, 'utf8'), crdYaml(), `${CRD_FILE} is stale: run \`npm run gen:crd\` and commit the result`);
+});
+
+test('crd: the schema is structural (no additionalProperties: false, anyOf or const)', () => {
+  const offending: string[] = [];
+  const walk = (node: unknown, at: string): void => {
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o.additionalProperties === false) offending.push(`${at}: additionalProperties: false`);
+    if ('anyOf' in o || 'const' in o) offending.push(`${at}: anyOf/const`);
+    for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
+  };
+  walk(customResourceDefinition(), '');
+  assert.deepEqual(offending, []);
+});
+
+test('crd: the API server defaults, validates and serves HZZAnalysis', async (t) => {
+  const cp = await startControlPlane({ name: 'crd' });
+  t.after(() => cp.stop());
+  const ok = async (args: string[], input?: string): Promise<string> => {
+    const res = await cp.kubectl(args, input === undefined ? {} : { input });
+    assert.equal(res.code, 0, `kubectl ${args.join(' ')}:\n${res.stderr}`);
+    return res.stdout;
+  };
+  await ok(['apply', '-f', CRD_FILE]);
+  await ok(['wait', '--for=condition=Established', '--timeout=30s', '-f', CRD_FILE]);
+  const manifest = (name: string, spec: unknown) => JSON.stringify({ apiVersion: 'hzz.opendata.dev/v1alpha1', kind: 'HZZAnalysis', metadata: { name }, spec });
+
+  await t.test('an empty spec gets every default', async () => {
+    await ok(['create', '-f', '-'], manifest('defaults', {}));
+    const got = JSON.parse(await ok(['get', 'hzz', 'defaults', '-o', 'json'])) as { spec: unknown };
+    assert.deepEqual(got.spec, {
+      release: 'atlas-2020-4lep', lumi: 10, binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 50000, parallelism: 4, retriesPerChunk: 3, maxFailedChunks: 0,
+    });
+    const partial = JSON.parse(await ok(['create', '--dry-run=server', '-o', 'json', '-f', '-'], manifest('partial', { binning: { lo: 100 } }))) as { spec: { binning: unknown } };
+    assert.deepEqual(partial.spec.binning, { lo: 100, hi: 250, width: 5 });
+  });
+
+  await t.test('both examples are valid', async () => {
+    for (const file of ['hzzanalysis.yaml', 'hzzanalysis-shared-data.yaml']) await ok(['apply', '--dry-run=server', '-f', example(file)]);
+  });
+
+  await t.test('invalid manifests are refused with a message naming the problem', async () => {
+    const cases: { name: string; spec?: unknown; raw?: unknown; error: RegExp }[] = [
+      { name: 'bad-range', spec: { binning: { lo: 100, hi: 90 } }, error: /spec\.binning\.hi: Invalid value: binning: hi must be above lo/ },
+      { name: 'partial-bins', spec: { binning: { lo: 80, hi: 250, width: 7 } }, error: /spec\.binning\.width: .*whole number of bins/ },
+      { name: 'zero-width', spec: { binning: { width: 0 } }, error: /spec\.binning\.width: Invalid value: 0: .*greater than 0/ },
+      { name: 'negative-chunks', spec: { chunkSize: -5 }, error: /spec\.chunkSize: Invalid value: -5: .*greater than or equal to 1/ },
+      { name: 'negative-parallelism', spec: { parallelism: -1 }, error: /spec\.parallelism: Invalid value: -1/ },
+      { name: 'unknown-category', spec: { catalogue: { samples: [{ name: 'mine', category: 'Higgs', path: 'x.root' }] } }, error: /spec\.catalogue\.samples\[0\]\.category: Unsupported value: "Higgs": supported values: "data", "Ztt", "ZZ", "signal"/ },
+      { name: 'mc-without-xsec', spec: { catalogue: { samples: [{ name: 'mine', category: 'signal', path: 'x.root' }] } }, error: /sample mine: an MC sample \(category signal\) needs xsec, sumw and efficiency/ },
+      { name: 'unknown-sample', spec: { samples: ['data', 'Zprime'] }, error: /samples: Zprime is neither a category nor a sample of atlas-2020-4lep/ },
+      { name: 'unknown-release', spec: { release: 'atlas-1999' }, error: /spec\.release: Unsupported value: "atlas-1999"/ },
+      { name: 'missing-path', spec: { catalogue: { samples: [{ name: 'mine', category: 'data' }] } }, error: /spec\.catalogue\.samples\[0\]\.path: Required value/ },
+      { name: 'no-spec', raw: {}, error: /spec: Required value/ },
+      { name: 'two-sources', spec: { source: { pvc: 'data', urlPrefix: 'https://example.org/' } }, error: /source needs exactly one of urlPrefix or pvc/ },
+      { name: 'path-without-pvc', spec: { source: { path: 'atlas' } }, error: /source\.path is a folder inside source\.pvc/ },
+      { name: 'path-escapes', spec: { source: { pvc: 'data', path: 'a/../../etc' } }, error: /source\.path must not contain '\.\.'/ },
+      { name: 'reserved-output', spec: { output: 'mine/partials' }, error: /'partials' is reserved/ },
+      { name: 'x'.repeat(64), spec: {}, error: /at most 63 characters/ },
+    ];
+    for (const c of cases) {
+      const body = c.raw ?? { spec: c.spec };
+      const res = await cp.kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'hzz.opendata.dev/v1alpha1', kind: 'HZZAnalysis', metadata: { name: c.name }, ...body }) });
+      assert.notEqual(res.code, 0, `${c.name} was accepted`);
+      assert.match(res.stderr, c.error, `${c.name}`);
+    }
+  });
+
+  await t.test('printer columns show phase, chunks, running and age; -o wide the plot path', async () => {
+    await ok(['patch', 'hzz', 'defaults', '--subresource=status', '--type=merge', '-p', JSON.stringify({
+      status: { phase: 'Running', progress: '57/120', running: 4, selector: 'hzz.opendata.dev/analysis=defaults', output: { path: '/default/defaults/g1/hzz_m4l.png' } },
+    })]);
+    const table = await ok(['get', 'hzz', 'defaults']);
+    const [header, row] = table.trim().split('\n');
+    assert.deepEqual(header!.split(/\s+/), ['NAME', 'PHASE', 'CHUNKS', 'RUNNING', 'AGE']);
+    assert.match(row!, /^defaults\s+Running\s+57\/120\s+4\s+\d+s$/);
+    assert.match(await ok(['get', 'hzzanalyses', '-o', 'wide']), /\/default\/defaults\/g1\/hzz_m4l\.png/);
+  });
+
+  await t.test('the scale subresource reads and writes spec.parallelism', async () => {
+    await ok(['scale', 'hzz/defaults', '--replicas=7']);
+    const scale = JSON.parse(await ok(['get', 'hzz', 'defaults', '--subresource=scale', '-o', 'json'])) as { spec: { replicas: number }; status: { replicas: number; selector: string } };
+    assert.deepEqual([scale.spec.replicas, scale.status.replicas, scale.status.selector], [7, 4, 'hzz.opendata.dev/analysis=defaults']);
+    const res = await cp.kubectl(['scale', 'hzz/defaults', '--replicas=-1']);
+    assert.notEqual(res.code, 0);
+  });
+});

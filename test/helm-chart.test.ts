@@ -1,0 +1,593 @@
+// The Helm chart (helm/hzz-operator) against real tools: helm 4's linter and renderer, and a real
+// kube-apiserver with real admission (Pod Security "restricted"), schema validation of the CRD and
+// the RBAC authorizer. One control plane serves the whole file; docs/helm.md describes the chart.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { startControlPlane, toolsBin, type ControlPlane } from './harness/control-plane.js';
+import { createVhost, queueDepth, type TestVhost } from './support/broker.js';
+import { OPERATOR_RULES } from '../operator/rbac.js';
+
+const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+const CHART = join(REPO, 'helm', 'hzz-operator');
+const CRD_FILE = 'hzzanalyses.hzz.opendata.dev.yaml';
+const GENERATED_CRD = join(REPO, 'crds', CRD_FILE);
+const CHART_CRD = join(CHART, 'crds', CRD_FILE);
+const OPERATOR_MAIN = join(REPO, 'dist', 'operator', 'main.js');
+const CLI = join(REPO, 'dist', 'cli', 'hzz.js');
+// The real 2020 files beside the repository (as test/support/paths.ts finds them).
+const SHARED_DATA = process.env.HZZ_TEST_DATA ?? join(REPO, '..', 'shared', 'data');
+const VARIANTS: Record<string, string[]> = {
+  default: [],
+  'external broker': ['-f', join(CHART, 'ci', 'external-broker-values.yaml')],
+  'watchNamespace + hostPath data + example': ['-f', join(CHART, 'ci', 'watch-namespace-values.yaml')],
+  kind: ['-f', join(REPO, 'helm', 'kind-values.yaml')],
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+// Helm keeps caches and a repository list under HOME; a temp dir keeps the test off the user's.
+const helmHome = mkdtempSync(join(tmpdir(), 'hzz-helm-'));
+
+function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+function helm(args: string[], cp?: ControlPlane): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {
+    HELM_CACHE_HOME: join(helmHome, 'cache'),
+    HELM_CONFIG_HOME: join(helmHome, 'config'),
+    HELM_DATA_HOME: join(helmHome, 'data'),
+  };
+  if (cp) {
+    env.KUBECONFIG = cp.kubeconfig;
+    env.NO_PROXY = env.no_proxy = ['127.0.0.1', 'localhost', process.env.NO_PROXY ?? ''].filter(Boolean).join(',');
+  }
+  return run(join(toolsBin(), 'helm'), args, { env });
+}
+
+async function ok(what: string, result: Promise<Run>): Promise<string> {
+  const r = await result;
+  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
+  return r.stdout;
+}
+
+const template = (release: string, namespace: string, extra: string[] = []): Promise<string> =>
+  ok(`helm template ${extra.join(' ')}`, helm(['template', release, CHART, '--namespace', namespace, ...extra]));
+
+// ---------------------------------------------------------------------------------------------
+// Hard-coded secrets: what "obvious" means here, for the rendered chart and for the repository.
+
+// A password that only names where the real one goes.
+function isPlaceholder(value: string): boolean {
+  return /^(\*+|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%s|\.\.\.|…|[A-Z][A-Z0-9_-]*|password|pass|secret)$/.test(value);
+}
+
+// Built from pieces so that this file does not match its own patterns.
+const PEM_PRIVATE_KEY = new RegExp('-----BEGIN [A-Z ]*' + 'PRIVATE KEY-----');
+const URL_WITH_CREDENTIALS = /\bamqps?:\/\/([^\s:/@'"`]+):([^\s@'"`]+)@([^\s:/'"`]+)/gi;
+// Credential-named keys or variables given a string literal. Not "secret" or "token" alone: those
+// usually hold a Secret's *name* (const SECRET = 'hzz-amqp') or a test's generated value.
+const SECRET_ASSIGNMENT = /\b(password|passwd|api[_-]?key|secret[_-]?key|client[_-]?secret|access[_-]?key|auth[_-]?token)["']?\s*[:=]\s*["']([^"'\s]{6,})["']/gi;
+// An environment variable named like a credential, with its value in the manifest.
+const LITERAL_SECRET_ENV = /name:\s*["']?[A-Z0-9_]*(PASS|PASSWORD|PASSWD|SECRET|TOKEN)["']?\s*\n\s*value:\s*\S+/g;
+
+// Variables that hold the *name* of a Secret (NAME[:KEY], cli/commands/operator.ts), not a secret.
+const SECRET_REFERENCES = ['HZZ_WORKER_AMQP_SECRET'];
+
+function findSecretLiterals(text: string): string[] {
+  const found: string[] = [];
+  if (PEM_PRIVATE_KEY.test(text)) found.push('a PEM private key');
+  for (const m of text.matchAll(URL_WITH_CREDENTIALS)) {
+    const [all, user, password, host] = m as unknown as [string, string, string, string];
+    // RabbitMQ's built-in guest account works from loopback only (loopback_users), so a local
+    // test default is no credential to anything else.
+    const loopbackGuest = user === 'guest' && password === 'guest' && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(host);
+    if (!isPlaceholder(password) && !loopbackGuest) found.push(`credentials in a URL: ${all}`);
+  }
+  for (const m of text.matchAll(SECRET_ASSIGNMENT)) {
+    if (!isPlaceholder(m[2]!)) found.push(`a literal ${m[1]}: ${m[0]}`);
+  }
+  for (const m of text.matchAll(LITERAL_SECRET_ENV)) {
+    if (!SECRET_REFERENCES.some((name) => m[0].includes(name))) found.push(`a secret env variable with a literal value: ${m[0].replace(/\s+/g, ' ')}`);
+  }
+  return found;
+}
+
+// Everything of ours that can hold text: not dependencies, builds, caches or third-party data.
+const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.cache', 'out', '.venv', '__pycache__', 'reference']);
+const TEXT_FILE = /(\.(ts|js|mjs|cjs|json|ya?ml|md|sh|py|tpl|txt|toml|cfg|ini|env)|Dockerfile|\.dockerignore|\.helmignore|NOTES\.txt)$/;
+
+function repoTextFiles(dir = REPO): string[] {
+  const files: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      if (!SKIP_DIRS.has(entry.name)) files.push(...repoTextFiles(join(dir, entry.name)));
+    } else if (entry.isFile() && TEXT_FILE.test(entry.name) && entry.name !== 'package-lock.json') {
+      const path = join(dir, entry.name);
+      if (statSync(path).size < 2_000_000) files.push(path);
+    }
+  }
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+after(() => rmSync(helmHome, { recursive: true, force: true }));
+
+describe('helm chart: offline checks', () => {
+  test('the chart ships the generated CRD unchanged (Helm installs crds/ as is)', () => {
+    assert.ok(existsSync(GENERATED_CRD), `${relative(REPO, GENERATED_CRD)} is generated (npm run gen:crd)`);
+    assert.ok(existsSync(CHART_CRD), `${relative(REPO, CHART_CRD)} is missing: cp crds/${CRD_FILE} helm/hzz-operator/crds/`);
+    const [copy, generated] = [readFileSync(CHART_CRD, 'utf8').split('\n'), readFileSync(GENERATED_CRD, 'utf8').split('\n')];
+    const line = generated.findIndex((l, i) => copy[i] !== l);
+    assert.ok(
+      line === -1 && copy.length === generated.length,
+      `the chart's CRD differs from the generated one at line ${line === -1 ? generated.length + 1 : line + 1}: ` +
+        `cp crds/${CRD_FILE} helm/hzz-operator/crds/`,
+    );
+  });
+
+  for (const [name, args] of Object.entries(VARIANTS)) {
+    test(`helm lint --strict passes: ${name}`, async () => {
+      const out = await ok('helm lint', helm(['lint', '--strict', CHART, '--namespace', 'hzz-system', ...args]));
+      assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    });
+  }
+
+  test('kind-config.yaml mounts ./data where helm/kind-values.yaml expects it', () => {
+    const kind = readFileSync(join(REPO, 'kind-config.yaml'), 'utf8');
+    assert.match(kind, /^apiVersion: kind\.x-k8s\.io\/v1alpha4$/m);
+    assert.match(kind, /- hostPath: \.\/data\n\s+containerPath: \/data\n/);
+    const values = readFileSync(join(REPO, 'helm', 'kind-values.yaml'), 'utf8');
+    assert.match(values, /hostPath:\n\s+path: \/data\n/);
+  });
+
+  test('the chart refuses inconsistent values with a message', async () => {
+    const external = await helm(['template', 'hzz', CHART, '--set', 'broker.mode=external']);
+    assert.notEqual(external.code, 0);
+    assert.match(external.stderr, /broker\.external\.existingSecret is required/);
+    const mode = await helm(['template', 'hzz', CHART, '--set', 'broker.mode=kafka']);
+    assert.notEqual(mode.code, 0);
+    assert.match(mode.stderr, /broker\.mode must be builtin or external/);
+  });
+
+  test('no password is a literal: generated per install, never in values, env or URLs of the chart', async () => {
+    const first = await template('hzz', 'hzz-system');
+    const second = await template('hzz', 'hzz-system');
+    const password = (yaml: string): string => {
+      const m = /\n {2}password: "([^"]+)"/.exec(yaml);
+      assert.ok(m, 'the broker Secret has a password');
+      return Buffer.from(m[1]!, 'base64').toString('utf8');
+    };
+    const [p1, p2] = [password(first), password(second)];
+    assert.match(p1, /^[A-Za-z0-9]{32}$/);
+    assert.notEqual(p1, p2, 'two renders drew the same password: it is a literal somewhere');
+    // The password appears in the Secret only (base64), never in clear in any other object.
+    assert.ok(!first.includes(p1), 'the generated password appears in clear text in the rendered chart');
+    // Secrets hold generated values by design (checked above); every other object must hold none.
+    for (const args of Object.values(VARIANTS)) {
+      const docs = (await template('hzz', 'hzz-system', args)).split(/^---$/m);
+      const others = docs.filter((d) => !/^kind: Secret$/m.test(d));
+      assert.ok(others.length > 5);
+      assert.deepEqual(findSecretLiterals(others.join('\n---\n')), []);
+    }
+  });
+
+  test('no secret is hard-coded in the repository (code, chart, docs, scripts, Dockerfile)', () => {
+    const findings: string[] = [];
+    const files = repoTextFiles();
+    assert.ok(files.length > 20, `scanned only ${files.length} files`);
+    for (const file of files) {
+      for (const f of findSecretLiterals(readFileSync(file, 'utf8'))) findings.push(`${relative(REPO, file)}: ${f}`);
+    }
+    assert.deepEqual(findings, []);
+  });
+
+  test('the scan catches what it is meant to catch', () => {
+    // Split so that the repository scan above does not find these in this very file.
+    const cases = [
+      'url: amqp://hzz:' + 's3cr3tpw@rabbit:5672/',
+      'const password = ' + "'hunter22';",
+      '- name: RABBITMQ_DEFAULT_PASS\n  value: changeme',
+      '- name: HZZ_AMQP_PASSWORD\n  value: "x"',
+      'api_key: ' + '"0123456789abcdef"',
+      '-----BEGIN RSA ' + 'PRIVATE KEY-----',
+    ];
+    for (const c of cases) assert.ok(findSecretLiterals(c).length > 0, `not caught: ${c}`);
+    const fine = [
+      'amqp://user:password@host:5672/vhost',
+      'amqp://hzz:***@rabbit:5672/hzz',
+      'amqp://guest:guest@127.0.0.1:5672',
+      'amqp://${USER}:${PASSWORD}@broker',
+      '- name: HZZ_AMQP_URL\n  valueFrom:\n    secretKeyRef: {name: x, key: url}',
+      "const SECRET = 'hzz-amqp';",
+    ];
+    for (const c of fine) assert.deepEqual(findSecretLiterals(c), [], c);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('helm chart: against a real kube-apiserver', () => {
+  let cp: ControlPlane;
+  const NS = 'hzz-system';
+  const SCOPED_NS = 'hzz-scoped';
+  const WATCHED_NS = 'hzz-analyses';
+
+  let chunkPodTemplate: { metadata: object; spec: object } | undefined;
+  const kubectl = async (args: string[], input?: string): Promise<string> =>
+    ok(`kubectl ${args.join(' ')}`, cp.kubectl(args, input === undefined ? {} : { input }));
+
+  before(async () => {
+    assert.ok(existsSync(CHART_CRD), `${relative(REPO, CHART_CRD)} is missing: the chart must ship the CRD`);
+    cp = await startControlPlane({ name: 'helm-chart' });
+    await kubectl(['apply', '--server-side', '-f', CHART_CRD]);
+    await kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/hzzanalyses.hzz.opendata.dev']);
+    // Pods in these namespaces must meet the restricted Pod Security Standard: enforced for Pods,
+    // and reported as warnings for the pod templates of Deployments and StatefulSets.
+    for (const ns of [NS, SCOPED_NS, WATCHED_NS, 'dry-run']) {
+      await kubectl(['create', 'namespace', ns]);
+      await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+    }
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  for (const [name, args] of Object.entries(VARIANTS)) {
+    test(`helm template passes a server-side dry run, restricted pods included: ${name}`, async () => {
+      const rendered = await template('hzz', 'dry-run', args);
+      const res = await cp.kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], { input: rendered });
+      assert.equal(res.code, 0, res.stderr);
+      assert.doesNotMatch(res.stderr, /would violate PodSecurity/, res.stderr);
+      // The workloads' pod templates as real Pods: PodSecurity enforces on Pods only.
+      const list = JSON.parse(res.stdout) as { items: K8sObject[] };
+      const templates = list.items.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
+      assert.ok(templates.length >= 2);
+      for (const w of templates) {
+        const spec = w.spec as { template: { metadata: object; spec: { volumes?: object[] } }; volumeClaimTemplates?: { metadata: { name: string } }[] };
+        const podSpec = { ...spec.template.spec };
+        // A StatefulSet's claims become volumes of its pods only through its controller.
+        for (const claim of spec.volumeClaimTemplates ?? []) {
+          podSpec.volumes = [...(podSpec.volumes ?? []), { name: claim.metadata.name, persistentVolumeClaim: { claimName: `${claim.metadata.name}-${w.metadata.name}-0` } }];
+        }
+        const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...spec.template.metadata, name: `${w.metadata.name}-probe`, namespace: 'dry-run' }, spec: podSpec };
+        const created = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
+        assert.equal(created.code, 0, `${w.kind}/${w.metadata.name}'s pod is refused:\n${created.stderr}`);
+        assert.doesNotMatch(created.stderr, /violate/);
+      }
+    });
+  }
+
+  test('the example analyses of the walkthrough are valid HZZAnalyses', async () => {
+    const dir = join(REPO, 'helm', 'examples');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+      const res = await cp.kubectl(['apply', '--dry-run=server', '-n', NS, '-f', join(dir, file)]);
+      assert.equal(res.code, 0, `${file}: ${res.stderr}`);
+      assert.match(res.stdout, /hzzanalysis\.hzz\.opendata\.dev\/higgs created \(server dry run\)/);
+    }
+  });
+
+  test('helm install creates every object of the chart', async () => {
+    await ok('helm install', helm(['install', 'hzz', CHART, '--namespace', NS, '--set', 'example.enabled=true'], cp));
+    const names = await objectsOf('hzz', NS);
+    assert.deepEqual(names, [
+      `ClusterRole/${NS}-hzz-operator`,
+      `ClusterRoleBinding/${NS}-hzz-operator`,
+      'ConfigMap/hzz-system/hzz-rabbitmq-config',
+      'Deployment/hzz-system/hzz-operator',
+      'Deployment/hzz-system/hzz-plotter',
+      'HZZAnalysis/hzz-system/higgs',
+      'PersistentVolumeClaim/hzz-system/hzz-plotter-results',
+      'Secret/hzz-system/hzz-rabbitmq',
+      'Service/hzz-system/hzz-plotter',
+      'Service/hzz-system/hzz-rabbitmq',
+      'Service/hzz-system/hzz-rabbitmq-headless',
+      'ServiceAccount/hzz-system/hzz-operator',
+      'ServiceAccount/hzz-system/hzz-plotter',
+      'ServiceAccount/hzz-system/hzz-rabbitmq',
+      'ServiceAccount/hzz-system/hzz-worker',
+      'StatefulSet/hzz-system/hzz-rabbitmq',
+    ]);
+    // Everything Helm says it installed is there, and nothing it installed is missing from above.
+    const manifest = await ok('helm get manifest', helm(['get', 'manifest', 'hzz', '--namespace', NS], cp));
+    const kinds = [...manifest.matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(kinds, names.map((n) => n.split('/')[0]).sort());
+
+    const operator = JSON.parse(await kubectl(['get', 'deployment', 'hzz-operator', '-n', NS, '-o', 'json'])) as K8sObject;
+    const pod = (operator.spec as { template: { spec: PodSpec } }).template.spec;
+    assert.equal(pod.serviceAccountName, 'hzz-operator');
+    assert.equal(pod.containers[0]!.args?.[0], 'operator');
+    const env = Object.fromEntries(pod.containers[0]!.env.map((e) => [e.name, e]));
+    assert.deepEqual(env.HZZ_AMQP_URL?.valueFrom, { secretKeyRef: { name: 'hzz-rabbitmq', key: 'url' } });
+    // The names `hzz operator` reads (cli/commands/operator.ts).
+    assert.equal(env.HZZ_WORKER_SERVICE_ACCOUNT?.value, 'hzz-worker');
+    assert.equal(env.HZZ_WORKER_IMAGE?.value, 'hzz-operator:0.1.0');
+    assert.equal(env.HZZ_WORKER_AMQP_SECRET?.value, 'hzz-rabbitmq:url');
+    assert.equal(env.HZZ_OPERATOR_NAMESPACE, undefined, 'HZZ_OPERATOR_NAMESPACE would limit the operator to one namespace');
+
+    const worker = JSON.parse(await kubectl(['get', 'serviceaccount', 'hzz-worker', '-n', NS, '-o', 'json'])) as { automountServiceAccountToken?: boolean };
+    assert.equal(worker.automountServiceAccountToken, false);
+
+    const secret = JSON.parse(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'json'])) as { data: Record<string, string> };
+    const url = Buffer.from(secret.data.url!, 'base64').toString();
+    const password = Buffer.from(secret.data.password!, 'base64').toString();
+    assert.equal(url, `amqp://hzz:${password}@hzz-rabbitmq.${NS}.svc:5672/hzz`);
+  });
+
+  // Helm never upgrades crds/; docs/helm.md tells users to apply them. Helm 4 installed the CRD with
+  // server-side apply as field manager "helm", so a changed field conflicts without --force-conflicts.
+  test('the documented CRD upgrade command upgrades the CRD that Helm installed', async () => {
+    const crd = readFileSync(CHART_CRD, 'utf8');
+    const marker = 'Entries per chunk (one Job each)';
+    assert.ok(crd.includes(marker), 'the CRD text this test edits is gone: pick another description');
+    const dir = join(cp.dir, 'crds-next');
+    mkdirSync(dir);
+    writeFileSync(join(dir, CRD_FILE), crd.replace(marker, 'Entries per chunk, one Job each (next version)'));
+    const upgrade = ['apply', '--server-side', '--force-conflicts', '-f', dir];
+    await kubectl(upgrade);
+    const served = await kubectl(['get', 'crd', 'hzzanalyses.hzz.opendata.dev', '-o', 'json']);
+    assert.ok(served.includes('(next version)'));
+    // A later upgrade by the same command, back to the chart's own CRD.
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(CHART, 'crds')]);
+    assert.ok(!(await kubectl(['get', 'crd', 'hzzanalyses.hzz.opendata.dev', '-o', 'json'])).includes('(next version)'));
+  });
+
+  test('helm upgrade keeps the generated broker password (lookup)', async () => {
+    const read = async (): Promise<string> =>
+      (JSON.parse(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'json'])) as { data: Record<string, string> }).data.password!;
+    const before = await read();
+    await ok('helm upgrade', helm(['upgrade', 'hzz', CHART, '--namespace', NS, '--set', 'example.enabled=true', '--set', 'plotter.prefetch=8'], cp));
+    assert.equal(await read(), before);
+  });
+
+  test('watchNamespace installs a Role in the watched namespace and nothing cluster-wide but the data volumes', async () => {
+    await ok('helm install', helm(['install', 'scoped', CHART, '--namespace', SCOPED_NS, '-f', join(CHART, 'ci', 'watch-namespace-values.yaml')], cp));
+    const names = await objectsOf('scoped', SCOPED_NS, [WATCHED_NS]);
+    for (const expected of [
+      `Role/${WATCHED_NS}/scoped-operator`,
+      `RoleBinding/${WATCHED_NS}/scoped-operator`,
+      `ServiceAccount/${WATCHED_NS}/scoped-worker`,
+      `Secret/${WATCHED_NS}/scoped-rabbitmq`,
+      // One claim for the operator (its namespace), one for the chunk pods (theirs), one volume each.
+      `PersistentVolumeClaim/${SCOPED_NS}/scoped-data`,
+      `PersistentVolumeClaim/${WATCHED_NS}/scoped-data`,
+      `PersistentVolume/${SCOPED_NS}-scoped-data`,
+      `PersistentVolume/${WATCHED_NS}-scoped-data`,
+      `HZZAnalysis/${WATCHED_NS}/higgs`,
+      `NetworkPolicy/${SCOPED_NS}/scoped-rabbitmq`,
+      `NetworkPolicy/${SCOPED_NS}/scoped-plotter`,
+    ]) {
+      assert.ok(names.includes(expected), `${expected} missing from:\n${names.join('\n')}`);
+    }
+    assert.deepEqual(names.filter((n) => /^Cluster/.test(n)), []);
+    // The copy of the broker URL for the chunk pods is the same URL as the original's.
+    const url = async (ns: string): Promise<string> =>
+      (JSON.parse(await kubectl(['get', 'secret', 'scoped-rabbitmq', '-n', ns, '-o', 'json'])) as { data: Record<string, string> }).data.url!;
+    assert.equal(await url(WATCHED_NS), await url(SCOPED_NS));
+  });
+
+  // operator/rbac.ts is the operator's own list of the calls it makes (docs/operator.md); the chart
+  // writes its rules by hand in templates/_helpers.tpl, so this is where the two must agree.
+  test('the chart grants the operator exactly the rules of operator/rbac.ts, as ClusterRole and as Role', async () => {
+    type Rule = { apiGroups?: readonly string[]; resources?: readonly string[]; verbs: readonly string[]; resourceNames?: readonly string[] };
+    // One line per (group, resource), verbs sorted: equal sets of permissions compare equal.
+    const flat = (rules: readonly Rule[]): string[] =>
+      rules.flatMap((r) => (r.apiGroups ?? []).flatMap((g) => (r.resources ?? []).map((res) => `${g}/${res}: ${[...r.verbs].sort().join(',')}${r.resourceNames ? ` ${r.resourceNames.join(',')}` : ''}`))).sort();
+    const want = flat(OPERATOR_RULES);
+    const cluster = JSON.parse(await kubectl(['get', 'clusterrole', `${NS}-hzz-operator`, '-o', 'json'])) as { rules: Rule[] };
+    assert.deepEqual(flat(cluster.rules), want);
+    const role = JSON.parse(await kubectl(['get', 'role', 'scoped-operator', '-n', WATCHED_NS, '-o', 'json'])) as { rules: Rule[] };
+    assert.deepEqual(flat(role.rules), want);
+  });
+
+  // kubectl auth can-i asks the apiserver's own authorizer (a SelfSubjectAccessReview under
+  // impersonation), so these are the answers the operator would get in a cluster.
+  const can = async (sa: string, verb: string, resource: string, ns: string | null, extra: string[] = []): Promise<boolean> => {
+    const args = ['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${sa}`, ...(ns === null ? ['--all-namespaces'] : ['-n', ns]), ...extra];
+    const res = await cp.kubectl(args);
+    const answer = res.stdout.trim();
+    assert.ok(answer === 'yes' || answer.startsWith('no'), `kubectl ${args.join(' ')}: ${res.stdout} ${res.stderr}`);
+    return answer === 'yes';
+  };
+  type Check = [verb: string, resource: string, ns: string | null, extra?: string[]];
+  const expectAll = async (sa: string, allowed: boolean, checks: Check[]): Promise<void> => {
+    const answers = await Promise.all(checks.map(([verb, resource, ns, extra]) => can(sa, verb, resource, ns, extra)));
+    const wrong = checks.filter((_, i) => answers[i] !== allowed).map(([v, r, ns, x]) => `${v} ${r}${x ? ' ' + x.join(' ') : ''} in ${ns ?? 'all namespaces'}`);
+    assert.deepEqual(wrong, [], `${sa} ${allowed ? 'should be allowed' : 'should be denied'}:`);
+  };
+  const HZZ = 'hzzanalyses.hzz.opendata.dev';
+
+  // The operator's API calls (operator/kube-adapter.ts and the informers of operator/controller.ts).
+  const operatorNeeds = (ns: string | null): Check[] => [
+    ['get', HZZ, ns], ['list', HZZ, ns], ['watch', HZZ, ns],
+    ['patch', HZZ, ns, ['--subresource=status']], ['update', HZZ, ns, ['--subresource=finalizers']],
+    ['create', 'jobs.batch', ns], ['delete', 'jobs.batch', ns], ['list', 'jobs.batch', ns], ['watch', 'jobs.batch', ns],
+    ['list', 'pods', ns],
+    ['create', 'configmaps', ns], ['list', 'configmaps', ns], ['patch', 'configmaps', ns], ['delete', 'configmaps', ns],
+    ['create', 'events.events.k8s.io', ns],
+  ];
+
+  test('the operator (all namespaces) may do what it needs, in any namespace', async () => {
+    await expectAll(`${NS}:hzz-operator`, true, [...operatorNeeds('default'), ...operatorNeeds(WATCHED_NS), ...operatorNeeds(null)]);
+  });
+
+  test('the operator (all namespaces) may do nothing more', async () => {
+    await expectAll(`${NS}:hzz-operator`, false, [
+      ['create', HZZ, 'default'], ['delete', HZZ, 'default'], ['deletecollection', HZZ, 'default'], ['update', HZZ, 'default'], ['patch', HZZ, 'default'],
+      ['update', HZZ, 'default', ['--subresource=status']], ['update', HZZ, 'default', ['--subresource=scale']], ['patch', HZZ, 'default', ['--subresource=scale']],
+      ['get', 'secrets', NS], ['list', 'secrets', NS], ['get', 'secrets', 'default'], ['create', 'secrets', NS], ['watch', 'secrets', null],
+      ['create', 'pods', 'default'], ['get', 'pods', 'default'], ['delete', 'pods', 'kube-system'], ['delete', 'pods', 'default'],
+      ['create', 'pods', 'default', ['--subresource=exec']], ['get', 'pods', 'default', ['--subresource=log']],
+      ['update', 'jobs.batch', 'default'], ['patch', 'jobs.batch', 'default'], ['patch', 'jobs.batch', 'default', ['--subresource=status']],
+      ['deletecollection', 'jobs.batch', 'default'], ['create', 'cronjobs.batch', 'default'], ['create', 'deployments.apps', 'default'],
+      ['get', 'configmaps', 'default'], ['update', 'configmaps', 'default'], ['watch', 'configmaps', 'default'], ['deletecollection', 'configmaps', 'default'],
+      ['create', 'events', 'default'], ['get', 'events.events.k8s.io', 'default'], ['delete', 'events.events.k8s.io', 'default'],
+      ['create', 'leases.coordination.k8s.io', NS],
+      ['create', 'serviceaccounts', NS, ['--subresource=token']], ['create', 'serviceaccounts', NS],
+      ['create', 'clusterroles.rbac.authorization.k8s.io', null], ['create', 'rolebindings.rbac.authorization.k8s.io', 'default'],
+      ['bind', 'clusterroles.rbac.authorization.k8s.io', null], ['escalate', 'roles.rbac.authorization.k8s.io', 'default'],
+      ['impersonate', 'serviceaccounts', NS], ['update', 'customresourcedefinitions.apiextensions.k8s.io', null],
+      ['get', 'nodes', null], ['create', 'namespaces', null], ['delete', 'persistentvolumeclaims', NS], ['get', 'persistentvolumes', null],
+    ]);
+  });
+
+  test('the operator with watchNamespace has its rights in that namespace only', async () => {
+    const sa = `${SCOPED_NS}:scoped-operator`;
+    await expectAll(sa, true, operatorNeeds(WATCHED_NS));
+    await expectAll(sa, false, [
+      ['list', HZZ, null], ['list', HZZ, 'default'], ['list', HZZ, SCOPED_NS], ['watch', 'jobs.batch', null],
+      ['create', 'jobs.batch', 'default'], ['create', 'jobs.batch', SCOPED_NS], ['list', 'pods', NS], ['create', 'configmaps', 'default'],
+      ['create', 'events.events.k8s.io', 'default'], ['create', 'leases.coordination.k8s.io', SCOPED_NS],
+      ['get', 'secrets', WATCHED_NS], ['get', 'secrets', SCOPED_NS],
+    ]);
+  });
+
+  test('the worker, plotter and broker accounts can do nothing with the API', async () => {
+    const nothing: Check[] = [
+      ['get', 'pods', NS], ['list', 'pods', NS], ['create', 'jobs.batch', NS], ['get', 'configmaps', NS], ['get', 'secrets', NS],
+      ['list', HZZ, NS], ['patch', HZZ, NS, ['--subresource=status']], ['create', 'events', NS], ['get', 'services', NS],
+      ['create', 'leases.coordination.k8s.io', NS], ['list', 'namespaces', null], ['get', 'nodes', null],
+    ];
+    await expectAll(`${NS}:hzz-worker`, false, nothing);
+    await expectAll(`${NS}:hzz-plotter`, false, nothing);
+    await expectAll(`${NS}:hzz-rabbitmq`, false, nothing);
+    await expectAll(`${WATCHED_NS}:scoped-worker`, false, nothing.map(([v, r, ns, x]) => [v, r, ns === NS ? WATCHED_NS : ns, x] as Check));
+  });
+
+  test('helm uninstall removes the release but keeps the broker Secret and the results PVC', async () => {
+    await ok('helm uninstall', helm(['uninstall', 'hzz', '--namespace', NS], cp));
+    const left = await objectsOf('hzz', NS);
+    assert.deepEqual(left, ['PersistentVolumeClaim/hzz-system/hzz-plotter-results', 'Secret/hzz-system/hzz-rabbitmq']);
+    // A new install of the same release adopts both, and keeps the password RabbitMQ's data knows.
+    const before = await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'jsonpath={.data.password}']);
+    await ok('helm install again', helm(['install', 'hzz', CHART, '--namespace', NS], cp));
+    assert.equal(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'jsonpath={.data.password}']), before);
+  });
+
+  // The operator as the chart runs it: the chart's ServiceAccount (a real token from the TokenRequest
+  // API, so every call goes through the RBAC above), the chart's worker account and broker Secret,
+  // a data PVC. No kubelet runs here, so the Jobs are created but never start.
+  test('the operator, with the chart\'s ServiceAccount token, reconciles an analysis into chunk Jobs', async () => {
+    assert.ok(existsSync(OPERATOR_MAIN), 'dist/operator is built');
+    assert.ok(existsSync(join(SHARED_DATA, 'data_A.4lep.root')), `ROOT files in ${SHARED_DATA}`);
+    const vhost: TestVhost = await createVhost('helm-e2e');
+    const token = (await kubectl(['create', 'token', 'hzz-operator', '-n', NS, '--duration=10m'])).trim();
+    const admin = JSON.parse(readFileSync(cp.kubeconfig, 'utf8')) as { clusters: unknown[] };
+    const kubeconfig = join(cp.dir, 'operator.kubeconfig');
+    writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', clusters: admin.clusters, 'current-context': 'operator',
+      users: [{ name: 'operator', user: { token } }],
+      contexts: [{ name: 'operator', context: { cluster: 'hzz-test', user: 'operator' } }],
+    }), { mode: 0o600 });
+    // What the chart's Deployment sets (templates/operator.yaml), the data PVC standing for kind's /data.
+    const deployment = JSON.parse(await kubectl(['get', 'deployment', 'hzz-operator', '-n', NS, '-o', 'json'])) as K8sObject;
+    const chartEnv = Object.fromEntries(
+      (deployment.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+    );
+    const operator = spawn(process.execPath, [CLI, 'operator', '--kubeconfig', kubeconfig, '--health-port', '0', '--data-pvc', `atlas-data=${SHARED_DATA}`], {
+      env: { ...process.env, ...chartEnv, HZZ_AMQP_URL: vhost.url, HZZ_RETRY_BACKOFF_SECONDS: '1', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    operator.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
+    operator.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
+    try {
+      await kubectl(['apply', '-f', '-'], JSON.stringify({
+        apiVersion: 'hzz.opendata.dev/v1alpha1', kind: 'HZZAnalysis', metadata: { name: 'e2e', namespace: NS },
+        spec: { release: 'atlas-2020-4lep', samples: ['data'], source: { pvc: 'atlas-data' }, chunkSize: 2000, parallelism: 2 },
+      }));
+      const jobs = async (): Promise<K8sObject[]> =>
+        (JSON.parse(await kubectl(['get', 'jobs', '-n', NS, '-l', 'hzz.opendata.dev/analysis=e2e', '-o', 'json'])) as { items: K8sObject[] }).items;
+      const status = async (): Promise<{ phase?: string; chunks?: { total: number } }> =>
+        ((JSON.parse(await kubectl(['get', 'hzz', 'e2e', '-n', NS, '-o', 'json'])) as { status?: object }).status ?? {}) as { phase?: string; chunks?: { total: number } };
+      await waitUntil('two chunk Jobs', async () => (await jobs()).length === 2, () => log);
+      const st = await status();
+      assert.ok((st.chunks?.total ?? 0) > 2, `status: ${JSON.stringify(st)}`);
+      assert.match(st.phase ?? '', /^(Pending|Running)$/);
+
+      const job = (await jobs())[0]!;
+      chunkPodTemplate = (job.spec as { template: { metadata: object; spec: object } }).template;
+      const pod = (job.spec as { template: { spec: PodSpec & { automountServiceAccountToken?: boolean; volumes?: { persistentVolumeClaim?: { claimName: string } }[] } } }).template.spec;
+      assert.equal(pod.serviceAccountName, 'hzz-worker');
+      assert.equal(pod.automountServiceAccountToken, false);
+      const container = pod.containers[0]!;
+      assert.equal((container as { image?: string }).image, 'hzz-operator:0.1.0');
+      assert.deepEqual(container.env.find((e) => e.name === 'HZZ_AMQP_URL')?.valueFrom, { secretKeyRef: { name: 'hzz-rabbitmq', key: 'url' } });
+      assert.equal(pod.volumes?.[0]?.persistentVolumeClaim?.claimName, 'atlas-data');
+      // The plan went to the broker before any Job (docs/pipeline.md); no plotter consumes it here.
+      assert.equal(await queueDepth(vhost.url, 'hzz.plans'), 1);
+
+      // kubectl scale goes through the /scale subresource; the operator starts more Jobs.
+      await kubectl(['scale', 'hzz/e2e', '-n', NS, '--replicas=3']);
+      await waitUntil('a third chunk Job after kubectl scale', async () => (await jobs()).length === 3, () => log);
+      assert.doesNotMatch(log, /forbidden/i, 'the operator was refused an API call:\n' + log);
+    } finally {
+      operator.kill('SIGTERM');
+      await new Promise((resolve) => (operator.exitCode !== null ? resolve(null) : operator.once('exit', resolve)));
+      await kubectl(['delete', 'hzz', 'e2e', '-n', NS, '--wait=false']).catch(() => '');
+      await vhost.dispose();
+    }
+  });
+
+  // The chunk pods come from the operator (operator/job-spec.ts), not from the chart; the chart's
+  // namespaces may enforce the restricted level, so those pods must meet it too.
+  test('chunk pods made by the operator meet the restricted Pod Security level', async () => {
+    assert.ok(chunkPodTemplate, 'the operator test above captured a chunk pod');
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'chunk-probe', namespace: 'dry-run' }, spec: chunkPodTemplate.spec };
+    const res = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
+    assert.equal(res.code, 0, res.stderr);
+  });
+
+  // Every object labelled with the release, namespaced ones in the given namespaces, as Kind/ns/name.
+  async function objectsOf(release: string, ns: string, moreNamespaces: string[] = []): Promise<string[]> {
+    const selector = `app.kubernetes.io/instance=${release}`;
+    const namespaced = 'serviceaccounts,secrets,configmaps,services,deployments.apps,statefulsets.apps,persistentvolumeclaims,roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,networkpolicies.networking.k8s.io,jobs.batch,hzzanalyses.hzz.opendata.dev';
+    const clusterScoped = 'clusterroles.rbac.authorization.k8s.io,clusterrolebindings.rbac.authorization.k8s.io,persistentvolumes';
+    const names: string[] = [];
+    for (const n of [ns, ...moreNamespaces]) {
+      const list = JSON.parse(await kubectl(['get', namespaced, '-n', n, '-l', selector, '-o', 'json'])) as { items: K8sObject[] };
+      names.push(...list.items.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`));
+    }
+    const cluster = JSON.parse(await kubectl(['get', clusterScoped, '-l', selector, '-o', 'json'])) as { items: K8sObject[] };
+    names.push(...cluster.items.map((o) => `${o.kind}/${o.metadata.name}`));
+    return names.sort();
+  }
+});
+
+async function waitUntil(what: string, check: () => Promise<boolean>, context: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; operator log:\n${context().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: unknown;
+}
+
+interface PodSpec {
+  serviceAccountName?: string;
+  containers: { args?: string[]; env: { name: string; value?: string; valueFrom?: unknown }[] }[];
+}

@@ -1,0 +1,322 @@
+// The operator as a process (`hzz operator`) against a real cluster in miniature: kube-apiserver and
+// etcd, kube-controller-manager's Job controller and garbage collector, a job runner that runs each
+// pod's container as the real worker process, the real RabbitMQ (a vhost of its own) and an
+// in-process plotter. One cluster for the whole file; each scenario has a namespace of its own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPlotter } from '../plotter/plotter.js';
+import { brokerFromUrl } from '../transport/broker-address.js';
+import type { AnalysisStatus, HZZAnalysis } from '../operator/api/v1alpha1.js';
+import { Informer } from '../operator/informer.js';
+import { paths } from '../operator/kube-adapter.js';
+import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
+import { LABELS } from '../operator/naming.js';
+import { OPERATOR_RULES } from '../operator/rbac.js';
+import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
+import { createVhost, waitUntil } from './support/broker.js';
+import { cleanupStack } from './support/cleanup.js';
+import { spawnTied, startTestCluster, type PodBehaviour } from './harness/job-runner.js';
+
+const HZZ = fileURLToPath(new URL('../cli/hzz.js', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../examples/hzzanalysis-shared-data.yaml', import.meta.url));
+const SECRET = 'hzz-amqp';
+
+type Behaviour = (pod: Pod) => PodBehaviour | undefined;
+const labelOf = (o: { metadata: { labels?: Record<string, string> } }, l: string) => o.metadata.labels?.[l];
+const finished = (j: Job, type: 'Complete' | 'Failed') => (j.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+const active = (j: Job) => !finished(j, 'Complete') && !finished(j, 'Failed');
+
+test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a real API server', { timeout: 300_000 }, async (t) => {
+  const defer = cleanupStack(t);
+  const vhost = await createVhost('operator');
+  defer(() => vhost.dispose());
+  const out = tempDir('operator-plots');
+  defer(() => out.dispose());
+  const scratch = tempDir('operator-data');
+  defer(() => scratch.dispose());
+  const plotter = await startPlotter({ out: out.path, broker: brokerFromUrl(vhost.url), port: null });
+  defer(() => plotter.stop());
+  const cluster = await startTestCluster({ name: 'operator' });
+  defer(() => cluster.stop());
+  const { cp, client, runner } = cluster;
+  const behaviours = new Map<string, Behaviour>();
+  runner.behaviour = (pod) => behaviours.get(pod.metadata.namespace!)?.(pod);
+
+  const kubectl = async (args: string[], input?: string): Promise<string> => {
+    const res = await cp.kubectl(args, input === undefined ? {} : { input });
+    assert.equal(res.code, 0, `kubectl ${args.join(' ')}:\n${res.stderr}`);
+    return res.stdout;
+  };
+  // The example's own PersistentVolume says where the shared files are. kubectl prints one JSON
+  // document per object, and only top-level ones meet at an unindented "}\n{".
+  const printed = (await kubectl(['create', '--dry-run=client', '-o', 'json', '-f', EXAMPLE])).trim();
+  const exampleObjects = JSON.parse(`[${printed.replace(/}\n{/g, '},{')}]`) as { kind: string; metadata: { name: string }; spec: { hostPath?: { path: string } } }[];
+  const sharedPv = exampleObjects.find((o) => o.kind === 'PersistentVolume')!;
+  const sharedDir = sharedPv.spec.hostPath!.path;
+  const scratchPv = 'hzz-scratch';
+  await kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: scratchPv },
+    spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadOnlyMany'], storageClassName: '', hostPath: { path: scratch.path } },
+  }));
+
+  // The operator runs as a service account bound to OPERATOR_RULES and nothing more, so a
+  // permission missing from the documented list fails these tests.
+  const sa = { namespace: 'hzz-system', name: 'hzz-operator' };
+  await kubectl(['create', 'namespace', sa.namespace]);
+  await kubectl(['create', 'serviceaccount', sa.name, '-n', sa.namespace]);
+  await kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: sa.name }, rules: OPERATOR_RULES },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa.name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa.name }, subjects: [{ kind: 'ServiceAccount', ...sa }],
+      },
+    ],
+  }));
+  const asOperator = `--as=system:serviceaccount:${sa.namespace}:${sa.name}`;
+  assert.deepEqual([(await cp.kubectl(['auth', 'can-i', 'create', 'jobs', asOperator])).stdout.trim(), (await cp.kubectl(['auth', 'can-i', 'create', 'pods', asOperator])).stdout.trim()], ['yes', 'no']);
+  const kubeconfig = JSON.parse(readFileSync(cp.kubeconfig, 'utf8')) as { users: { name: string; user: { token: string } }[] };
+  kubeconfig.users[0]!.user.token = (await kubectl(['create', 'token', sa.name, '-n', sa.namespace, '--duration=2h'])).trim();
+  const operatorKubeconfig = join(cp.dir, 'operator.kubeconfig');
+  writeFileSync(operatorKubeconfig, JSON.stringify(kubeconfig), { mode: 0o600 });
+
+  // The operator, as the chart runs it: `hzz operator`, with the broker URL in its environment.
+  let logs = '';
+  const startOperator = (): ChildProcess => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HZZ_')));
+    const child = spawnTied(process.execPath, [
+      HZZ, 'operator', '--kubeconfig', operatorKubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
+      '--data-pvc', `${sharedPv.metadata.name}=${sharedDir}`, '--data-pvc', `${scratchPv}=${scratch.path}`,
+      '--retry-backoff', '0.3', '--health-port', '0',
+    ], { env: { ...env, HZZ_AMQP_URL: vhost.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { logs = (logs + d).slice(-20_000); });
+    return child;
+  };
+  const kill = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+  let operator = startOperator();
+  defer(() => kill(operator, 'SIGTERM'));
+
+  const eventually = async (what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => {
+    try {
+      await waitUntil(what, probe, timeoutMs, 200);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- operator log:\n${logs.split('\n').slice(-15).join('\n')}`);
+    }
+  };
+  const analysis = (ns: string, name: string) => client.get<HZZAnalysis>(paths.analysis(ns, name));
+  const jobs = async (ns: string) => (await client.get<KubeList<Job>>(paths.jobs(ns))).items;
+  const condition = (s: AnalysisStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+  const phase = async (ns: string, name: string) => (await analysis(ns, name)).status?.phase;
+  const namespace = async (ns: string, pvs: string[] = []): Promise<void> => {
+    await kubectl(['create', 'namespace', ns]);
+    await kubectl(['create', 'secret', 'generic', SECRET, '-n', ns, `--from-literal=url=${vhost.url}`]);
+    for (const pv of pvs) {
+      await kubectl(['apply', '-n', ns, '-f', '-'], JSON.stringify({
+        apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: pv },
+        spec: { accessModes: ['ReadOnlyMany'], storageClassName: '', volumeName: pv, resources: { requests: { storage: '1Gi' } } },
+      }));
+    }
+  };
+  const apply = (ns: string, name: string, spec: object) =>
+    kubectl(['apply', '-n', ns, '-f', '-'], JSON.stringify({ apiVersion: 'hzz.opendata.dev/v1alpha1', kind: 'HZZAnalysis', metadata: { name }, spec }));
+
+  await t.test('the informer reports every change across watch renewals', async () => {
+    const ns = 'informer';
+    await kubectl(['create', 'namespace', ns]);
+    const seen: string[] = [];
+    // One-second watches: the server ends each, and the informer resumes from the last version.
+    const informer = new Informer<ConfigMap>(client, { path: paths.configMaps(ns), labelSelector: 'seen=yes', resyncMs: 0, watchSeconds: 1 },
+      (type, cm) => seen.push(`${type} ${cm.metadata.name}`));
+    informer.start();
+    defer(() => informer.stop());
+    await informer.waitForSync();
+    const cm = (name: string) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { seen: 'yes' } } });
+    await kubectl(['create', '-n', ns, '-f', '-'], cm('one'));
+    await new Promise((r) => setTimeout(r, 2_500));
+    await kubectl(['create', '-n', ns, '-f', '-'], cm('two'));
+    await kubectl(['delete', '-n', ns, 'configmap', 'one']);
+    await eventually('three events', async () => seen.length >= 3);
+    assert.deepEqual(seen, ['added one', 'added two', 'deleted one']);
+    assert.deepEqual(informer.list().map((c) => c.metadata.name), ['two']);
+  });
+
+  await t.test('kubectl apply of the shared-data example runs its chunks as Jobs, reaches Ready, and plots what a local run computes', async () => {
+    const ns = 'example';
+    await namespace(ns);
+    await kubectl(['apply', '-n', ns, '-f', EXAMPLE]);
+    const name = exampleObjects.find((o) => o.kind === 'HZZAnalysis')!.metadata.name;
+    await eventually('the first chunk Jobs', async () => (await jobs(ns)).length > 0);
+    const first = (await jobs(ns))[0]!;
+    assert.match(first.metadata.name, new RegExp(`^${name}-g1-c\\d+$`));
+    assert.deepEqual([labelOf(first, LABELS.analysis), labelOf(first, LABELS.generation)], [name, '1']);
+    assert.equal(first.metadata.ownerReferences?.[0]?.kind, 'HZZAnalysis');
+
+    await eventually('the analysis to be Ready', async () => condition((await analysis(ns, name)).status, 'Ready')?.status === 'True');
+    const status = (await analysis(ns, name)).status!;
+    const id = `${ns}/${name}/g1`;
+    assert.equal(status.output?.path, `/${id}/hzz_m4l.png`);
+    const fx = await analysisFixture(id, 250);
+    assert.deepEqual([status.phase, status.progress, status.running], ['Succeeded', `${fx.tasks.length}/${fx.tasks.length}`, 0]);
+    const [header, row] = (await kubectl(['get', 'hzz', '-n', ns])).trim().split('\n');
+    assert.deepEqual(header!.split(/\s+/), ['NAME', 'PHASE', 'CHUNKS', 'RUNNING', 'AGE']);
+    assert.match(row!, new RegExp(`^${name}\\s+Succeeded\\s+${fx.tasks.length}/${fx.tasks.length}\\s+0\\s+\\d+s$`));
+    assert.equal((await jobs(ns)).filter((j) => finished(j, 'Complete')).length, fx.tasks.length);
+
+    await plotter.waitForComplete(id, 30_000);
+    const dir = join(out.path, ns, name, 'g1');
+    assert.equal(readFileSync(join(dir, 'hzz_m4l.png')).subarray(1, 4).toString(), 'PNG');
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'histograms.json'), 'utf8')), histogramsOf(fx.expected));
+    const reasons = (await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=HZZAnalysis', '-o', 'jsonpath={.items[*].reason}'])).split(' ');
+    assert.ok(reasons.includes('Planned') && reasons.includes('Succeeded'), `events: ${reasons.join(', ')}`);
+  });
+
+  await t.test('kubectl scale changes how many chunk Jobs run at once, up and down', async () => {
+    const ns = 'scale';
+    await namespace(ns, [sharedPv.metadata.name]);
+    behaviours.set(ns, () => ({ delayMs: 1_000 }));
+    // 35 chunks of the four data files: enough that some are still waiting after each phase.
+    await apply(ns, 'scaled', { samples: ['data'], source: { pvc: sharedPv.metadata.name }, chunkSize: 25, parallelism: 2 });
+    let peak = 0;
+    const watchPeak = async (until: () => Promise<boolean>, what: string, timeoutMs = 30_000) => {
+      peak = 0;
+      await eventually(what, async () => {
+        peak = Math.max(peak, (await jobs(ns)).filter(active).length);
+        return until();
+      }, timeoutMs);
+    };
+    const succeeded = async () => (await jobs(ns)).filter((j) => finished(j, 'Complete')).length;
+    await watchPeak(async () => (await succeeded()) >= 4, 'four chunks at parallelism 2');
+    assert.equal(peak, 2);
+
+    await kubectl(['scale', '-n', ns, 'hzz/scaled', '--replicas=5']);
+    await watchPeak(async () => runner.active(ns) >= 5, 'five chunks running at once');
+    await watchPeak(async () => (await succeeded()) >= 10, 'chunks at parallelism 5');
+    assert.equal(peak, 5);
+
+    await kubectl(['scale', '-n', ns, 'hzz/scaled', '--replicas=1']);
+    await eventually('the running chunks to drain to one', async () => (await jobs(ns)).filter(active).length <= 1);
+    const drained = await succeeded();
+    await watchPeak(async () => (await succeeded()) >= drained + 2, 'two chunks at parallelism 1');
+    assert.equal(peak, 1);
+    // status.running is the scale subresource's replica count.
+    await eventually('status.running to be 1', async () => (await analysis(ns, 'scaled')).status?.running === 1);
+    assert.equal(JSON.parse(await kubectl(['get', '-n', ns, 'hzz/scaled', '--subresource=scale', '-o', 'json'])).status.replicas, 1);
+
+    await kubectl(['scale', '-n', ns, 'hzz/scaled', '--replicas=12']);
+    await eventually('the analysis to succeed', async () => (await phase(ns, 'scaled')) === 'Succeeded');
+    const all = await jobs(ns);
+    assert.deepEqual(all.map((j) => j.metadata.name).sort(), Array.from({ length: 35 }, (_, i) => `scaled-g1-c${i}`).sort(), 'one Job per chunk: scaling never re-plans');
+  });
+
+  await t.test('an operator killed mid-run and restarted resumes without duplicate Jobs or lost chunks', async () => {
+    const ns = 'restart';
+    await namespace(ns, [sharedPv.metadata.name]);
+    behaviours.set(ns, () => ({ delayMs: 500 }));
+    await apply(ns, 'resume', { samples: ['data', 'Ztt'], source: { pvc: sharedPv.metadata.name }, chunkSize: 150, parallelism: 4 });
+    const planMap = async () => (await client.get<KubeList<ConfigMap>>(paths.configMaps(ns), { labelSelector: `${LABELS.analysis}=resume` })).items;
+    await eventually('some chunks done', async () => (await jobs(ns)).filter((j) => finished(j, 'Complete')).length >= 6);
+    const planUid = (await planMap())[0]!.metadata.uid;
+    await kill(operator, 'SIGKILL');
+    // A create the operator sent just before it died may still land; after that, nothing may.
+    await new Promise((r) => setTimeout(r, 500));
+    const whileDown = (await jobs(ns)).length;
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal((await jobs(ns)).length, whileDown, 'nothing creates Jobs while the operator is down');
+    operator = startOperator();
+
+    await eventually('the analysis to succeed after the restart', async () => (await phase(ns, 'resume')) === 'Succeeded');
+    const status = (await analysis(ns, 'resume')).status!;
+    const total = status.chunks!.total;
+    assert.ok(whileDown < total, `the kill came too late to test anything (${whileDown} of ${total} Jobs existed)`);
+    assert.deepEqual((await jobs(ns)).map((j) => j.metadata.name).sort(), Array.from({ length: total }, (_, i) => `resume-g1-c${i}`).sort());
+    const runs = runner.runs.filter((r) => r.namespace === ns).map((r) => Number(r.labels[LABELS.chunk])).sort((a, b) => a - b);
+    assert.deepEqual(runs, Array.from({ length: total }, (_, i) => i), 'every chunk ran exactly once');
+    assert.deepEqual((await planMap()).map((cm) => cm.metadata.uid), [planUid], 'the stored plan was reused, not made again');
+    const done = await plotter.waitForComplete(`${ns}/resume/g1`, 30_000);
+    assert.deepEqual(done.chunks, { total, done: total });
+  });
+
+  await t.test('failed chunks: transient failures are retried, bad input is not; past maxFailedChunks the analysis fails naming the chunk', async () => {
+    const ns = 'faults';
+    await namespace(ns, [sharedPv.metadata.name, scratchPv]);
+    for (const f of ['data_A.4lep.root', 'data_B.4lep.root', 'data_C.4lep.root', 'data_D.4lep.root']) copyFileSync(join(sharedDir, f), join(scratch.path, f));
+    const injected = { code: 3, message: 'transient failure: injected by the job runner' };
+    behaviours.set(ns, (pod) => {
+      const [analysisName, chunk, attempt] = [LABELS.analysis, LABELS.chunk, LABELS.attempt].map((l) => labelOf(pod, l));
+      if (analysisName === 'tolerant' && chunk === '3' && attempt !== '2') return { exit: injected };
+      if (analysisName === 'hopeless' && chunk === '1') return { exit: injected };
+      return undefined;
+    });
+    // Paused, so that a file can go bad between planning and running (the worker's exit 2).
+    await apply(ns, 'tolerant', { samples: ['data'], source: { pvc: scratchPv }, chunkSize: 100, parallelism: 0, retriesPerChunk: 2, maxFailedChunks: 1 });
+    await apply(ns, 'hopeless', { samples: ['data_B'], source: { pvc: sharedPv.metadata.name }, chunkSize: 100, retriesPerChunk: 1 });
+    await eventually('the tolerant analysis to be planned', async () => (await phase(ns, 'tolerant')) === 'Pending');
+    writeFileSync(join(scratch.path, 'data_A.4lep.root'), 'this is not a ROOT file\n');
+    await kubectl(['scale', '-n', ns, 'hzz/tolerant', '--replicas=3']);
+
+    await eventually('both analyses to finish', async () => (await phase(ns, 'tolerant')) === 'Succeeded' && (await phase(ns, 'hopeless')) === 'Failed');
+    const names = (await jobs(ns)).map((j) => j.metadata.name);
+    const tolerant = (await analysis(ns, 'tolerant')).status!;
+    assert.deepEqual([tolerant.progress, tolerant.chunks?.failed, condition(tolerant, 'Ready')?.status], ['9/10', 1, 'True']);
+    const degraded = condition(tolerant, 'Degraded')!;
+    assert.deepEqual([degraded.status, degraded.reason], ['True', 'ChunksFailed']);
+    assert.match(degraded.message, /^chunk 0 \(data_A entries 0-39\) failed after 1 attempt: exit 2: bad input: .*data_A\.4lep\.root.*not a ROOT file/);
+    assert.ok(names.includes('tolerant-g1-c0') && !names.includes('tolerant-g1-c0-a1'), 'bad input is not retried');
+    assert.ok(['tolerant-g1-c3', 'tolerant-g1-c3-a1', 'tolerant-g1-c3-a2'].every((n) => names.includes(n)), `retries of chunk 3: ${names.join(', ')}`);
+
+    const hopeless = (await analysis(ns, 'hopeless')).status!;
+    const failed = condition(hopeless, 'Degraded')!;
+    assert.deepEqual([failed.status, failed.reason, condition(hopeless, 'Ready')?.status], ['True', 'TooManyFailedChunks', 'False']);
+    assert.equal(failed.message, '1 chunk failed, more than maxFailedChunks (0): chunk 1 (data_B entries 100-156) failed after 2 attempts: exit 3: transient failure: injected by the job runner');
+    const events = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=HZZAnalysis', '-o', 'jsonpath={range .items[*]}{.involvedObject.name} {.reason}{"\\n"}{end}']);
+    for (const e of ['tolerant RetryingChunk', 'tolerant ChunkFailed', 'hopeless RetryingChunk', 'hopeless Failed']) assert.ok(events.includes(e), `event ${e} in:\n${events}`);
+  });
+
+  await t.test('a plan that cannot be made fails the analysis with the reason, and starts no Job', async () => {
+    const ns = 'badplan';
+    await namespace(ns, [sharedPv.metadata.name]);
+    await apply(ns, 'notes', { catalogue: { samples: [{ name: 'notes', category: 'data', path: 'SOURCES.md' }] }, source: { pvc: sharedPv.metadata.name } });
+    await apply(ns, 'elsewhere', { samples: ['data'], source: { pvc: 'not-mounted' } });
+    await eventually('both plans to fail', async () => (await phase(ns, 'notes')) === 'Failed' && (await phase(ns, 'elsewhere')) === 'Failed');
+    const reason = async (name: string) => condition((await analysis(ns, name)).status, 'Degraded');
+    assert.deepEqual([(await reason('notes'))?.reason, (await reason('elsewhere'))?.reason], ['PlanFailed', 'PlanFailed']);
+    assert.match((await reason('notes'))!.message, /^notes: .*SOURCES\.md: not a ROOT file/);
+    assert.match((await reason('elsewhere'))!.message, /spec\.source\.pvc 'not-mounted': is not mounted in the operator/);
+    assert.deepEqual(await jobs(ns), []);
+  });
+
+  await t.test('a spec change replans and deletes the old Jobs; deleting the analysis removes all it made', async () => {
+    const ns = 'lifecycle';
+    await namespace(ns, [sharedPv.metadata.name]);
+    behaviours.set(ns, () => ({ delayMs: 1_000 }));
+    await apply(ns, 'evolving', { samples: ['data'], source: { pvc: sharedPv.metadata.name }, chunkSize: 50, parallelism: 2 });
+    await eventually('generation 1 Jobs', async () => (await jobs(ns)).length >= 2);
+    await kubectl(['patch', '-n', ns, 'hzz/evolving', '--type=merge', '-p', '{"spec":{"chunkSize":100}}']);
+    await eventually('only generation 2 Jobs', async () => {
+      const all = await jobs(ns);
+      return all.length > 0 && all.every((j) => labelOf(j, LABELS.generation) === '2');
+    });
+    const status = (await analysis(ns, 'evolving')).status!;
+    assert.deepEqual([status.observedGeneration, status.planGeneration, status.output?.path], [2, 2, `/${ns}/evolving/g2/hzz_m4l.png`]);
+    const planMaps = (await client.get<KubeList<ConfigMap>>(paths.configMaps(ns), { labelSelector: `${LABELS.analysis}=evolving` })).items;
+    assert.deepEqual(planMaps.map((cm) => cm.metadata.name), ['evolving-g2-plan']);
+
+    await kubectl(['delete', '-n', ns, 'hzz/evolving']);
+    await eventually('the garbage collector to remove Jobs, pods and the plan', async () => {
+      const [left, pods, maps] = await Promise.all([
+        jobs(ns),
+        client.get<KubeList<Pod>>(paths.pods(ns)),
+        client.get<KubeList<ConfigMap>>(paths.configMaps(ns), { labelSelector: LABELS.analysis }),
+      ]);
+      return left.length === 0 && pods.items.length === 0 && maps.items.length === 0;
+    });
+  });
+});

@@ -1,0 +1,386 @@
+// The operator's decisions without a cluster: reconcile() is pure, so each rule of the contract in
+// docs/operator.md is one input and the actions it must produce. Also the pieces it is made of:
+// names, the stored plan, chunk states from Jobs, the work queue, the CRD schema conversion.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadCatalogue, selectSamples } from '../core/catalogue.js';
+import { planAnalysis } from '../core/chunk-plan.js';
+import type { Plan } from '../core/messages.js';
+import { structuralSchema } from '../operator/api/structural.js';
+import { API_VERSION, KIND, type AnalysisSpec, type AnalysisStatus, type HZZAnalysis } from '../operator/api/v1alpha1.js';
+import { toYaml } from '../operator/api/yaml.js';
+import { observeJob, type ChunkAttempt } from '../operator/chunk-status.js';
+import { chunkJob, type WorkerConfig } from '../operator/job-spec.js';
+import { Informer } from '../operator/informer.js';
+import type { KubeClient, Query, WatchEvent } from '../operator/kube-client.js';
+import type { ConfigMap, KubeList, Pod } from '../operator/kube-types.js';
+import { ANNOTATIONS, jobName, LABELS, planConfigMapName } from '../operator/naming.js';
+import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
+import { OPERATOR_RULES } from '../operator/rbac.js';
+import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
+import { resolveSpec } from '../operator/api/v1alpha1.js';
+import { WorkQueue } from '../operator/work-queue.js';
+import { DATA_DIR } from './support/analysis-fixture.js';
+import { waitUntil } from './support/broker.js';
+
+const catalogue = loadCatalogue();
+const worker: WorkerConfig = { image: 'hzz-operator:test', command: ['hzz', 'worker'], amqpSecret: { name: 'amqp', key: 'url' } };
+const retry = { backoffMs: 1_000, maxBackoffMs: 300_000 };
+const T0 = Date.parse('2025-01-01T00:00:00Z');
+
+// Two files of 39 and 156 entries in chunks of 50: chunks 0 (data_A 0-39), 1-4 (data_B).
+const plan: Plan = {
+  schema: 'hzz.plan/v1', analysis: 'ns1/higgs/g1', release: catalogue.release, lumi: 10, binning: { lo: 80, hi: 250, width: 5 },
+  categories: [{ name: 'data', kind: 'data', label: 'Data', color: '#000000' }],
+  samples: [
+    { sample: 'data_A', category: 'data', url: '/data/data_A.4lep.root', entries: 39 },
+    { sample: 'data_B', category: 'data', url: '/data/data_B.4lep.root', entries: 156 },
+  ],
+  chunks: 5,
+};
+const recipe: Recipe = { chunkSize: 50, tree: catalogue.tree, energyUnit: catalogue.energyUnit, branches: catalogue.branches, volume: { pvc: 'atlas', mountPath: '/data' } };
+const stored: StoredPlan = { plan, recipe };
+const tasks = tasksOf(stored);
+
+function analysis(spec: Partial<AnalysisSpec> = {}, more: { generation?: number; status?: AnalysisStatus; deleting?: boolean } = {}): HZZAnalysis {
+  return {
+    apiVersion: API_VERSION, kind: KIND,
+    metadata: {
+      name: 'higgs', namespace: 'ns1', uid: 'uid-1', generation: more.generation ?? 1, resourceVersion: '7',
+      ...(more.deleting ? { deletionTimestamp: '2025-01-01T00:00:00Z' } : {}),
+    },
+    spec: { samples: ['data_A', 'data_B'], source: { pvc: 'atlas' }, chunkSize: 50, parallelism: 2, ...spec },
+    ...(more.status ? { status: more.status } : {}),
+  };
+}
+
+function record(a: HZZAnalysis, opts: { generation?: number; published?: boolean; content?: StoredPlan | { error: string } } = {}): PlanRecord {
+  const cm = planConfigMap(a, opts.generation ?? 1, planSpecHash(resolveSpec(a.spec)), opts.content ?? stored);
+  if (opts.published ?? true) cm.metadata.annotations![ANNOTATIONS.planPublished] = 'true';
+  return readPlanRecord(cm);
+}
+
+type Outcome = 'active' | 'complete' | { exit: number; message: string; at?: number; policy?: boolean };
+
+/** A chunk Job as the operator made it, with the status the Job controller would have given it. */
+function attempt(a: HZZAnalysis, chunk: number, n: number, outcome: Outcome, generation = 1): ChunkAttempt {
+  const job = chunkJob({ analysis: a, spec: resolveSpec(a.spec), generation, task: tasks[chunk]!, attempt: n, recipe, config: worker });
+  job.metadata.uid = `job-${chunk}-${n}`;
+  const pods: Pod[] = [];
+  if (outcome === 'complete') job.status = { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] };
+  else if (outcome === 'active') job.status = { active: 1 };
+  else {
+    const at = new Date(outcome.at ?? T0).toISOString();
+    job.status = { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: outcome.policy ? 'PodFailurePolicy' : 'BackoffLimitExceeded', lastTransitionTime: at }] };
+    pods.push({
+      metadata: { name: `${job.metadata.name}-x`, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid, controller: true }] },
+      status: { phase: 'Failed', containerStatuses: [{ name: 'worker', state: { terminated: { exitCode: outcome.exit, message: outcome.message, finishedAt: at } } }] },
+    });
+  }
+  return observeJob(job, pods)!;
+}
+
+function run(a: HZZAnalysis, attempts: ChunkAttempt[] = [], plans: PlanRecord[] = [record(a)], now = T0): ReturnType<typeof reconcile> {
+  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retry }, now };
+  return reconcile(input);
+}
+
+const ofType = <T extends Action['type']>(actions: Action[], type: T) => actions.filter((x): x is Extract<Action, { type: T }> => x.type === type);
+const statusOf = (actions: Action[]): AnalysisStatus => ofType(actions, 'updateStatus')[0]!.status;
+const created = (actions: Action[]): string[] => ofType(actions, 'createJob').map((x) => x.job.metadata.name);
+const condition = (s: AnalysisStatus, type: string) => s.conditions!.find((c) => c.type === type)!;
+
+test('names: deterministic, at most 63 characters, distinct after hashing', () => {
+  assert.equal(jobName('higgs', 3, 12, 0), 'higgs-g3-c12');
+  assert.equal(jobName('higgs', 3, 12, 2), 'higgs-g3-c12-a2');
+  assert.equal(planConfigMapName('higgs', 3), 'higgs-g3-plan');
+  const long = 'a-very-long-analysis-name-that-is-exactly-sixty-three-chars-xyz';
+  const names = [jobName(long, 12, 1234, 3), jobName(`${long.slice(0, -1)}w`, 12, 1234, 3)];
+  for (const n of names) {
+    assert.ok(n.length <= 63, n);
+    assert.match(n, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?-g12-c1234-a3$/);
+  }
+  assert.notEqual(names[0], names[1]);
+  assert.equal(jobName(long, 12, 1234, 3), names[0]);
+});
+
+test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis made', async () => {
+  const planned = await planAnalysis({
+    analysis: 'ns1/higgs/g1', catalogue, samples: selectSamples(catalogue, ['data', 'Ztt']), source: DATA_DIR, lumi: 10,
+    binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 300,
+  });
+  assert.deepEqual(planned.failures, []);
+  const content: StoredPlan = { plan: planned.plan, recipe: { chunkSize: 300, tree: catalogue.tree, energyUnit: catalogue.energyUnit, branches: catalogue.branches } };
+  const back = readPlanRecord(planConfigMap(analysis(), 1, 'hash', content));
+  assert.ok('plan' in back);
+  assert.deepEqual(tasksOf(back), planned.tasks);
+  assert.ok(planned.tasks.some((t) => t.xsecWeight !== undefined) && planned.tasks.some((t) => t.xsecWeight === undefined));
+});
+
+test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself', () => {
+  const cm: ConfigMap = planConfigMap(analysis(), 2, 'h', stored);
+  cm.data!['plan.json'] = '{"schema": "nope"}';
+  const damaged = readPlanRecord(cm);
+  assert.ok('error' in damaged && /unreadable/.test(damaged.error));
+  assert.equal(damaged.generation, 2);
+  const failed = readPlanRecord(planConfigMap(analysis(), 1, 'h', { error: 'sample x: not a ROOT file' }));
+  assert.ok('error' in failed && failed.error === 'sample x: not a ROOT file');
+});
+
+test('plan identity: only fields that shape the plan change its hash', () => {
+  const base = resolveSpec(analysis().spec);
+  const same = (s: Partial<AnalysisSpec>) => planSpecHash(resolveSpec({ ...analysis().spec, ...s })) === planSpecHash(base);
+  assert.ok(same({ parallelism: 9 }) && same({ retriesPerChunk: 0 }) && same({ maxFailedChunks: 4 }) && same({ image: 'other' }));
+  assert.ok(!same({ chunkSize: 51 }) && !same({ binning: { lo: 80, hi: 250, width: 10 } }) && !same({ samples: ['data_A'] }) && !same({ output: 'runs' }));
+  assert.ok(same({ binning: { width: 5, hi: 250, lo: 80 } }), 'key order does not matter');
+});
+
+test('reconcile: a new analysis is planned first, and shows Planning', () => {
+  const a = analysis();
+  const { actions, requeueAfterMs } = run(a, [], []);
+  assert.deepEqual(ofType(actions, 'plan'), [{ type: 'plan', generation: 1, specHash: planSpecHash(resolveSpec(a.spec)) }]);
+  assert.equal(requeueAfterMs, 0);
+  const s = statusOf(actions);
+  assert.equal(s.phase, 'Planning');
+  assert.equal(s.output?.path, '/ns1/higgs/g1/hzz_m4l.png');
+  assert.equal(s.selector, 'hzz.opendata.dev/analysis=higgs,hzz.opendata.dev/generation=1');
+  assert.deepEqual(s.conditions!.map((c) => [c.type, c.status, c.reason]), [['Progressing', 'True', 'Planning'], ['Ready', 'False', 'Planning'], ['Degraded', 'False', 'NoFailures']]);
+  assert.deepEqual(created(actions), []);
+});
+
+test('reconcile: a failed plan fails the analysis with its reason, once', () => {
+  const a = analysis();
+  const { actions } = run(a, [], [record(a, { content: { error: "sample 'x': not a ROOT file" } })]);
+  const s = statusOf(actions);
+  assert.equal(s.phase, 'Failed');
+  assert.deepEqual([condition(s, 'Degraded').status, condition(s, 'Degraded').reason, condition(s, 'Degraded').message], ['True', 'PlanFailed', "sample 'x': not a ROOT file"]);
+  assert.deepEqual(ofType(actions, 'event').map((e) => [e.event.type, e.event.reason]), [['Warning', 'Failed']]);
+  assert.deepEqual(ofType(actions, 'plan'), []);
+});
+
+test('reconcile: the plan goes to the plotter before any Job', () => {
+  const a = analysis();
+  const { actions } = run(a, [], [record(a, { published: false })]);
+  assert.deepEqual(ofType(actions, 'publishPlan').map((x) => [x.configMap, x.plan]), [['higgs-g1-plan', plan]]);
+  assert.deepEqual(created(actions), []);
+  assert.equal(statusOf(actions).chunks?.total, 5);
+});
+
+test('reconcile: chunk Jobs start in chunk order, spec.parallelism at a time', () => {
+  const a = analysis();
+  const { actions } = run(a);
+  assert.deepEqual(created(actions), ['higgs-g1-c0', 'higgs-g1-c1']);
+  const s = statusOf(actions);
+  assert.deepEqual([s.phase, s.running, s.progress], ['Running', 2, '0/5']);
+  assert.deepEqual(s.chunks, { total: 5, succeeded: 0, failed: 0, running: 2, pending: 3 });
+  assert.deepEqual(ofType(actions, 'event').map((e) => e.event.reason), ['Planned']);
+
+  const job = ofType(actions, 'createJob')[1]!.job;
+  assert.deepEqual(job.metadata.labels, {
+    [LABELS.analysis]: 'higgs', [LABELS.generation]: '1', [LABELS.chunk]: '1', [LABELS.attempt]: '0',
+    'app.kubernetes.io/managed-by': 'hzz-operator', 'app.kubernetes.io/component': 'worker',
+  });
+  assert.deepEqual(job.metadata.ownerReferences, [{ apiVersion: API_VERSION, kind: KIND, name: 'higgs', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
+  const spec = job.spec as { backoffLimit: number; podFailurePolicy: { rules: { action: string; onExitCodes?: { values: number[] } }[] }; template: { spec: { containers: { env: { name: string; value?: string; valueFrom?: unknown }[]; volumeMounts: unknown[] }[]; volumes: unknown[] } } };
+  assert.equal(spec.backoffLimit, 0);
+  assert.deepEqual(spec.podFailurePolicy.rules[0], { action: 'FailJob', onExitCodes: { containerName: 'worker', operator: 'In', values: [2] } });
+  const [container] = spec.template.spec.containers;
+  assert.deepEqual(JSON.parse(container!.env.find((e) => e.name === 'HZZ_TASK')!.value!), tasks[1]);
+  assert.deepEqual(container!.env.find((e) => e.name === 'HZZ_AMQP_URL')!.valueFrom, { secretKeyRef: { name: 'amqp', key: 'url' } });
+  assert.deepEqual(container!.volumeMounts, [{ name: 'data', mountPath: '/data', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }]);
+  assert.deepEqual(spec.template.spec.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'atlas', readOnly: true } }]);
+});
+
+test('reconcile: scaling changes how many Jobs run, never restarts the plan', () => {
+  const running = (a: HZZAnalysis) => [attempt(a, 0, 0, 'active'), attempt(a, 1, 0, 'active')];
+  const two = analysis({ parallelism: 2 });
+  assert.deepEqual(created(run(two, running(two)).actions), []);
+  // kubectl scale bumps the generation; the plan (and its Jobs) stay.
+  const three = analysis({ parallelism: 3 }, { generation: 2 });
+  const up = run(three, running(three), [record(two)]);
+  assert.deepEqual(created(up.actions), ['higgs-g1-c2']);
+  assert.deepEqual(ofType(up.actions, 'deleteJob'), []);
+  assert.equal(statusOf(up.actions).observedGeneration, 2);
+  assert.equal(statusOf(up.actions).planGeneration, 1);
+  const one = analysis({ parallelism: 1 }, { generation: 3 });
+  const down = run(one, running(one), [record(two)]);
+  assert.deepEqual([created(down.actions), ofType(down.actions, 'deleteJob')], [[], []], 'running chunks finish, none is killed');
+  const paused = run(analysis({ parallelism: 0 }), []);
+  assert.deepEqual(created(paused.actions), []);
+  const s = statusOf(paused.actions);
+  assert.deepEqual([s.phase, condition(s, 'Progressing').status, condition(s, 'Progressing').reason], ['Pending', 'False', 'Paused']);
+});
+
+test('reconcile: a retryable failure is retried after the backoff, as a new Job', () => {
+  const a = analysis({ retriesPerChunk: 2 });
+  const failedOnce = [attempt(a, 0, 0, { exit: 3, message: 'transient failure: broker gone', at: T0 }), attempt(a, 1, 0, 'active')];
+  const early = run(a, failedOnce, [record(a)], T0 + 400);
+  assert.deepEqual(created(early.actions), ['higgs-g1-c2'], 'chunk 0 waits for its backoff; the free slot goes on');
+  assert.equal(early.requeueAfterMs, 600);
+  const later = run(a, failedOnce, [record(a)], T0 + 1_000);
+  assert.deepEqual(created(later.actions), ['higgs-g1-c0-a1']);
+  const retryJob = ofType(later.actions, 'createJob')[0]!;
+  assert.equal(retryJob.job.metadata.labels![LABELS.attempt], '1');
+  assert.deepEqual(retryJob.event, { type: 'Warning', reason: 'RetryingChunk', message: 'chunk 0 (data_A entries 0-39): attempt 2 of 3 after exit 3: transient failure: broker gone' });
+  // The second retry waits twice as long.
+  const twice = [attempt(a, 0, 0, { exit: 3, message: 'x', at: T0 }), attempt(a, 0, 1, { exit: 1, message: 'crash', at: T0 }), attempt(a, 1, 0, 'active')];
+  assert.equal(run(a, twice, [record(a)], T0 + 1_000).requeueAfterMs, 1_000);
+  assert.deepEqual(created(run(a, twice, [record(a)], T0 + 2_000).actions), ['higgs-g1-c0-a2']);
+});
+
+test('reconcile: bad input (exit 2) is never retried, and past maxFailedChunks the analysis fails naming the chunk', () => {
+  const a = analysis({ retriesPerChunk: 3, maxFailedChunks: 0 });
+  const attempts = [
+    attempt(a, 0, 0, 'complete'),
+    attempt(a, 1, 0, { exit: 2, message: 'bad input: /data/data_B.4lep.root: not a ROOT file', policy: true }),
+    attempt(a, 2, 0, 'active'),
+  ];
+  const { actions } = run(a, attempts, [record(a)], T0 + 3_600_000);
+  assert.deepEqual(created(actions), []);
+  assert.deepEqual(ofType(actions, 'deleteJob').map((d) => d.name), ['higgs-g1-c2'], 'the running attempt is stopped');
+  const s = statusOf(actions);
+  assert.equal(s.phase, 'Failed');
+  const degraded = condition(s, 'Degraded');
+  assert.deepEqual([degraded.status, degraded.reason], ['True', 'TooManyFailedChunks']);
+  assert.equal(degraded.message, '1 chunk failed, more than maxFailedChunks (0): chunk 1 (data_B entries 0-50) failed after 1 attempt: exit 2: bad input: /data/data_B.4lep.root: not a ROOT file');
+  assert.deepEqual(ofType(actions, 'event').map((e) => [e.event.type, e.event.reason]), [['Warning', 'Failed']]);
+});
+
+test('reconcile: retries are used up, then the chunk counts as failed', () => {
+  const a = analysis({ retriesPerChunk: 1, maxFailedChunks: 1, parallelism: 5 });
+  const attempts = [
+    attempt(a, 0, 0, { exit: 3, message: 'transient failure: a' }), attempt(a, 0, 1, { exit: 3, message: 'transient failure: b' }),
+    ...[1, 2, 3, 4].map((i) => attempt(a, i, 0, 'complete')),
+  ];
+  const { actions } = run(a, attempts, [record(a)], T0 + 3_600_000);
+  assert.deepEqual(created(actions), []);
+  const s = statusOf(actions);
+  assert.deepEqual([s.phase, s.progress, s.chunks?.failed], ['Succeeded', '4/5', 1], 'one failed chunk is tolerated');
+  assert.deepEqual([condition(s, 'Ready').status, condition(s, 'Degraded').status, condition(s, 'Degraded').reason], ['True', 'True', 'ChunksFailed']);
+  assert.match(condition(s, 'Degraded').message, /^chunk 0 \(data_A entries 0-39\) failed after 2 attempts: exit 3: transient failure: b$/);
+});
+
+test('reconcile: every chunk done → Succeeded and Ready; reconciling again changes nothing', () => {
+  const a = analysis();
+  const done = [0, 1, 2, 3, 4].map((i) => attempt(a, i, 0, 'complete'));
+  const first = run(a, done, [record(a)], T0);
+  const s = statusOf(first.actions);
+  assert.deepEqual([s.phase, s.progress, s.running], ['Succeeded', '5/5', 0]);
+  assert.deepEqual([condition(s, 'Ready').status, condition(s, 'Ready').reason], ['True', 'Succeeded']);
+  assert.match(condition(s, 'Ready').message, /\/ns1\/higgs\/g1\/hzz_m4l\.png/);
+  assert.deepEqual(ofType(first.actions, 'event').map((e) => e.event.reason), ['Succeeded']);
+  const again = run(analysis({}, { status: s }), done, [record(a)], T0 + 60_000);
+  assert.deepEqual(again.actions, [], 'no status write, no event: the transition times stay');
+});
+
+test('reconcile: a spec change that shapes the plan replans under the new generation and deletes the old plan', () => {
+  const old = analysis();
+  const oldStatus = statusOf(run(old, [attempt(old, 0, 0, 'complete')]).actions);
+  const changed = analysis({ chunkSize: 100 }, { generation: 2, status: oldStatus });
+  const { actions } = run(changed, [attempt(old, 0, 0, 'complete'), attempt(old, 1, 0, 'active')], [record(old)]);
+  assert.deepEqual(ofType(actions, 'plan').map((p) => p.generation), [2]);
+  assert.deepEqual(ofType(actions, 'deleteJob').map((d) => d.name), ['higgs-g1-c0', 'higgs-g1-c1']);
+  assert.deepEqual(ofType(actions, 'deleteConfigMap').map((d) => d.name), ['higgs-g1-plan']);
+  const s = statusOf(actions);
+  assert.deepEqual([s.phase, s.planGeneration, s.output?.path], ['Planning', 2, '/ns1/higgs/g2/hzz_m4l.png']);
+  assert.deepEqual(ofType(actions, 'event').map((e) => e.event.reason), ['Replanning']);
+});
+
+test('reconcile: a deleted analysis is left to the garbage collector', () => {
+  assert.deepEqual(run(analysis({}, { deleting: true })).actions, []);
+});
+
+test('work queue: one entry per key, one worker per key, nothing lost while a key is busy', async () => {
+  const q = new WorkQueue();
+  const seen: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => { release = r; });
+  let calls = 0;
+  const running = q.run(2, async (key) => {
+    seen.push(key);
+    if (key === 'a' && calls++ === 0) await gate;
+  });
+  q.add('a'); q.add('a'); q.add('b');
+  await new Promise((r) => setTimeout(r, 20));
+  q.add('a'); // while 'a' is being handled: handled again afterwards, once
+  q.add('a');
+  release();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(seen.sort(), ['a', 'a', 'b']);
+  q.shutDown();
+  await running;
+});
+
+test('work queue: failures are retried with backoff, requeueAfter is honoured', async () => {
+  const q = new WorkQueue({ retry: { initialMs: 30, maxMs: 30, budgetMs: Infinity } });
+  const times: number[] = [];
+  const start = Date.now();
+  const running = q.run(1, async () => {
+    times.push(Date.now() - start);
+    if (times.length === 1) throw new Error('boom');
+    if (times.length === 2) return { requeueAfterMs: 40 };
+  });
+  q.add('k');
+  await new Promise((r) => setTimeout(r, 200));
+  q.shutDown();
+  await running;
+  assert.equal(times.length, 3);
+  assert.ok(times[1]! >= 15 && times[2]! - times[1]! >= 35, `times ${times.join(', ')}`);
+});
+
+test('crd conversion: TypeBox keywords become their structural form; unknown ones are refused', () => {
+  assert.deepEqual(structuralSchema({ type: 'number', exclusiveMinimum: 0 }), { type: 'number', minimum: 0, exclusiveMinimum: true });
+  assert.deepEqual(structuralSchema({ anyOf: [{ const: 'a', type: 'string' }, { const: 'b', type: 'string' }] }), { type: 'string', enum: ['a', 'b'] });
+  assert.deepEqual(structuralSchema({ type: 'object', additionalProperties: false, properties: { x: { type: 'string' } }, required: [] }), { type: 'object', properties: { x: { type: 'string' } } });
+  assert.deepEqual(structuralSchema({ type: 'object', patternProperties: { '^(.*)$': { anyOf: [{ type: 'integer' }, { type: 'string' }] } } }), { type: 'object', additionalProperties: { 'x-kubernetes-int-or-string': true } });
+  assert.throws(() => structuralSchema({ type: 'object', properties: { x: { oneOf: [] } } }), /#\/properties\/x: keyword 'oneOf'/);
+});
+
+test('yaml: strings YAML would misread are quoted', () => {
+  assert.equal(
+    toYaml({ a: 'true', b: '', c: 'x: y', d: '80', e: [{ k: 1, l: [] }, 'plain text'], f: {}, g: "it's", h: null }),
+    'a: "true"\nb: ""\nc: "x: y"\nd: "80"\ne:\n  - k: 1\n    l: []\n  - plain text\nf: {}\ng: "it\'s"\nh: null\n',
+  );
+});
+
+test('docs/operator.md lists the RBAC rules the operator is tested with', () => {
+  const docs = readFileSync(fileURLToPath(new URL('../../docs/operator.md', import.meta.url)), 'utf8');
+  assert.ok(docs.includes(toYaml({ rules: OPERATOR_RULES })), 'copy toYaml({ rules: OPERATOR_RULES }) into the RBAC section of docs/operator.md');
+});
+
+test('informer: a failed list is retried after a backoff; a watch that expires (410) is replaced by a relist that reports what was missed', async () => {
+  const cm = (name: string, resourceVersion: string): ConfigMap => ({ metadata: { name, namespace: 'ns', resourceVersion } });
+  const list = (items: ConfigMap[], resourceVersion: string): KubeList<ConfigMap> => ({ metadata: { resourceVersion }, items });
+  const lists = [
+    () => { throw new Error('connection refused'); },
+    () => list([cm('a', '1'), cm('b', '2')], '10'),
+    () => list([cm('b', '11'), cm('c', '12')], '20'),
+  ];
+  const watchedFrom: unknown[] = [];
+  const fake = {
+    get: async () => lists.shift()!(),
+    watch: async (_path: string, query: Query, onEvent: (e: WatchEvent) => void, done: (err?: unknown) => void) => {
+      watchedFrom.push(query.resourceVersion);
+      if (watchedFrom.length === 1) {
+        setTimeout(() => {
+          onEvent({ type: 'MODIFIED', object: cm('b', '11') });
+          onEvent({ type: 'ERROR', object: { kind: 'Status', code: 410, message: 'too old resource version' } });
+          done();
+        }, 5);
+      }
+      return () => done();
+    },
+  } as unknown as KubeClient;
+  const seen: string[] = [];
+  const informer = new Informer<ConfigMap>(fake, { path: '/api/v1/configmaps', resyncMs: 0 }, (type, o) => seen.push(`${type} ${o.metadata.name}`));
+  const started = Date.now();
+  informer.start();
+  await waitUntil('the relist', () => seen.length >= 5, 5_000, 10);
+  informer.stop();
+  assert.ok(Date.now() - started >= 250, 'the failed list was retried after a pause');
+  assert.deepEqual(seen, ['added a', 'added b', 'modified b', 'deleted a', 'added c']);
+  assert.deepEqual(watchedFrom, ['10', '20']);
+  assert.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['b', 'c']);
+});
