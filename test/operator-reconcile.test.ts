@@ -190,7 +190,7 @@ test('reconcile: chunk Jobs start in chunk order, spec.parallelism at a time', (
   assert.deepEqual(JSON.parse(container!.env.find((e) => e.name === 'HZZ_TASK')!.value!), tasks[1]);
   assert.deepEqual(container!.env.find((e) => e.name === 'HZZ_AMQP_URL')!.valueFrom, { secretKeyRef: { name: 'amqp', key: 'url' } });
   assert.deepEqual(container!.volumeMounts, [{ name: 'data', mountPath: '/data', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }]);
-  assert.deepEqual(spec.template.spec.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'atlas', readOnly: true } }]);
+  assert.deepEqual(spec.template.spec.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'atlas', readOnly: true } }, { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
 });
 
 test('reconcile: scaling changes how many Jobs run, never restarts the plan', () => {

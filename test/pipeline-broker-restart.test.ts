@@ -39,6 +39,7 @@ test('a broker restart mid-run loses nothing: workers and plotter reconnect, the
 
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
+  await waitUntil('the plotter to store the plan', () => plotter.status(ID) !== undefined);
   const half = Math.floor(fx.tasks.length / 2);
   const firstHalf = await Promise.all(fx.tasks.slice(0, half).map((task) => runWorker(task, {}, { publisher: session.publisher })));
   assert.ok(firstHalf.every((c) => c === ExitCode.Published));

@@ -92,6 +92,8 @@ test('a plotter killed mid-run and restarted finishes with the identical result'
 
   await first.waitForLine((l) => l.msg === 'consuming' && l.queue === QUEUES.partials);
   await publishPlan(session);
+  // Workers are fast: without this wait every partial may be queued before the plan is taken.
+  await first.waitForLine((l) => l.msg === 'stored plan' && l.analysis === ID);
   await publishChunks(session);
   await first.waitForLine((l) => l.msg === 'stored partial' && first.lines.filter((x) => x.msg === 'stored partial').length >= 5);
   assert.equal(await first.kill('SIGKILL'), 'SIGKILL');
