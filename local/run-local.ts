@@ -7,11 +7,11 @@ import { toPartial } from '../core/analyze-chunk.js';
 import type { Partial, Task } from '../core/messages.js';
 import { combinePartials, type Results } from '../core/results.js';
 import { writeResults } from '../core/write-results.js';
-import { ThreadPool } from './thread-pool.js';
+import { ProcessPool } from './process-pool.js';
 
 /**
  * `hzz run`: the whole analysis on one machine, cut into the same chunks the cluster would run,
- * analysed in parallel threads. Failures are collected, never silently dropped: what succeeded is
+ * analysed in parallel processes. Failures are collected, never silently dropped: what succeeded is
  * still merged and written, and the caller exits non-zero.
  */
 export interface LocalRunOptions {
@@ -70,7 +70,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunReport> {
   const planned = await planLocalRun(opts);
   opts.onPlanned?.(planned);
   const failures: RunFailure[] = planned.failures.map((f) => ({ what: `sample ${f.sample}`, kind: errorKind(f.error), message: errorMessage(f.error) }));
-  const pool = new ThreadPool(Math.max(1, Math.min(opts.parallel ?? availableParallelism(), planned.tasks.length)));
+  const pool = new ProcessPool(Math.max(1, Math.min(opts.parallel ?? availableParallelism(), planned.tasks.length)));
   const partials: Partial[] = [];
   let done = 0;
   try {

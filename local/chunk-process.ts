@@ -1,0 +1,15 @@
+import { analyzeChunk } from '../core/analyze-chunk.js';
+import { errorKind, errorMessage } from '../core/errors.js';
+import type { Task } from '../core/messages.js';
+import type { PoolReply, PoolRequest } from './process-pool.js';
+
+// One analysis process of a local run: chunks in, histograms out. It keeps its opened files between
+// chunks (RootTree.openCached), which is why chunks of one file are sent to one process in a row.
+process.on('message', (req: PoolRequest) => {
+  analyzeChunk(req.task as Task).then(
+    (histogram): void => void process.send!({ id: req.id, histogram } satisfies PoolReply),
+    (err: unknown): void => void process.send!({ id: req.id, error: { kind: errorKind(err), message: errorMessage(err) } } satisfies PoolReply),
+  );
+});
+// The parent going away (even by SIGKILL) closes the channel: nothing is left to work for.
+process.on('disconnect', () => process.exit(0));
