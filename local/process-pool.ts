@@ -31,6 +31,8 @@ export class ProcessPool {
   private spawn(): void {
     const t = fork(new URL('./chunk-process.js', import.meta.url), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     t.on('message', (reply: PoolReply) => this.settle(t, reply));
+    // A message to a process that just died fails here; its 'exit' handler settles the rest.
+    t.on('error', () => {});
     t.on('exit', (code, signal) => this.failProcess(t, new Error(`analysis process exited (${signal ?? `code ${code}`})`)));
     this.processes.push(t);
     this.idle.push(t);
@@ -81,6 +83,8 @@ export class ProcessPool {
       }
     }
     this.processes.splice(this.processes.indexOf(child), 1);
+    const idle = this.idle.indexOf(child);
+    if (idle >= 0) this.idle.splice(idle, 1);
     if (!this.closed) {
       this.spawn();
       this.dispatch();
