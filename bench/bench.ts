@@ -79,5 +79,5 @@ const wall = (parallel: number): number => {
 };
 const one = Math.min(...Array.from({ length: REPS }, () => wall(1)));
 const two = Math.min(...Array.from({ length: REPS }, () => wall(2)));
-console.log(`\nhzz run on the large input: 1 thread ${one.toFixed(2)} s (${fmt(ENTRIES / one)} ev/s), 2 threads ${two.toFixed(2)} s (${fmt(ENTRIES / two)} ev/s), speed-up ${(one / two).toFixed(2)} (goal ≥ 1.7)`);
+console.log(`\nhzz run on the large input: 1 process ${one.toFixed(2)} s (${fmt(ENTRIES / one)} ev/s), 2 processes ${two.toFixed(2)} s (${fmt(ENTRIES / two)} ev/s), speed-up ${(one / two).toFixed(2)} (goal ≥ 1.7)`);
 rmSync(smallDir, { recursive: true, force: true });
