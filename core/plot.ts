@@ -67,7 +67,7 @@ export function renderPlot(r: Results): Buffer {
       }
       g.restore();
       inwardTicks(g, chart);
-      labels(g, area, lumi, binning.width);
+      labels(g, area, lumi);
       legend(g, area, stacked, data.length > 0);
     },
   };
@@ -209,7 +209,7 @@ function minorValues(min: number, max: number, majors: number[], step: number): 
   return out;
 }
 
-function labels(g: NodeCtx, area: { left: number; right: number; top: number; bottom: number }, lumi: number, _width: number): void {
+function labels(g: NodeCtx, area: { left: number; right: number; top: number; bottom: number }, lumi: number): void {
   const x = area.left + 0.05 * (area.right - area.left);
   const yAt = (f: number) => area.bottom - f * (area.bottom - area.top);
   g.save();
