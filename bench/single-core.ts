@@ -17,6 +17,8 @@ for (let rep = 0; rep < Number(reps); rep++) {
   events = 0;
   selected = 0;
   for (const url of files) {
+    // A full open of every file in every repetition, as uproot's reference reopens its files;
+    // analyzeChunk's own open is served from its cache after the first repetition.
     const tree = await RootTree.open(url, cat.tree);
     const h = await analyzeChunk({
       schema: 'hzz.task/v1', analysis: 'bench', tree: cat.tree, energyUnit: cat.energyUnit, branches: cat.branches,

@@ -5,6 +5,7 @@ import type { Column } from './root/columns.js';
 import { RootTree } from './root/tree-reader.js';
 import { fourLeptonMass, passesSelection, type LeptonColumns } from './selection.js';
 import { VERSION } from './version.js';
+import { eventWeight, type FactorColumn } from './weights.js';
 
 /**
  * One chunk from file to histogram: read the needed branches window by window, select, weight and
@@ -25,19 +26,14 @@ export async function analyzeChunk(task: Task): Promise<SampleHistogram> {
   for await (const w of tree.windows([...lepton, ...weights], chunk.entryStart, chunk.entryStop)) {
     const col = (name: string): Column => w.columns.get(name)!;
     const leptons: LeptonColumns = { pt: col(b.pt), eta: col(b.eta), phi: col(b.phi), energy: col(b.energy), charge: col(b.charge), type: col(b.type) };
-    const factors = weights.map((name) => { const c = col(name); return { values: c.values, start: c.entryStart }; });
+    const factors: FactorColumn[] = weights.map((name) => { const c = col(name); return { values: c.values, start: c.entryStart }; });
     h.nRead += w.entryStop - w.entryStart;
     for (let e = w.entryStart; e < w.entryStop; e++) {
       if (!passesSelection(leptons, e)) continue;
       h.nSelected++;
       const i = bin(fourLeptonMass(leptons, e) * toGeV);
       if (i < 0) continue;
-      // The notebook's float32 product, left to right: xsecWeight × mcWeight × each scale factor.
-      let weight = 1;
-      if (isMc) {
-        weight = xsecWeight32;
-        for (const f of factors) weight = Math.fround(weight * f.values[e - f.start]!);
-      }
+      const weight = isMc ? eventWeight(xsecWeight32, factors, e) : 1;
       sumw[i]! += weight;
       sumw2[i]! += weight * weight;
       entries[i]! += 1;

@@ -5,7 +5,7 @@ import type { Column } from './root/columns.js';
  * in decreasing pT): charges sum to zero, lepton types (11 = e, 13 = μ) sum to 44, 48 or 52, and
  * m4l is the invariant mass of the sum of their four-vectors built from (pt, eta, phi, E).
  */
-export const LEPTONS = 4;
+const LEPTONS = 4;
 
 /** Type sums of eeee, eeμμ and μμμμ. */
 export function passesFlavour(typeSum: number): boolean {

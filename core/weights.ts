@@ -19,9 +19,18 @@ export function crossSectionWeight(lumi: number, n: McNormalisation): number {
   return (lumi * 1000 * n.xsec) / (n.sumw * n.efficiency);
 }
 
-/** totalWeight = xsecWeight × mcWeight × each scale factor, in float32 arithmetic. */
-export function eventWeight(xsecWeight32: number, mcWeight: number, scaleFactors: readonly number[]): number {
-  let w = Math.fround(xsecWeight32 * mcWeight);
-  for (const sf of scaleFactors) w = Math.fround(w * sf);
+/** A per-entry weight factor: a decoded column and the tree entry its first value belongs to. */
+export interface FactorColumn {
+  values: ArrayLike<number>;
+  start: number;
+}
+
+/**
+ * totalWeight = xsecWeight × each factor of tree entry `entry` (mcWeight, then the scale factors),
+ * in float32 arithmetic. Columns rather than numbers, so the per-event loop allocates nothing.
+ */
+export function eventWeight(xsecWeight32: number, factors: readonly FactorColumn[], entry: number): number {
+  let w = xsecWeight32;
+  for (const f of factors) w = Math.fround(w * f.values[entry - f.start]!);
   return w;
 }

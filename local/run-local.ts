@@ -7,6 +7,7 @@ import { toPartial } from '../core/analyze-chunk.js';
 import type { Partial, Task } from '../core/messages.js';
 import { combinePartials, type Results } from '../core/results.js';
 import { writeResults } from '../core/write-results.js';
+import { backoffDelay, sleep, type RetryPolicy } from '../transport/backoff.js';
 import { ProcessPool } from './process-pool.js';
 
 /**
@@ -88,13 +89,15 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunReport> {
   return { results: combinePartials(planned.plan, partials), failures, seconds: (performance.now() - started) / 1000 };
 }
 
+const CHUNK_RETRY: RetryPolicy = { initialMs: 200, maxMs: 5_000, budgetMs: Infinity };
+
 async function withRetries(run: () => Promise<SampleHistogram>, attempts: number): Promise<SampleHistogram> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (err) {
       if (errorKind(err) !== 'transient' || attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      await sleep(backoffDelay(attempt, CHUNK_RETRY));
     }
   }
 }

@@ -47,8 +47,9 @@ test('weights: the notebook\'s float32 product, and its xsec weight from the inf
   // Zee at 10 fb^-1 (notebook-analysis.md, section 6): 1.297950976e-04.
   const zee = crossSectionWeight(10, { xsec: 1950.5295, sumw: 150277594200, efficiency: 1 });
   assert.ok(Math.abs(zee / 1.297950976e-4 - 1) < 1e-9);
-  const w = eventWeight(Math.fround(zee), Math.fround(1.5), [Math.fround(0.9), Math.fround(1.1)]);
+  const at = (v: number) => ({ values: Float32Array.of(v), start: 0 });
+  const w = eventWeight(Math.fround(zee), [at(1.5), at(0.9), at(1.1)], 0);
   assert.equal(w, Math.fround(Math.fround(Math.fround(Math.fround(zee) * Math.fround(1.5)) * Math.fround(0.9)) * Math.fround(1.1)));
   assert.equal(Math.fround(w), w, 'a float32 value');
-  assert.equal(eventWeight(Math.fround(zee), -2, []), Math.fround(Math.fround(zee) * -2), 'negative weights keep their sign');
+  assert.equal(eventWeight(Math.fround(zee), [at(-2)], 0), Math.fround(Math.fround(zee) * -2), 'negative weights keep their sign');
 });

@@ -140,7 +140,7 @@ export class RootTree {
     let next = 0;
     return Promise.all(refs.map(async (ref, i) => {
       const what = `${this.url}: branch '${branches[i]!.name}' basket at entry ${ref.entryStart}`;
-      const payload = ref.embedded ? embeddedPayload(ref.embedded) : await diskPayload(raw[next++]!, this.entryOffsetsExpected(branches[i]!), what);
+      const payload = ref.embedded ? embeddedPayload(ref.embedded) : await diskPayload(raw[next++]!, branches[i]!.layout !== 'scalar', what);
       if (payload.entries !== ref.entryStop - ref.entryStart) {
         throw badInput(this.url, `branch '${branches[i]!.name}': basket holds ${payload.entries} entries, the tree says ${ref.entryStop - ref.entryStart}`);
       }
@@ -150,10 +150,6 @@ export class RootTree {
         throw badInput(this.url, (err as Error).message, err);
       }
     }));
-  }
-
-  private entryOffsetsExpected(b: BranchInfo): boolean {
-    return b.layout !== 'scalar';
   }
 
   private async read(place: number[]): Promise<DataView[]> {
@@ -207,7 +203,7 @@ export interface Window {
   columns: ReadonlyMap<string, Column>;
 }
 
-export async function openRootFile(url: string): Promise<JsrootFile> {
+async function openRootFile(url: string): Promise<JsrootFile> {
   await checkRootHeader(url);
   try {
     const file = (await openFile(url)) as JsrootFile | null;
