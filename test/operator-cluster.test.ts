@@ -19,7 +19,8 @@ import { OPERATOR_RULES } from '../operator/rbac.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';
 import { cleanupStack } from './support/cleanup.js';
-import { spawnTied, startTestCluster, type PodBehaviour } from './harness/job-runner.js';
+import { spawnTied } from './harness/control-plane.js';
+import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
 
 const HZZ = fileURLToPath(new URL('../cli/hzz.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/hzzanalysis-shared-data.yaml', import.meta.url));

@@ -94,12 +94,17 @@ function installExitHooks(): void {
 // handler above can catch. It is part of util-linux; without it the hooks above still apply.
 const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
+/** A child that dies with this process even when it is SIGKILLed. */
+export function spawnTied(cmd: string, args: string[], opts: Parameters<typeof spawn>[2]): ChildProcess {
+  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', cmd, ...args]] : [cmd, args];
+  return spawn(file, argv, opts);
+}
+
 function launch(cmd: string, args: string[], logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
   try {
-    const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', cmd, ...args]] : [cmd, args];
     // The children write straight into the log file: no pipe to drain, nothing lost on a crash.
-    const child = spawn(file, argv, { stdio: ['ignore', fd, fd] });
+    const child = spawnTied(cmd, args, { stdio: ['ignore', fd, fd] });
     liveChildren.add(child);
     child.once('exit', () => liveChildren.delete(child));
     return child;

@@ -9,8 +9,7 @@
 //
 // What it cannot do is mount anything: a PVC is followed to its PersistentVolume's hostPath, and the
 // container must mount it at that very path (the operator's --data-pvc NAME=DIR makes it so).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,18 +19,10 @@ import { CRD_FILE } from '../../operator/api/crd.js';
 import { Informer } from '../../operator/informer.js';
 import { KubeClient, isNotFound } from '../../operator/kube-client.js';
 import type { Pod } from '../../operator/kube-types.js';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { spawnTied, startControlPlane, type ControlPlane } from './control-plane.js';
 
 export const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.js', import.meta.url));
 export const NODE_NAME = 'hzz-test-node';
-
-const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
-/** A child that dies with this process even when it is SIGKILLed (see control-plane.ts). */
-export function spawnTied(cmd: string, args: string[], opts: Parameters<typeof spawn>[2]): ChildProcess {
-  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', cmd, ...args]] : [cmd, args];
-  return spawn(file, argv, opts);
-}
 
 export interface ControllerManager {
   log: string;
