@@ -40,6 +40,16 @@ if $want_tests; then
     echo "setup: starting rabbitmq-server"
     rabbitmq-server -detached
   fi
-  rabbitmqctl -q await_startup --timeout 120
+  # await_startup fails at once while the node has not yet registered with
+  # epmd, so first wait for the node to answer at all.
+  for _ in $(seq 1 120); do
+    rabbitmqctl -q ping >/dev/null 2>&1 && break
+    sleep 1
+  done
+  if ! rabbitmqctl -q await_startup --timeout 120; then
+    echo "setup: rabbitmq-server did not start; its log:" >&2
+    tail -n 50 /var/log/rabbitmq/*.log >&2 || true
+    exit 1
+  fi
 fi
 echo "setup: done"
