@@ -8,22 +8,16 @@ import { promisify } from 'node:util';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
 import { AnalysisError } from '../core/errors.js';
-import type { Task } from '../core/messages.js';
+import { RootTree } from '../core/root/tree-reader.js';
 import { runLocal } from '../local/run-local.js';
-import { CLI, fullCatalogueDir, REPO, SHARED_DATA } from './support/paths.js';
+import { CLI, fullCatalogueDir, manyBasketsDir, REPO, SHARED_DATA } from './support/paths.js';
 import { serveFolder, type TestServer } from './support/http-server.js';
+import { chunkTask } from './support/analysis-fixture.js';
 
 /** Every kind of bad input gives an error that names the file or field and the problem. */
 const dir = mkdtempSync(join(tmpdir(), 'hzz-bad-'));
 const DEFAULT = loadCatalogue();
 
-function task(url: string, over: Partial<Omit<Task, 'chunk'>> & { entryStop?: number; entryStart?: number } = {}): Task {
-  const { entryStart = 0, entryStop = 10, ...rest } = over;
-  return {
-    schema: 'hzz.task/v1', analysis: 't', tree: 'mini', energyUnit: 'MeV', branches: DEFAULT.branches, binning: { lo: 80, hi: 250, width: 5 },
-    chunk: { index: 0, sample: 's', category: 'data', url, entryStart, entryStop }, ...rest,
-  };
-}
 
 async function rejectsWith(p: Promise<unknown>, kind: 'bad-input' | 'transient', pattern: RegExp): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -36,29 +30,43 @@ async function rejectsWith(p: Promise<unknown>, kind: 'bad-input' | 'transient',
 
 describe('bad files', () => {
   test('a missing file', async () => {
-    await rejectsWith(analyzeChunk(task(join(dir, 'absent.root'))), 'bad-input', /absent\.root: cannot open file: ENOENT/);
+    await rejectsWith(analyzeChunk(chunkTask(join(dir, 'absent.root'))), 'bad-input', /absent\.root: cannot open file: ENOENT/);
   });
   test('a file that is not ROOT', async () => {
     const f = join(dir, 'notes.root');
     writeFileSync(f, 'these are not the events you are looking for\n');
-    await rejectsWith(analyzeChunk(task(f)), 'bad-input', /notes\.root: not a ROOT file \(it starts with "thes"/);
+    await rejectsWith(analyzeChunk(chunkTask(f)), 'bad-input', /notes\.root: not a ROOT file \(it starts with "thes"/);
   });
   test('a truncated file, with embedded and with on-disk baskets', async () => {
     for (const [name, src] of [['data_D', join(SHARED_DATA, 'data_D.4lep.root')], ['llll', join(fullCatalogueDir(), 'mc_363490.llll.4lep.root')]] as const) {
       const f = join(dir, `${name}-truncated.root`);
       const bytes = readFileSync(src);
       writeFileSync(f, bytes.subarray(0, Math.floor(bytes.length / 2)));
-      await rejectsWith(analyzeChunk(task(f)), 'bad-input', new RegExp(`${name}-truncated\\.root: truncated ROOT file: ${Math.floor(bytes.length / 2)} bytes, its header says ${bytes.length}`));
+      await rejectsWith(analyzeChunk(chunkTask(f)), 'bad-input', new RegExp(`${name}-truncated\\.root: truncated ROOT file: ${Math.floor(bytes.length / 2)} bytes, its header says ${bytes.length}`));
     }
   });
+  test('a basket whose compressed bytes are damaged', async () => {
+    const src = join(manyBasketsDir(), 'mc_363490.llll.4lep.root');
+    const basket = (await RootTree.open(src, 'mini')).branch('lep_eta').baskets[7]!;
+    const bytes = readFileSync(src);
+    // Past the basket's key and the block header, into the deflate data.
+    const keylen = bytes.readInt16BE(basket.seek! + 14);
+    bytes.fill(0xff, basket.seek! + keylen + 20, basket.seek! + keylen + 60);
+    const f = join(dir, 'damaged.root');
+    writeFileSync(f, bytes);
+    const whole = { entryStart: 0, entryStop: 40_000 };
+    await rejectsWith(analyzeChunk(chunkTask(f, whole)), 'bad-input', /damaged\.root: branch 'lep_eta' basket at entry 7000 \(block at byte 0\): corrupt zlib data/);
+    // The reader is not left broken: the same process reads a sound file next.
+    assert.equal((await analyzeChunk(chunkTask(src, whole))).nRead, 40_000);
+  });
   test('a missing tree', async () => {
-    await rejectsWith(analyzeChunk(task(join(SHARED_DATA, 'data_A.4lep.root'), { tree: 'events' })), 'bad-input', /data_A\.4lep\.root: .*'events'/);
+    await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { tree: 'events' })), 'bad-input', /data_A\.4lep\.root: .*'events'/);
   });
   test('a missing branch', async () => {
-    await rejectsWith(analyzeChunk(task(join(SHARED_DATA, 'data_A.4lep.root'), { branches: { ...DEFAULT.branches, energy: 'lep_energy' } })), 'bad-input', /data_A\.4lep\.root: tree 'mini' has no branch 'lep_energy'/);
+    await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { branches: { ...DEFAULT.branches, energy: 'lep_energy' } })), 'bad-input', /data_A\.4lep\.root: tree 'mini' has no branch 'lep_energy'/);
   });
   test('an entry range outside the file', async () => {
-    await rejectsWith(analyzeChunk(task(join(SHARED_DATA, 'data_A.4lep.root'), { entryStart: 30, entryStop: 50 })), 'bad-input', /data_A\.4lep\.root: entry range \[30, 50\) is outside the tree's 39 entries/);
+    await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { entryStart: 30, entryStop: 50 })), 'bad-input', /data_A\.4lep\.root: entry range \[30, 50\) is outside the tree's 39 entries/);
   });
 });
 
@@ -69,16 +77,16 @@ describe('HTTP errors', () => {
   });
   after(() => server.close());
   test('404 is bad input, named with its status', async () => {
-    await rejectsWith(analyzeChunk(task(`${server.url}Data/nothing.root`)), 'bad-input', /nothing\.root: cannot open file: HTTP 404/);
+    await rejectsWith(analyzeChunk(chunkTask(`${server.url}Data/nothing.root`)), 'bad-input', /nothing\.root: cannot open file: HTTP 404/);
   });
   test('403 is bad input', async () => {
-    await rejectsWith(analyzeChunk(task(`${server.url}secret.root`)), 'bad-input', /secret\.root: cannot open file: HTTP 403/);
+    await rejectsWith(analyzeChunk(chunkTask(`${server.url}secret.root`)), 'bad-input', /secret\.root: cannot open file: HTTP 403/);
   });
   test('503 is transient: worth a retry', async () => {
-    await rejectsWith(analyzeChunk(task(`${server.url}busy.root`)), 'transient', /busy\.root: HTTP 503/);
+    await rejectsWith(analyzeChunk(chunkTask(`${server.url}busy.root`)), 'transient', /busy\.root: HTTP 503/);
   });
   test('a server that is not there is transient', async () => {
-    await rejectsWith(analyzeChunk(task('http://127.0.0.1:9/data_A.4lep.root')), 'transient', /127\.0\.0\.1:9\/data_A\.4lep\.root: network error/);
+    await rejectsWith(analyzeChunk(chunkTask('http://127.0.0.1:9/data_A.4lep.root')), 'transient', /127\.0\.0\.1:9\/data_A\.4lep\.root: network error/);
   });
 });
 

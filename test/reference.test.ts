@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { runLocal } from '../local/run-local.js';
 import type { Results } from '../core/results.js';
-import { fullCatalogueDir, REPO, SHARED_2020_FILES, SHARED_DATA } from './support/paths.js';
+import { fullCatalogueDir, manyBasketsDir, REPO, SHARED_2020_FILES, SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference, runReference, type ReferenceSample } from './support/reference.js';
 
 /**
@@ -65,6 +65,16 @@ test('the two shared 2020 files the notebook does not use (Ztautau, ttW) equal t
   const report = await runLocal({ catalogue: catalog, data: SHARED_DATA, samples, chunkSize: 250, parallel: 2 });
   assert.deepEqual(report.failures, []);
   for (const s of samples) compare(report.results, ref, s);
+});
+
+test('chunks cutting across the boundaries of 40 baskets equal the reference', async () => {
+  const catalog = join(REPO, 'catalogues/atlas-2020-4lep.json');
+  const dir = manyBasketsDir();
+  const ref = runReference({ catalog, data: dir, samples: ['llll'] });
+  const report = await runLocal({ catalogue: catalog, data: dir, samples: ['llll'], chunkSize: 2_345, parallel: 2 });
+  assert.deepEqual(report.failures, []);
+  assert.equal(report.results.samples.get('llll')!.nRead, 40_000);
+  compare(report.results, ref, 'llll');
 });
 
 describe('uproot-written stand-ins (counted-array branches) equal the reference', () => {

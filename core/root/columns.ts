@@ -1,3 +1,5 @@
+import type { BasketMemory } from './basket-memory.js';
+
 /**
  * Columnar decoding of one basket: the whole basket becomes one typed array (plus per-entry offsets
  * for jagged branches), the way uproot casts a basket into arrays. No object per event is made.
@@ -26,20 +28,14 @@ export const elementSize: Record<ElementType, number> = {
 };
 
 /**
- * Makes a typed array of host byte order from big-endian bytes. Bytes the caller owns (a freshly
- * inflated basket) are swapped in place when aligned, which saves a copy of every basket; others
- * (baskets jsroot keeps inside the TTree object) are copied first.
+ * Views big-endian bytes as a typed array of host byte order, swapping them in place: the bytes are
+ * the reader's own basket memory, so no copy of the basket is made.
  */
-export function fromBigEndian(type: ElementType, bytes: Uint8Array, owned: boolean): Values {
+export function fromBigEndian(type: ElementType, bytes: Uint8Array): Values {
   const size = elementSize[type];
   const n = Math.floor(bytes.length / size);
-  let buf: Buffer;
-  if (owned && bytes.byteOffset % size === 0) {
-    buf = Buffer.from(bytes.buffer, bytes.byteOffset, n * size);
-  } else {
-    buf = Buffer.allocUnsafeSlow(n * size);
-    buf.set(bytes.subarray(0, n * size));
-  }
+  if (bytes.byteOffset % size !== 0) throw new RangeError(`basket memory at offset ${bytes.byteOffset} is not aligned for ${type}`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, n * size);
   if (size === 4) buf.swap32();
   else if (size === 8) buf.swap64();
   else if (size === 2) buf.swap16();
@@ -65,29 +61,31 @@ export interface BasketPayload {
   last: number;
   entries: number;
   /** Where each entry starts, counted from the start of the key; undefined for fixed-size entries. */
-  entryOffsets?: Int32Array;
-  /** `data` is this basket's own memory and may be overwritten while decoding. */
-  owned: boolean;
+  entryOffsets?: Int32Array | undefined;
 }
 
 const STL_HEADER = 10; // byte count (4), class version (2), element count (4)
 
-export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload, entryStart: number, what: string): Column {
+/**
+ * Decodes a basket whose `data` lies in `memory` (and is overwritten): the column's arrays are views
+ * of that memory, valid until the branch's next basket is decoded into it.
+ */
+export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload, entryStart: number, what: string, memory: BasketMemory): Column {
   const size = elementSize[type];
   const dataEnd = p.last - p.keylen;
   const entryStop = entryStart + p.entries;
   if (dataEnd < 0 || dataEnd > p.data.length) throw new Error(`${what}: basket data end ${dataEnd} outside ${p.data.length} bytes`);
   if (layout === 'scalar') {
     if (dataEnd < p.entries * size) throw new Error(`${what}: basket holds ${dataEnd} bytes for ${p.entries} entries`);
-    return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, p.entries * size), p.owned) };
+    return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, p.entries * size)) };
   }
   const eo = p.entryOffsets;
   if (!eo || eo.length < p.entries) throw new Error(`${what}: basket has no entry offsets`);
-  const offsets = new Int32Array(p.entries + 1);
+  const offsets = memory.int32('offsets', p.entries + 1);
   if (layout === 'counted') {
     for (let i = 0; i < p.entries; i++) offsets[i] = (eo[i]! - p.keylen) / size;
     offsets[p.entries] = dataEnd / size;
-    return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, dataEnd), p.owned), offsets };
+    return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, dataEnd)), offsets };
   }
   // STL-like: gather the payloads of all entries into one contiguous big-endian buffer first.
   const view = new DataView(p.data.buffer, p.data.byteOffset, p.data.byteLength);
@@ -100,11 +98,11 @@ export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload
     total += n;
   }
   offsets[p.entries] = total;
-  const packed = new Uint8Array(total * size);
+  const packed = memory.bytes('packed', total * size);
   for (let i = 0; i < p.entries; i++) {
     const at = eo[i]! - p.keylen + STL_HEADER;
     const nbytes = (offsets[i + 1]! - offsets[i]!) * size;
     packed.set(p.data.subarray(at, at + nbytes), offsets[i]! * size);
   }
-  return { entryStart, entryStop, values: fromBigEndian(type, packed, true), offsets };
+  return { entryStart, entryStop, values: fromBigEndian(type, packed.subarray(0, total * size)), offsets };
 }

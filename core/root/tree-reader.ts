@@ -3,14 +3,16 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { openFile, TBuffer } from 'jsroot/io';
 import { isUrl } from '../locate.js';
 import { badInput, transient } from '../errors.js';
+import { BasketMemory } from './basket-memory.js';
 import { decompressBlocks } from './decompress.js';
-import { decodeBasket, type Column, type ElementType, type Layout } from './columns.js';
+import { decodeBasket, type BasketPayload, type Column, type ElementType, type Layout } from './columns.js';
 
 /**
  * Reads chosen branches of a TTree, over any entry range, basket by basket into typed columns.
  * jsroot does the parts that need ROOT's streamer machinery (the file header, keys, the TTree
  * object with its branch and basket tables, HTTP range requests); the baskets themselves are
- * fetched raw and decoded here, so that memory holds one basket per branch whatever the file size.
+ * fetched raw and decoded here into memory reused from basket to basket, so that memory holds one
+ * basket per branch whatever the file size.
  */
 
 // jsroot ships no types; these are the few fields of its objects we rely on.
@@ -46,10 +48,19 @@ export interface BranchInfo {
   baskets: BasketRef[];
 }
 
+/** A branch being read: its memory, and the basket last decoded into it. */
+interface Slot { branch: BranchInfo; memory: BasketMemory; column?: Column }
+
+/**
+ * What one pass over the tree (one windows() call) decodes into: a slot per branch, and the buffer
+ * compressed baskets are read into. A pass takes an arena of its own, so passes that run at the same
+ * time never share memory; a pass that follows another gets its arena back and finds the basket the
+ * previous chunk ended in still decoded, as consecutive chunks of one file often share a basket.
+ */
+interface Arena { slots: Map<string, Slot>; compressed: Buffer }
+
 export class RootTree {
-  /** The last decoded basket of each branch: consecutive chunks of one file often share it. */
-  private readonly decoded = new Map<string, Column>();
-  private scratch: Buffer = Buffer.alloc(0);
+  private readonly arenas: Arena[] = [];
   private fd: number | undefined;
   private static readonly cache = new Map<string, Promise<RootTree>>();
 
@@ -103,62 +114,77 @@ export class RootTree {
 
   /**
    * Yields the entry range [start, stop) in windows within which every requested branch stays in
-   * one basket, so each window's columns are views of the currently decoded baskets.
+   * one basket. A window's columns are views of the decoded baskets, valid until the next window is
+   * asked for: the memory under them is reused.
    */
   async *windows(branchNames: readonly string[], start: number, stop: number): AsyncGenerator<Window> {
     if (!(Number.isInteger(start) && Number.isInteger(stop) && start >= 0 && start <= stop && stop <= this.entries)) {
       throw badInput(this.url, `entry range [${start}, ${stop}) is outside the tree's ${this.entries} entries`);
     }
-    const branches = branchNames.map((n) => this.branch(n));
-    const current = new Map<string, Column>();
-    let at = start;
-    while (at < stop) {
-      const covers = (c: Column | undefined) => c !== undefined && at >= c.entryStart && at < c.entryStop;
-      for (const b of branches) {
-        const kept = this.decoded.get(b.name);
-        if (!covers(current.get(b.name)) && covers(kept)) current.set(b.name, kept!);
+    const branches = [...new Set(branchNames)].map((n) => this.branch(n));
+    const arena = this.arenas.pop() ?? { slots: new Map<string, Slot>(), compressed: Buffer.alloc(0) };
+    try {
+      const slots = branches.map((branch) => {
+        let slot = arena.slots.get(branch.name);
+        if (!slot) arena.slots.set(branch.name, (slot = { branch, memory: new BasketMemory() }));
+        return slot;
+      });
+      const columns = new Map<string, Column>();
+      let at = start;
+      while (at < stop) {
+        const covers = (c: Column | undefined) => c !== undefined && at >= c.entryStart && at < c.entryStop;
+        await this.loadBaskets(slots.filter((s) => !covers(s.column)), at, arena);
+        let end = stop;
+        for (const s of slots) {
+          columns.set(s.branch.name, s.column!);
+          end = Math.min(end, s.column!.entryStop);
+        }
+        yield { entryStart: at, entryStop: end, columns };
+        at = end;
       }
-      const wanted = branches.filter((b) => !covers(current.get(b.name)));
-      const loaded = await this.loadBaskets(wanted, at);
-      wanted.forEach((b, i) => { current.set(b.name, loaded[i]!); this.decoded.set(b.name, loaded[i]!); });
-      let end = stop;
-      for (const c of current.values()) end = Math.min(end, c.entryStop);
-      yield { entryStart: at, entryStop: end, columns: current };
-      at = end;
+    } finally {
+      this.arenas.push(arena);
     }
   }
 
-  /** Fetches, in one request, the basket of each branch that holds entry `at`, and decodes them. */
-  private async loadBaskets(branches: BranchInfo[], at: number): Promise<Column[]> {
-    const refs = branches.map((b) => {
+  /** Fetches, in one request, the basket of each slot's branch that holds entry `at`, and decodes them. */
+  private async loadBaskets(slots: Slot[], at: number, arena: Arena): Promise<void> {
+    const refs = slots.map(({ branch: b }) => {
       const ref = b.baskets.find((k) => at >= k.entryStart && at < k.entryStop);
       if (!ref) throw badInput(this.url, `branch '${b.name}' has no basket for entry ${at}`);
       return ref;
     });
     const place = refs.flatMap((r) => (r.embedded ? [] : [r.seek!, r.bytes!]));
-    const raw = place.length === 0 ? [] : await this.read(place);
+    const raw = place.length === 0 ? [] : await this.read(place, arena);
     let next = 0;
-    return Promise.all(refs.map(async (ref, i) => {
-      const what = `${this.url}: branch '${branches[i]!.name}' basket at entry ${ref.entryStart}`;
-      const payload = ref.embedded ? embeddedPayload(ref.embedded) : await diskPayload(raw[next++]!, branches[i]!.layout !== 'scalar', what);
-      if (payload.entries !== ref.entryStop - ref.entryStart) {
-        throw badInput(this.url, `branch '${branches[i]!.name}': basket holds ${payload.entries} entries, the tree says ${ref.entryStop - ref.entryStart}`);
-      }
+    // allSettled: a failed basket must not return the arena while another is still being written.
+    const settled = await Promise.allSettled(refs.map(async (ref, i) => {
+      const { branch, memory } = slots[i]!;
+      // The slot's basket is about to be overwritten: never leave it claiming entries it lost.
+      slots[i]!.column = undefined;
+      const what = `${this.url}: branch '${branch.name}' basket at entry ${ref.entryStart}`;
+      // Whatever goes wrong from here on is in the file's bytes: bad input, named by `what`.
       try {
-        return decodeBasket(branches[i]!.layout, branches[i]!.type, payload, ref.entryStart, what);
+        const payload = ref.embedded ? embeddedPayload(ref.embedded, memory) : await diskPayload(raw[next++]!, branch.layout !== 'scalar', what, memory);
+        if (payload.entries !== ref.entryStop - ref.entryStart) {
+          throw new Error(`${what}: holds ${payload.entries} entries, the tree says ${ref.entryStop - ref.entryStart}`);
+        }
+        slots[i]!.column = decodeBasket(branch.layout, branch.type, payload, ref.entryStart, what, memory);
       } catch (err) {
-        throw badInput(this.url, (err as Error).message, err);
+        throw badInput('', (err as Error).message, err);
       }
     }));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
-  private async read(place: number[]): Promise<DataView[]> {
+  private async read(place: number[], arena: Arena): Promise<DataView[]> {
     for (let i = 0; i < place.length; i += 2) {
       if (place[i]! + place[i + 1]! > this.file.fEND) {
         throw badInput(this.url, `basket at byte ${place[i]} (${place[i + 1]} bytes) lies beyond the end of the file (${this.file.fEND} bytes): truncated file?`);
       }
     }
-    if (!isUrl(this.url)) return this.readLocal(place);
+    if (!isUrl(this.url)) return this.readLocal(place, arena);
     let res: DataView | DataView[];
     try {
       res = await this.file.readBuffer(place);
@@ -169,21 +195,21 @@ export class RootTree {
   }
 
   /**
-   * Local baskets are read synchronously into one buffer reused from window to window: the
-   * compressed bytes live only until they are inflated, and allocating them anew for every basket
-   * is what made a worker's memory climb with the amount of data it had read.
+   * Local baskets are read synchronously into the arena's buffer, reused from window to window: the
+   * compressed bytes live only until they are inflated.
    */
-  private readLocal(place: number[]): DataView[] {
+  private readLocal(place: number[], arena: Arena): DataView[] {
     let total = 0;
     for (let i = 1; i < place.length; i += 2) total += place[i]!;
-    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafeSlow(Math.max(total, 2 * this.scratch.length));
+    if (arena.compressed.length < total) arena.compressed = Buffer.allocUnsafeSlow(Math.max(total, 2 * arena.compressed.length));
+    const buf = arena.compressed;
     this.fd ??= openSync(this.url, 'r');
     const views: DataView[] = [];
     let at = 0;
     for (let i = 0; i < place.length; i += 2) {
-      const n = readSync(this.fd, this.scratch, at, place[i + 1]!, place[i]!);
+      const n = readSync(this.fd, buf, at, place[i + 1]!, place[i]!);
       if (n !== place[i + 1]) throw badInput(this.url, `short read at byte ${place[i]}: ${n} of ${place[i + 1]} bytes`);
-      views.push(new DataView(this.scratch.buffer, this.scratch.byteOffset + at, n));
+      views.push(new DataView(buf.buffer, buf.byteOffset + at, n));
       at += n;
     }
     return views;
@@ -225,7 +251,8 @@ function inflateKeysNatively(file: JsrootFile, url: string): void {
     const stored = key.fNbytes - key.fKeylen;
     const blob = (await file.readBuffer([key.fSeekKey + key.fKeylen, stored])) as DataView;
     const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
-    const data = key.fObjlen <= stored ? bytes : await decompressBlocks(bytes, key.fObjlen, `${url}: key '${key.fName}'`);
+    // jsroot keeps what it reads from a key (the TTree with its embedded baskets): fresh memory.
+    const data = key.fObjlen <= stored ? bytes : await decompressBlocks(bytes, new Uint8Array(key.fObjlen + 1), key.fObjlen, `${url}: key '${key.fName}'`);
     const buf = new TBuffer(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, file);
     buf.fTagOffset = key.fKeylen;
     return buf;
@@ -347,15 +374,25 @@ function describeBranch(b: JsrootBranch, url: string, treeEntries: number): Bran
   return { name: b.fName, layout, type, baskets };
 }
 
-function embeddedPayload(bk: JsrootBasket): Parameters<typeof decodeBasket>[2] {
+/** A basket jsroot read inside the TTree object: copied into the slot, as decoding overwrites it. */
+function embeddedPayload(bk: JsrootBasket, memory: BasketMemory): BasketPayload {
   const arr = bk.fBufferRef?.arr;
-  const data = arr ? new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) : new Uint8Array(0);
-  const entryOffsets = bk.fEntryOffset ? Int32Array.from(bk.fEntryOffset) : undefined;
-  return { data, keylen: bk.fKeylen, last: bk.fLast, entries: bk.fNevBuf, entryOffsets, owned: false };
+  const n = arr?.byteLength ?? 0;
+  const data = memory.bytes('data', n).subarray(0, n);
+  if (arr) data.set(new Uint8Array(arr.buffer, arr.byteOffset, n));
+  let entryOffsets: Int32Array | undefined;
+  if (bk.fEntryOffset) {
+    entryOffsets = memory.int32('entryOffsets', bk.fEntryOffset.length);
+    for (let i = 0; i < entryOffsets.length; i++) entryOffsets[i] = bk.fEntryOffset[i]!;
+  }
+  return { data, keylen: bk.fKeylen, last: bk.fLast, entries: bk.fNevBuf, entryOffsets };
 }
 
-/** Parses a basket as stored on disk: its key (with the TBasket header at the key's end), then data. */
-async function diskPayload(raw: DataView, hasOffsets: boolean, what: string): Promise<Parameters<typeof decodeBasket>[2]> {
+/**
+ * Parses a basket as stored on disk: its key (with the TBasket header at the key's end), then data,
+ * which lands in the slot's memory, inflated or copied.
+ */
+async function diskPayload(raw: DataView, hasOffsets: boolean, what: string, memory: BasketMemory): Promise<BasketPayload> {
   const nbytes = raw.getInt32(0, false);
   const objlen = raw.getInt32(6, false);
   const keylen = raw.getInt16(14, false);
@@ -366,16 +403,22 @@ async function diskPayload(raw: DataView, hasOffsets: boolean, what: string): Pr
   const entries = raw.getInt32(keylen - 9, false);
   const last = raw.getInt32(keylen - 5, false);
   const stored = new Uint8Array(raw.buffer, raw.byteOffset + keylen, nbytes - keylen);
-  // An uncompressed basket is copied out of the reader's reused buffer; an inflated one is new memory.
-  const data = objlen === nbytes - keylen ? Uint8Array.from(stored) : await decompressBlocks(stored, objlen, what);
+  const room = memory.bytes('data', objlen);
+  let data: Uint8Array;
+  if (objlen === stored.length) {
+    data = room.subarray(0, objlen);
+    data.set(stored);
+  } else {
+    data = await decompressBlocks(stored, room, objlen, what);
+  }
   let entryOffsets: Int32Array | undefined;
   if (hasOffsets) {
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const at = last - keylen;
     const n = dv.getInt32(at, false);
     if (n < entries || at + 4 + 4 * n > data.length) throw new Error(`${what}: bad entry offset table`);
-    entryOffsets = new Int32Array(n);
+    entryOffsets = memory.int32('entryOffsets', n);
     for (let i = 0; i < n; i++) entryOffsets[i] = dv.getInt32(at + 4 + 4 * i, false);
   }
-  return { data, keylen, last, entries, entryOffsets, owned: true };
+  return { data, keylen, last, entries, entryOffsets };
 }

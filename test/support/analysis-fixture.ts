@@ -38,6 +38,17 @@ export function histogramsOf(r: Results): unknown {
   return JSON.parse(JSON.stringify(histogramsDocument(r)));
 }
 
+const CATALOGUE = loadCatalogue();
+
+/** A task for one chunk of one file under the default catalogue's tree and branches (data: no weights). */
+export function chunkTask(url: string, over: Partial<Omit<Task, 'chunk'>> & { entryStop?: number; entryStart?: number } = {}): Task {
+  const { entryStart = 0, entryStop = 10, ...rest } = over;
+  return {
+    schema: 'hzz.task/v1', analysis: 't', tree: CATALOGUE.tree, energyUnit: CATALOGUE.energyUnit, branches: CATALOGUE.branches,
+    binning: { lo: 80, hi: 250, width: 5 }, chunk: { index: 0, sample: 's', category: 'data', url, entryStart, entryStop }, ...rest,
+  };
+}
+
 export function tempDir(label: string): { path: string; dispose(): void } {
   const path = mkdtempSync(join(tmpdir(), `hzz-${label}-`));
   return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +29,21 @@ export function fullCatalogueDir(): string {
     for (const f of names) {
       if (f.endsWith('.root') && !existsSync(join(dir, f))) symlinkSync(join(from, f), join(dir, f));
     }
+  }
+  return dir;
+}
+
+/**
+ * A folder with one ZZ* file of 40,000 real events (repeated) in baskets of 1,000 entries: many basket
+ * boundaries for chunks to cross. Made once per machine in .cache/ by scripts/make_root_files.py.
+ */
+export function manyBasketsDir(): string {
+  const dir = join(REPO, '.cache/test-data/many-baskets');
+  const file = join(dir, 'mc_363490.llll.4lep.root');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync(PYTHON, [join(REPO, 'scripts/make_root_files.py'), '--data', SHARED_DATA, '--out', dir, '--large-entries', '40000', '--basket-entries', '1000'], { stdio: 'inherit' });
+    renameSync(join(dir, 'large.4lep.root'), file);
   }
   return dir;
 }

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import { analyzeChunk } from '../core/analyze-chunk.js';
+import { decompressBlocks } from '../core/root/decompress.js';
+import { inflateByCopy, inflateInto } from '../core/root/inflate-into.js';
+import { RootTree } from '../core/root/tree-reader.js';
+import { chunkTask } from './support/analysis-fixture.js';
+import { manyBasketsDir } from './support/paths.js';
+
+/**
+ * The reader decodes basket after basket into memory it reuses (which keeps a worker's memory flat):
+ * reuse must never let one basket's bytes show through another's.
+ */
+describe('baskets decoded into reused memory', () => {
+  let file: string;
+  before(() => { file = join(manyBasketsDir(), 'mc_363490.llll.4lep.root'); });
+
+  test('two passes over one opened file at the same time each decode into memory of their own', async () => {
+    const halves = [chunkTask(file, { entryStart: 0, entryStop: 20_000 }), chunkTask(file, { entryStart: 20_000, entryStop: 40_000 })];
+    const alone = [await analyzeChunk(halves[0]!), await analyzeChunk(halves[1]!)];
+    // Both go through the one cached tree, their basket reads interleaving.
+    const together = await Promise.all(halves.map((t) => analyzeChunk(t)));
+    assert.deepEqual(together, alone);
+    assert.ok(alone[0]!.nSelected > 1000 && alone[1]!.nSelected > 1000, 'both halves select events');
+  });
+
+  test('every basket inflated into reused memory equals what inflateSync gives', async () => {
+    const bytes = readFileSync(file);
+    const tree = await RootTree.open(file, 'mini');
+    const room = new Uint8Array(1 << 20);
+    let baskets = 0;
+    for (const name of ['lep_pt', 'lep_type', 'mcWeight']) {
+      for (const b of tree.branch(name).baskets) {
+        const raw = bytes.subarray(b.seek!, b.seek! + b.bytes!);
+        const size = raw.readInt32BE(6);
+        const stream = raw.subarray(raw.readInt16BE(14) + 9);
+        assert.deepEqual(inflateInto(stream, room, size, name), inflateByCopy(stream, new Uint8Array(size + 1), size, name));
+        baskets++;
+      }
+    }
+    assert.equal(baskets, 120);
+  });
+});
+
+describe('inflating ROOT blocks', () => {
+  const payload = Uint8Array.from({ length: 50_000 }, (_, i) => (i * 7919) % 251);
+  const block = (part: Uint8Array): Buffer => {
+    const z = deflateSync(part);
+    const header = Buffer.from([0x5a, 0x4c, 8, 0, 0, 0, 0, 0, 0]);
+    header.writeUIntLE(z.length, 3, 3);
+    header.writeUIntLE(part.length, 6, 3);
+    return Buffer.concat([header, z]);
+  };
+
+  test('a basket of several blocks inflates into one buffer, in order', async () => {
+    const src = Buffer.concat([block(payload.subarray(0, 20_000)), block(payload.subarray(20_000))]);
+    assert.deepEqual(await decompressBlocks(src, new Uint8Array(60_000), payload.length, 'two blocks'), payload);
+  });
+
+  test('a stream cut short or damaged is named as corrupt, and the next stream inflates', async () => {
+    const whole = block(payload);
+    const out = new Uint8Array(payload.length + 1);
+    await assert.rejects(decompressBlocks(whole.subarray(0, whole.length - 3), out, payload.length, 'cut short'), /cut short: .*(corrupt|inflated)/);
+    const damaged = Buffer.from(whole);
+    damaged.fill(0xff, 30, 60);
+    await assert.rejects(decompressBlocks(damaged, out, payload.length, 'damaged'), /damaged \(block at byte 0\): corrupt zlib data/);
+    await assert.rejects(decompressBlocks(whole, out, payload.length + 10, 'too long'), /too long: compressed data ends after 50000 of 50010 bytes/);
+    assert.deepEqual(await decompressBlocks(whole, out, payload.length, 'sound'), payload);
+  });
+
+  test('the output needs a byte of room past the size, to see the stream end', () => {
+    assert.throws(() => inflateInto(deflateSync(payload), new Uint8Array(payload.length), payload.length, 'no room'), /no room: output room 50000 must exceed 50000 bytes/);
+  });
+});
