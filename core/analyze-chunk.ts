@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { Branches } from './catalogue.js';
 import { binFinder, emptyHistogram, type SampleHistogram } from './histogram.js';
 import type { Partial, Task } from './messages.js';
 import type { Column } from './root/columns.js';
@@ -15,8 +16,7 @@ export async function analyzeChunk(task: Task): Promise<SampleHistogram> {
   const { chunk, branches: b } = task;
   const tree = await RootTree.openCached(chunk.url, task.tree);
   const isMc = task.xsecWeight !== undefined;
-  const lepton = [b.pt, b.eta, b.phi, b.energy, b.charge, b.type];
-  const weights = isMc ? [b.mcWeight, ...b.scaleFactors] : [];
+  const { lepton, weights } = branchesRead(b, isMc);
   const toGeV = task.energyUnit === 'MeV' ? 0.001 : 1;
   const xsecWeight32 = Math.fround(task.xsecWeight ?? 1);
   const bin = binFinder(task.binning);
@@ -40,6 +40,14 @@ export async function analyzeChunk(task: Task): Promise<SampleHistogram> {
     }
   }
   return h;
+}
+
+/**
+ * The branches a chunk reads: the four leptons, and for simulation the event weight and its factors.
+ * (Here rather than in catalogue.ts: a chunk process must not pay for loading the schema library.)
+ */
+export function branchesRead(b: Branches, simulated: boolean): { lepton: string[]; weights: string[] } {
+  return { lepton: [b.pt, b.eta, b.phi, b.energy, b.charge, b.type], weights: simulated ? [b.mcWeight, ...b.scaleFactors] : [] };
 }
 
 /** The partial message for a chunk's histogram. */

@@ -43,6 +43,7 @@ export const CatalogueSchema = Type.Object({
 export type Catalogue = Static<typeof CatalogueSchema>;
 export type Category = Catalogue['categories'][number];
 export type Sample = Catalogue['samples'][number];
+export type Branches = Static<typeof BranchesSchema>;
 
 export const DEFAULT_CATALOGUE = new URL('../../catalogues/atlas-2020-4lep.json', import.meta.url).pathname;
 

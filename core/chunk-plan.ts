@@ -1,3 +1,4 @@
+import { branchesRead } from './analyze-chunk.js';
 import { categoryOf, type Catalogue, type Sample } from './catalogue.js';
 import { errorMessage } from './errors.js';
 import type { Binning } from './histogram.js';
@@ -15,15 +16,25 @@ export interface PlannedFile {
   category: string;
   url: string;
   entries: number;
+  /** Entries per cluster: the even spacing of the basket boundaries the analysis's branches share. */
+  clusterEntries?: number | undefined;
 }
 
-/** Pure: each file cut into consecutive ranges of at most `chunkSize` entries, in catalogue order. */
+/**
+ * Pure: each file cut into consecutive ranges of at most `chunkSize` entries, in catalogue order.
+ * In a file of evenly sized clusters the ranges are whole clusters (at least one, so at most
+ * max(chunkSize, clusterEntries) entries): a boundary inside a basket would have the basket read and
+ * inflated twice, by the chunks on both sides of it, which on 20,000-entry baskets and the default
+ * 50,000-entry chunks is 40% more decoding. Coffea's `align_clusters` does the same.
+ */
 export function splitIntoChunks(files: readonly PlannedFile[], chunkSize: number): Chunk[] {
   if (!(Number.isInteger(chunkSize) && chunkSize > 0)) throw new Error(`chunk size must be a positive whole number (got ${chunkSize})`);
   const chunks: Chunk[] = [];
   for (const f of files) {
-    for (let start = 0; start < f.entries; start += chunkSize) {
-      chunks.push({ index: chunks.length, sample: f.sample, category: f.category, url: f.url, entryStart: start, entryStop: Math.min(f.entries, start + chunkSize) });
+    const cluster = f.clusterEntries ?? 1;
+    const step = Math.max(1, Math.floor(chunkSize / cluster)) * cluster;
+    for (let start = 0; start < f.entries; start += step) {
+      chunks.push({ index: chunks.length, sample: f.sample, category: f.category, url: f.url, entryStart: start, entryStop: Math.min(f.entries, start + step) });
     }
   }
   return chunks;
@@ -43,18 +54,24 @@ export interface PlanRequest {
 export interface PlanResult {
   plan: Plan;
   tasks: Task[];
+  /** The files the chunks were cut from (what splitIntoChunks needs to cut them again). */
+  files: PlannedFile[];
   /** Samples whose file could not be found or opened: they are left out of the plan. */
   failures: { sample: string; error: unknown }[];
 }
 
-/** Reads each file's header for its entry count (nothing else), then plans the chunks. */
+/**
+ * Reads each file's header (the TTree object: entry count and basket tables, no events), then plans
+ * the chunks.
+ */
 export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   const { catalogue: cat } = req;
   const opened = await Promise.all(req.samples.map(async (s) => {
     try {
       const url = locateSample(req.source, s);
       const tree = await RootTree.open(url, cat.tree);
-      return { sample: s, file: { sample: s.name, category: s.category, url, entries: tree.entries } };
+      const { lepton, weights } = branchesRead(cat.branches, categoryOf(cat, s).kind !== 'data');
+      return { sample: s, file: { sample: s.name, category: s.category, url, entries: tree.entries, clusterEntries: tree.clusterEntries([...lepton, ...weights]) } };
     } catch (error) {
       return { sample: s, error };
     }
@@ -69,10 +86,10 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   const plan: Plan = {
     schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi: req.lumi, binning: req.binning,
     categories: cat.categories.map(({ name, kind, label, color }) => ({ name, kind, label, color })),
-    samples: files.map((f) => ({ ...f, ...optional('xsecWeight', xsecWeights.get(f.sample)) })),
+    samples: files.map(({ sample, category, url, entries }) => ({ sample, category, url, entries, ...optional('xsecWeight', xsecWeights.get(sample)) })),
     chunks: chunks.length,
   };
-  return { plan, tasks, failures: opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : [])) };
+  return { plan, tasks, files, failures: opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : [])) };
 }
 
 function mcWeightOf(cat: Catalogue, s: Sample, lumi: number): number | undefined {

@@ -57,8 +57,8 @@ export function prepareRun(opts: LocalRunOptions): { catalogue: Catalogue; lumi:
   return { catalogue, lumi, binning };
 }
 
-export async function planLocalRun(opts: LocalRunOptions): Promise<PlanResult> {
-  const { catalogue, lumi, binning } = prepareRun(opts);
+export async function planLocalRun(opts: LocalRunOptions, prepared = prepareRun(opts)): Promise<PlanResult> {
+  const { catalogue, lumi, binning } = prepared;
   return planAnalysis({
     analysis: opts.analysis ?? `local/${new Date().toISOString().replace(/[:.]/g, '-')}`,
     catalogue, samples: selectSamples(catalogue, opts.samples), source: opts.data ?? catalogue.urlPrefix,
@@ -68,13 +68,18 @@ export async function planLocalRun(opts: LocalRunOptions): Promise<PlanResult> {
 
 export async function runLocal(opts: LocalRunOptions): Promise<LocalRunReport> {
   const started = performance.now();
-  const planned = await planLocalRun(opts);
-  opts.onPlanned?.(planned);
-  const failures: RunFailure[] = planned.failures.map((f) => ({ what: `sample ${f.sample}`, kind: errorKind(f.error), message: errorMessage(f.error) }));
-  const pool = new ProcessPool(Math.max(1, Math.min(opts.parallel ?? availableParallelism(), planned.tasks.length)));
+  const prepared = prepareRun(opts);
+  // The processes start (Node, modules) while the plan is being made: their start-up is the part of
+  // a run that does not shrink with more processes.
+  const pool = new ProcessPool(opts.parallel ?? availableParallelism());
   const partials: Partial[] = [];
+  const failures: RunFailure[] = [];
+  let planned: PlanResult;
   let done = 0;
   try {
+    planned = await planLocalRun(opts, prepared);
+    opts.onPlanned?.(planned);
+    failures.push(...planned.failures.map((f) => ({ what: `sample ${f.sample}`, kind: errorKind(f.error), message: errorMessage(f.error) })));
     await Promise.all(planned.tasks.map(async (task) => {
       try {
         partials.push(toPartial(task, await withRetries(() => pool.run(task), opts.attempts ?? 3)));

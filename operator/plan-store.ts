@@ -13,7 +13,7 @@ import { ANNOTATIONS, LABELS, MANAGER, controllerRef, planConfigMapName } from '
  * the files' headers, and a file that changed in between would give chunks that no longer match
  * the Jobs already run or the plan the plotter holds. The ConfigMap holds the Plan the plotter
  * received and its recipe: what is needed to rebuild every Task from it (tree, branches, chunk
- * size) and the volume its files are on. The chunk list itself is recomputed with the pure splitIntoChunks, so the object stays small
+ * size, the files' cluster sizes) and the volume its files are on. The chunk list itself is recomputed with the pure splitIntoChunks, so the object stays small
  * whatever the number of chunks. A plan that could not be made is kept too, with its error, so a
  * bad spec fails once instead of being re-planned on every reconcile.
  */
@@ -22,6 +22,8 @@ const RecipeSchema = Type.Object({
   tree: TaskSchema.properties.tree,
   energyUnit: TaskSchema.properties.energyUnit,
   branches: TaskSchema.properties.branches,
+  /** Entries per cluster of the samples whose chunks are cut on cluster boundaries (splitIntoChunks). */
+  clusterEntries: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
   /** The PVC the plan's file paths are on, and where workers mount it (the paths include it). */
   volume: Type.Optional(Type.Object({ pvc: Type.String(), mountPath: Type.String() })),
 });
@@ -99,7 +101,7 @@ export function readPlanRecord(cm: ConfigMap): PlanRecord {
 /** Every chunk's Task, rebuilt from the stored plan exactly as planAnalysis made them. */
 export function tasksOf({ plan, recipe }: StoredPlan): Task[] {
   const weights = new Map(plan.samples.map((s) => [s.sample, s.xsecWeight]));
-  const files = plan.samples.map(({ sample, category, url, entries }) => ({ sample, category, url, entries }));
+  const files = plan.samples.map(({ sample, category, url, entries }) => ({ sample, category, url, entries, clusterEntries: recipe.clusterEntries?.[sample] }));
   return splitIntoChunks(files, recipe.chunkSize).map((chunk): Task => {
     const xsecWeight = weights.get(chunk.sample);
     return {

@@ -28,14 +28,16 @@ export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, genera
     if (errorKind(err) === 'bad-input') return { error: errorMessage(err) };
     throw err;
   }
-  const { plan, failures } = await planAnalysis(request);
+  const { plan, files, failures } = await planAnalysis(request);
   const retryable = failures.filter((f) => errorKind(f.error) !== 'bad-input');
   if (retryable.length > 0) throw transient(`plan ${id}`, retryable.map(describeFailure).join('; '));
   if (failures.length > 0) return { error: failures.map(describeFailure).join('; ') };
   const { tree, energyUnit, branches } = request.catalogue;
   const pvc = spec.source?.pvc;
   const volume = pvc === undefined ? {} : { volume: { pvc, mountPath: dataPvcs.get(pvc)! } };
-  return { plan, recipe: { chunkSize: spec.chunkSize, tree, energyUnit, branches, ...volume } };
+  const clustered = files.flatMap((f) => (f.clusterEntries ? [[f.sample, f.clusterEntries] as const] : []));
+  const clusters = clustered.length === 0 ? {} : { clusterEntries: Object.fromEntries(clustered) };
+  return { plan, recipe: { chunkSize: spec.chunkSize, tree, energyUnit, branches, ...clusters, ...volume } };
 }
 
 function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs): PlanRequest {

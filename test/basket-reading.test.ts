@@ -4,11 +4,15 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { analyzeChunk } from '../core/analyze-chunk.js';
+import { loadCatalogue, selectSamples } from '../core/catalogue.js';
+import { planAnalysis } from '../core/chunk-plan.js';
+import { merged } from '../core/histogram.js';
 import { decompressBlocks } from '../core/root/decompress.js';
 import { inflateByCopy, inflateInto } from '../core/root/inflate-into.js';
 import { RootTree } from '../core/root/tree-reader.js';
 import { chunkTask } from './support/analysis-fixture.js';
-import { manyBasketsDir } from './support/paths.js';
+import { manyBasketsDir, SHARED_DATA } from './support/paths.js';
+import { maxRelativeDifference } from './support/reference.js';
 
 /**
  * The reader decodes basket after basket into memory it reuses (which keeps a worker's memory flat):
@@ -25,6 +29,31 @@ describe('baskets decoded into reused memory', () => {
     const together = await Promise.all(halves.map((t) => analyzeChunk(t)));
     assert.deepEqual(together, alone);
     assert.ok(alone[0]!.nSelected > 1000 && alone[1]!.nSelected > 1000, 'both halves select events');
+  });
+
+  test('chunks that start and end inside baskets add up to the whole file', async () => {
+    const whole = await analyzeChunk(chunkTask(file, { entryStart: 0, entryStop: 40_000 }));
+    const parts = [];
+    for (let start = 0; start < 40_000; start += 2_345) parts.push(await analyzeChunk(chunkTask(file, { entryStart: start, entryStop: Math.min(40_000, start + 2_345) })));
+    const sum = merged({ lo: 80, hi: 250, width: 5 }, parts);
+    assert.equal(sum.nRead, 40_000);
+    assert.equal(sum.nSelected, whole.nSelected);
+    assert.deepEqual(sum.entries, whole.entries);
+    assert.ok(maxRelativeDifference(sum.sumw, whole.sumw) < 1e-12);
+  });
+
+  test('the plan finds the file\'s clusters and cuts its chunks on them', async () => {
+    const catalogue = loadCatalogue();
+    const plan = (data: string, samples: string[]) => planAnalysis({
+      analysis: 't', catalogue, samples: selectSamples(catalogue, samples), source: data, lumi: 10, binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 2_345,
+    });
+    const many = await plan(manyBasketsDir(), ['llll']);
+    assert.equal(many.files[0]!.clusterEntries, 1_000);
+    assert.deepEqual(many.tasks.map((t) => t.chunk.entryStop - t.chunk.entryStart), Array(20).fill(2_000));
+    // The 2020 files hold one basket per branch: nothing to align to.
+    const shared = await plan(SHARED_DATA, ['data_D']);
+    assert.equal(shared.files[0]!.clusterEntries, undefined);
+    assert.deepEqual(shared.tasks.map((t) => t.chunk.entryStop - t.chunk.entryStart), [shared.plan.samples[0]!.entries]);
   });
 
   test('every basket inflated into reused memory equals what inflateSync gives', async () => {

@@ -20,6 +20,14 @@ test('files are cut into consecutive ranges covering every entry once, indexed i
   }
 });
 
+test('in a file of even clusters, chunks are whole clusters: at most the chunk size, at least one cluster', () => {
+  const clustered = [{ sample: 'a', category: 'mc', url: 'A', entries: 10, clusterEntries: 3 }];
+  const ranges = (size: number) => splitIntoChunks(clustered, size).map((c) => [c.entryStart, c.entryStop]);
+  assert.deepEqual(ranges(7), [[0, 6], [6, 10]]);
+  assert.deepEqual(ranges(2), [[0, 3], [3, 6], [6, 9], [9, 10]]);
+  assert.deepEqual(ranges(100), [[0, 10]]);
+});
+
 test('the plan is deterministic and rejects a non-positive chunk size', () => {
   assert.deepEqual(splitIntoChunks(files, 3), splitIntoChunks(files, 3));
   assert.throws(() => splitIntoChunks(files, 0), /positive whole number/);

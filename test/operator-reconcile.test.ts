@@ -3,7 +3,9 @@
 // names, the stored plan, chunk states from Jobs, the work queue, the CRD schema conversion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
@@ -17,6 +19,7 @@ import { Informer } from '../operator/informer.js';
 import type { KubeClient, Query, WatchEvent } from '../operator/kube-client.js';
 import type { ConfigMap, KubeList, Pod } from '../operator/kube-types.js';
 import { ANNOTATIONS, jobName, LABELS, planConfigMapName } from '../operator/naming.js';
+import { makePlan } from '../operator/planner.js';
 import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
 import { OPERATOR_RULES } from '../operator/rbac.js';
 import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
@@ -24,6 +27,7 @@ import { resolveSpec } from '../operator/api/v1alpha1.js';
 import { WorkQueue } from '../operator/work-queue.js';
 import { DATA_DIR } from './support/analysis-fixture.js';
 import { waitUntil } from './support/broker.js';
+import { manyBasketsDir } from './support/paths.js';
 
 const catalogue = loadCatalogue();
 const worker: WorkerConfig = { image: 'hzz-operator:test', command: ['hzz', 'worker'], amqpSecret: { name: 'amqp', key: 'url' } };
@@ -106,17 +110,25 @@ test('names: deterministic, at most 63 characters, distinct after hashing', () =
   assert.equal(jobName(long, 12, 1234, 3), names[0]);
 });
 
-test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis made', async () => {
-  const planned = await planAnalysis({
-    analysis: 'ns1/higgs/g1', catalogue, samples: selectSamples(catalogue, ['data', 'Ztt']), source: DATA_DIR, lumi: 10,
-    binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 300,
-  });
-  assert.deepEqual(planned.failures, []);
-  const content: StoredPlan = { plan: planned.plan, recipe: { chunkSize: 300, tree: catalogue.tree, energyUnit: catalogue.energyUnit, branches: catalogue.branches } };
-  const back = readPlanRecord(planConfigMap(analysis(), 1, 'hash', content));
+test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis made, cluster-aligned chunks included', async () => {
+  // The shared files (one basket each) and a file of 1,000-entry clusters, on one mounted volume.
+  const volume = mkdtempSync(join(tmpdir(), 'hzz-pvc-'));
+  for (const f of ['data_A', 'data_B', 'data_C', 'data_D']) symlinkSync(join(DATA_DIR, `${f}.4lep.root`), join(volume, `${f}.4lep.root`));
+  symlinkSync(join(manyBasketsDir(), 'mc_363490.llll.4lep.root'), join(volume, 'mc_363490.llll.4lep.root'));
+  const a = analysis({ samples: ['data', 'llll'], chunkSize: 2_345 });
+  const spec = resolveSpec(a.spec);
+  const made = await makePlan(a, spec, 1, new Map([['atlas', volume]]));
+  assert.ok('plan' in made, JSON.stringify(made));
+  assert.deepEqual(made.recipe.clusterEntries, { llll: 1_000 });
+  const back = readPlanRecord(planConfigMap(a, 1, planSpecHash(spec), made));
   assert.ok('plan' in back);
+  const planned = await planAnalysis({
+    analysis: made.plan.analysis, catalogue, samples: selectSamples(catalogue, ['data', 'llll']), source: volume, lumi: 10,
+    binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 2_345,
+  });
   assert.deepEqual(tasksOf(back), planned.tasks);
   assert.ok(planned.tasks.some((t) => t.xsecWeight !== undefined) && planned.tasks.some((t) => t.xsecWeight === undefined));
+  assert.ok(planned.tasks.filter((t) => t.chunk.sample === 'llll').every((t) => t.chunk.entryStop - t.chunk.entryStart === 2_000));
 });
 
 test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself', () => {

@@ -67,7 +67,7 @@ test('the two shared 2020 files the notebook does not use (Ztautau, ttW) equal t
   for (const s of samples) compare(report.results, ref, s);
 });
 
-test('chunks cutting across the boundaries of 40 baskets equal the reference', async () => {
+test('a file of 40 baskets, in chunks of whole clusters, equals the reference', async () => {
   const catalog = join(REPO, 'catalogues/atlas-2020-4lep.json');
   const dir = manyBasketsDir();
   const ref = runReference({ catalog, data: dir, samples: ['llll'] });

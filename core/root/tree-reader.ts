@@ -106,6 +106,28 @@ export class RootTree {
     return new RootTree(url, treeName, Number(obj.fEntries), file, obj);
   }
 
+  /**
+   * Entries per cluster when the named branches' baskets share boundaries at an even spacing (the
+   * last cluster may be shorter), as ROOT's auto-flush and uproot's writer make them; undefined
+   * otherwise, for a single basket, or when a branch is missing (the worker reports that).
+   */
+  clusterEntries(branchNames: readonly string[]): number | undefined {
+    let shared: Set<number> | undefined;
+    for (const name of branchNames) {
+      let starts: Set<number>;
+      try {
+        starts = new Set(this.branch(name).baskets.map((k) => k.entryStart));
+      } catch {
+        return undefined;
+      }
+      shared = shared ? new Set([...shared].filter((s) => starts.has(s))) : starts;
+    }
+    const bounds = [...(shared ?? [])].sort((x, y) => x - y);
+    const spacing = bounds[1];
+    if (spacing === undefined || bounds[0] !== 0) return undefined;
+    return bounds.every((s, i) => s === i * spacing) ? spacing : undefined;
+  }
+
   branch(name: string): BranchInfo {
     const b = findBranch(this.tree.fBranches.arr, name);
     if (!b) throw badInput(this.url, `tree '${this.treeName}' has no branch '${name}'`);
