@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { VERSION } from '../core/version.js';
+import type { ElectionTiming } from './leader-election.js';
 
 /**
  * The operator's settings (`hzz operator` flags, or the HZZ_* environment variables the Helm chart
@@ -23,6 +25,8 @@ export interface OperatorOptions {
   workers: number;
   /** Port of /healthz and /readyz; 0 picks a free one. */
   healthPort: number;
+  /** Run as one of several replicas, leading through this Lease; undefined: reconcile at once, alone. */
+  leaderElection?: { namespace: string; name: string; identity: string; timing: ElectionTiming } | undefined;
 }
 
 export const DEFAULT_WORKER_IMAGE = `hzz-operator:${VERSION}`;
@@ -38,6 +42,17 @@ export function parseDataPvcs(entries: readonly string[]): Map<string, string> {
     pvcs.set(name, dir);
   }
   return pvcs;
+}
+
+/** The leader election settings from the flags' seconds; the identity is unique per process. */
+export function leaderElection(o: { namespace: string; name: string; podName: string; leaseDuration: number; renewDeadline: number; retryPeriod: number }): NonNullable<OperatorOptions['leaderElection']> {
+  if (!(o.leaseDuration > o.renewDeadline && o.renewDeadline > o.retryPeriod && o.retryPeriod > 0)) {
+    throw new Error(`leader election wants --lease-duration > --renew-deadline > --retry-period > 0 (got ${o.leaseDuration}, ${o.renewDeadline}, ${o.retryPeriod})`);
+  }
+  return {
+    namespace: o.namespace, name: o.name, identity: `${o.podName}_${randomUUID().slice(0, 8)}`,
+    timing: { leaseDurationMs: o.leaseDuration * 1000, renewDeadlineMs: o.renewDeadline * 1000, retryPeriodMs: o.retryPeriod * 1000 },
+  };
 }
 
 /** `NAME` or `NAME:KEY` (key default: url). */

@@ -96,6 +96,11 @@ export class KubeClient {
     return this.request<T>('POST', path, { body });
   }
 
+  /** PUT: the object's metadata.resourceVersion makes it fail with a conflict if it changed since. */
+  replace<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { body });
+  }
+
   mergePatch<T>(path: string, patch: unknown): Promise<T> {
     return this.request<T>('PATCH', path, { body: patch, contentType: 'application/merge-patch+json' });
   }

@@ -16,3 +16,8 @@ export const OPERATOR_RULES = [
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
 ] as const;
+
+/** With leader election (operator/leader-election.ts), in the operator's own namespace only. */
+export const LEADER_ELECTION_RULES = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+] as const;

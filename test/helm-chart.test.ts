@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startControlPlane, toolsBin, type ControlPlane } from './harness/control-plane.js';
 import { createVhost, queueDepth, type TestVhost } from './support/broker.js';
-import { OPERATOR_RULES } from '../operator/rbac.js';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 
 const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 const CHART = join(REPO, 'helm', 'hzz-operator');
@@ -297,6 +297,8 @@ describe('helm chart: against a real kube-apiserver', () => {
       'Deployment/hzz-system/hzz-plotter',
       'HZZAnalysis/hzz-system/higgs',
       'PersistentVolumeClaim/hzz-system/hzz-plotter-results',
+      'Role/hzz-system/hzz-operator-leader-election',
+      'RoleBinding/hzz-system/hzz-operator-leader-election',
       'Secret/hzz-system/hzz-rabbitmq',
       'Service/hzz-system/hzz-plotter',
       'Service/hzz-system/hzz-rabbitmq',
@@ -323,6 +325,10 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.equal(env.HZZ_WORKER_IMAGE?.value, 'hzz-operator:0.1.0');
     assert.equal(env.HZZ_WORKER_AMQP_SECRET?.value, 'hzz-rabbitmq:url');
     assert.equal(env.HZZ_OPERATOR_NAMESPACE, undefined, 'HZZ_OPERATOR_NAMESPACE would limit the operator to one namespace');
+    // Leader election, with the Lease in the pod's own namespace: replicas may roll over one another.
+    assert.equal(env.HZZ_LEADER_ELECT?.value, 'true');
+    assert.deepEqual(env.HZZ_POD_NAMESPACE?.valueFrom, { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } });
+    assert.equal((operator.spec as { strategy: { type: string } }).strategy.type, 'RollingUpdate');
 
     const worker = JSON.parse(await kubectl(['get', 'serviceaccount', 'hzz-worker', '-n', NS, '-o', 'json'])) as { automountServiceAccountToken?: boolean };
     assert.equal(worker.automountServiceAccountToken, false);
@@ -365,6 +371,8 @@ describe('helm chart: against a real kube-apiserver', () => {
     for (const expected of [
       `Role/${WATCHED_NS}/scoped-operator`,
       `RoleBinding/${WATCHED_NS}/scoped-operator`,
+      `Role/${SCOPED_NS}/scoped-operator-leader-election`,
+      `RoleBinding/${SCOPED_NS}/scoped-operator-leader-election`,
       `ServiceAccount/${WATCHED_NS}/scoped-worker`,
       `Secret/${WATCHED_NS}/scoped-rabbitmq`,
       // One claim for the operator (its namespace), one for the chunk pods (theirs), one volume each.
@@ -387,7 +395,7 @@ describe('helm chart: against a real kube-apiserver', () => {
 
   // operator/rbac.ts is the operator's own list of the calls it makes (docs/operator.md); the chart
   // writes its rules by hand in templates/_helpers.tpl, so this is where the two must agree.
-  test('the chart grants the operator exactly the rules of operator/rbac.ts, as ClusterRole and as Role', async () => {
+  test('the chart grants the operator exactly the rules of operator/rbac.ts, as ClusterRole and as Role, and the Lease rules in its namespace', async () => {
     type Rule = { apiGroups?: readonly string[]; resources?: readonly string[]; verbs: readonly string[]; resourceNames?: readonly string[] };
     // One line per (group, resource), verbs sorted: equal sets of permissions compare equal.
     const flat = (rules: readonly Rule[]): string[] =>
@@ -397,6 +405,10 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.deepEqual(flat(cluster.rules), want);
     const role = JSON.parse(await kubectl(['get', 'role', 'scoped-operator', '-n', WATCHED_NS, '-o', 'json'])) as { rules: Rule[] };
     assert.deepEqual(flat(role.rules), want);
+    for (const [name, ns] of [['hzz', NS], ['scoped', SCOPED_NS]] as const) {
+      const lease = JSON.parse(await kubectl(['get', 'role', `${name}-operator-leader-election`, '-n', ns, '-o', 'json'])) as { rules: Rule[] };
+      assert.deepEqual(flat(lease.rules), flat(LEADER_ELECTION_RULES));
+    }
   });
 
   // kubectl auth can-i asks the apiserver's own authorizer (a SelfSubjectAccessReview under
@@ -425,9 +437,10 @@ describe('helm chart: against a real kube-apiserver', () => {
     ['create', 'configmaps', ns], ['list', 'configmaps', ns], ['patch', 'configmaps', ns], ['delete', 'configmaps', ns],
     ['create', 'events.events.k8s.io', ns],
   ];
+  const leaseNeeds = (ns: string): Check[] => ['get', 'create', 'update'].map((verb): Check => [verb, 'leases.coordination.k8s.io', ns]);
 
   test('the operator (all namespaces) may do what it needs, in any namespace', async () => {
-    await expectAll(`${NS}:hzz-operator`, true, [...operatorNeeds('default'), ...operatorNeeds(WATCHED_NS), ...operatorNeeds(null)]);
+    await expectAll(`${NS}:hzz-operator`, true, [...operatorNeeds('default'), ...operatorNeeds(WATCHED_NS), ...operatorNeeds(null), ...leaseNeeds(NS)]);
   });
 
   test('the operator (all namespaces) may do nothing more', async () => {
@@ -441,7 +454,7 @@ describe('helm chart: against a real kube-apiserver', () => {
       ['deletecollection', 'jobs.batch', 'default'], ['create', 'cronjobs.batch', 'default'], ['create', 'deployments.apps', 'default'],
       ['get', 'configmaps', 'default'], ['update', 'configmaps', 'default'], ['watch', 'configmaps', 'default'], ['deletecollection', 'configmaps', 'default'],
       ['create', 'events', 'default'], ['get', 'events.events.k8s.io', 'default'], ['delete', 'events.events.k8s.io', 'default'],
-      ['create', 'leases.coordination.k8s.io', NS],
+      ['create', 'leases.coordination.k8s.io', 'default'], ['delete', 'leases.coordination.k8s.io', NS], ['list', 'leases.coordination.k8s.io', NS],
       ['create', 'serviceaccounts', NS, ['--subresource=token']], ['create', 'serviceaccounts', NS],
       ['create', 'clusterroles.rbac.authorization.k8s.io', null], ['create', 'rolebindings.rbac.authorization.k8s.io', 'default'],
       ['bind', 'clusterroles.rbac.authorization.k8s.io', null], ['escalate', 'roles.rbac.authorization.k8s.io', 'default'],
@@ -452,11 +465,11 @@ describe('helm chart: against a real kube-apiserver', () => {
 
   test('the operator with watchNamespace has its rights in that namespace only', async () => {
     const sa = `${SCOPED_NS}:scoped-operator`;
-    await expectAll(sa, true, operatorNeeds(WATCHED_NS));
+    await expectAll(sa, true, [...operatorNeeds(WATCHED_NS), ...leaseNeeds(SCOPED_NS)]);
     await expectAll(sa, false, [
       ['list', HZZ, null], ['list', HZZ, 'default'], ['list', HZZ, SCOPED_NS], ['watch', 'jobs.batch', null],
       ['create', 'jobs.batch', 'default'], ['create', 'jobs.batch', SCOPED_NS], ['list', 'pods', NS], ['create', 'configmaps', 'default'],
-      ['create', 'events.events.k8s.io', 'default'], ['create', 'leases.coordination.k8s.io', SCOPED_NS],
+      ['create', 'events.events.k8s.io', 'default'], ['create', 'leases.coordination.k8s.io', WATCHED_NS],
       ['get', 'secrets', WATCHED_NS], ['get', 'secrets', SCOPED_NS],
     ]);
   });
@@ -504,7 +517,8 @@ describe('helm chart: against a real kube-apiserver', () => {
       (deployment.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
     );
     const operator = spawn(process.execPath, [CLI, 'operator', '--kubeconfig', kubeconfig, '--health-port', '0', '--data-pvc', `atlas-data=${SHARED_DATA}`], {
-      env: { ...process.env, ...chartEnv, HZZ_AMQP_URL: vhost.url, HZZ_RETRY_BACKOFF_SECONDS: '1', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
+      // HZZ_POD_*: what the downward API gives the chart's pod.
+      env: { ...process.env, ...chartEnv, HZZ_POD_NAME: 'hzz-operator-7d9f', HZZ_POD_NAMESPACE: NS, HZZ_AMQP_URL: vhost.url, HZZ_RETRY_BACKOFF_SECONDS: '1', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -540,6 +554,13 @@ describe('helm chart: against a real kube-apiserver', () => {
       await kubectl(['scale', 'hzz/e2e', '-n', NS, '--replicas=3']);
       await waitUntil('a third chunk Job after kubectl scale', async () => (await jobs()).length === 3, () => log);
       assert.doesNotMatch(log, /forbidden/i, 'the operator was refused an API call:\n' + log);
+      // It led through the chart's Lease rules, and gives the Lease up when it stops.
+      const holder = async (): Promise<string> => kubectl(['get', 'lease', 'hzz-operator', '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}']);
+      assert.match(await holder(), /^hzz-operator-7d9f_[0-9a-f]{8}$/);
+      operator.kill('SIGTERM');
+      await new Promise((resolve) => (operator.exitCode !== null ? resolve(null) : operator.once('exit', resolve)));
+      assert.equal(operator.exitCode, 0, log);
+      assert.equal(await holder(), '');
     } finally {
       operator.kill('SIGTERM');
       await new Promise((resolve) => (operator.exitCode !== null ? resolve(null) : operator.once('exit', resolve)));

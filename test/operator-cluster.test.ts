@@ -15,7 +15,8 @@ import { Informer } from '../operator/informer.js';
 import { paths } from '../operator/kube-adapter.js';
 import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
 import { LABELS } from '../operator/naming.js';
-import { OPERATOR_RULES } from '../operator/rbac.js';
+import type { Lease } from '../operator/leader-election.js';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';
 import { cleanupStack } from './support/cleanup.js';
@@ -76,6 +77,12 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa.name },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa.name }, subjects: [{ kind: 'ServiceAccount', ...sa }],
       },
+      // Leader election's Lease, in the operator's own namespace.
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: sa.name, namespace: sa.namespace }, rules: LEADER_ELECTION_RULES },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: sa.name, namespace: sa.namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa.name }, subjects: [{ kind: 'ServiceAccount', ...sa }],
+      },
     ],
   }));
   const asOperator = `--as=system:serviceaccount:${sa.namespace}:${sa.name}`;
@@ -87,14 +94,18 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
 
   // The operator, as the chart runs it: `hzz operator`, with the broker URL in its environment.
   let logs = '';
-  const startOperator = (): ChildProcess => {
+  const logOf = new Map<ChildProcess, string>();
+  const startOperator = (extraArgs: string[] = [], extraEnv: Record<string, string> = {}): ChildProcess => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HZZ_')));
     const child = spawnTied(process.execPath, [
       HZZ, 'operator', '--kubeconfig', operatorKubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
       '--data-pvc', `${sharedPv.metadata.name}=${sharedDir}`, '--data-pvc', `${scratchPv}=${scratch.path}`,
-      '--retry-backoff', '0.3', '--health-port', '0',
-    ], { env: { ...env, HZZ_AMQP_URL: vhost.url }, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { logs = (logs + d).slice(-20_000); });
+      '--retry-backoff', '0.3', '--health-port', '0', ...extraArgs,
+    ], { env: { ...env, ...extraEnv, HZZ_AMQP_URL: vhost.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      logs = (logs + d).slice(-20_000);
+      logOf.set(child, ((logOf.get(child) ?? '') + d).slice(-20_000));
+    });
     return child;
   };
   const kill = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => new Promise((resolve) => {
@@ -319,5 +330,38 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
       ]);
       return left.length === 0 && pods.items.length === 0 && maps.items.length === 0;
     });
+  });
+
+  await t.test('two operators elect one leader through a Lease; the other takes over when it is killed, and a stopped leader gives the Lease up', async () => {
+    await kill(operator, 'SIGTERM');
+    const ns = 'leader';
+    await namespace(ns, [sharedPv.metadata.name]);
+    behaviours.set(ns, () => ({ delayMs: 200 }));
+    const elect = ['--leader-elect', '--leader-election-namespace', sa.namespace, '--lease-duration', '3', '--renew-deadline', '2', '--retry-period', '0.5'];
+    const replicas = { a: startOperator(elect, { HZZ_POD_NAME: 'op-a' }), b: startOperator(elect, { HZZ_POD_NAME: 'op-b' }) };
+    defer(() => kill(replicas.a, 'SIGTERM'));
+    defer(() => kill(replicas.b, 'SIGTERM'));
+    const lease = () => client.get<Lease>(`/apis/coordination.k8s.io/v1/namespaces/${sa.namespace}/leases/hzz-operator`).catch(() => undefined);
+    const holder = async () => (await lease())?.spec?.holderIdentity ?? '';
+    await eventually('a leader', async () => /^op-[ab]_[0-9a-f]{8}$/.test(await holder()));
+    const [leader, standby] = (await holder()).startsWith('op-a_') ? [replicas.a, replicas.b] : [replicas.b, replicas.a];
+    const spec = { samples: ['data'], source: { pvc: sharedPv.metadata.name }, chunkSize: 200, parallelism: 2 };
+    await apply(ns, 'first', spec);
+    await eventually('the first analysis to succeed', async () => (await phase(ns, 'first')) === 'Succeeded');
+    assert.match(logOf.get(standby) ?? '', /"msg":"waiting to lead"/);
+    assert.doesNotMatch(logOf.get(standby) ?? '', /"msg":"(started|leadership acquired)"/, 'the standby reconciled while the leader led');
+
+    // Killed, the leader cannot give the Lease up: the standby waits it out (3 s), then leads.
+    await kill(leader, 'SIGKILL');
+    await apply(ns, 'second', spec);
+    await eventually('the standby to take the Lease over', async () => (await holder()).startsWith(standby === replicas.a ? 'op-a_' : 'op-b_'), 20_000);
+    await eventually('the second analysis to succeed under the new leader', async () => (await phase(ns, 'second')) === 'Succeeded');
+    assert.equal((await lease())?.spec?.leaseTransitions, 1);
+    assert.match(logOf.get(standby) ?? '', /"msg":"leadership acquired".*"takeOver":true/);
+
+    // Stopped (SIGTERM), a leader finishes its reconciles, gives the Lease up, and exits 0.
+    await kill(standby, 'SIGTERM');
+    assert.equal(standby.exitCode, 0, logOf.get(standby));
+    assert.equal(await holder(), '');
   });
 });

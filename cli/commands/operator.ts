@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, parseDataPvcs, parseSecretRef } from '../../operator/config.js';
+import { hostname } from 'node:os';
+import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, leaderElection, parseDataPvcs, parseSecretRef } from '../../operator/config.js';
 import { operatorMain } from '../../operator/main.js';
 
 interface OperatorArgs {
@@ -13,6 +14,12 @@ interface OperatorArgs {
   resync: number;
   workers: number;
   'health-port': number;
+  'leader-elect': boolean;
+  'leader-election-namespace': string;
+  'leader-election-id': string;
+  'lease-duration': number;
+  'renew-deadline': number;
+  'retry-period': number;
 }
 
 const env = process.env;
@@ -34,6 +41,12 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
     .option('resync', { type: 'number', default: 300, describe: 'seconds between full re-reconciles of every analysis' })
     .option('workers', { type: 'number', default: 4, describe: 'analyses reconciled at once' })
     .option('health-port', { type: 'number', default: Number(env.HZZ_OPERATOR_HEALTH_PORT ?? 8081), describe: 'port of /healthz and /readyz (0: any free port); env HZZ_OPERATOR_HEALTH_PORT' })
+    .option('leader-elect', { type: 'boolean', default: env.HZZ_LEADER_ELECT === 'true', describe: 'run as one of several replicas: only the holder of a Lease reconciles; env HZZ_LEADER_ELECT=true' })
+    .option('leader-election-namespace', { type: 'string', default: env.HZZ_POD_NAMESPACE || 'default', describe: 'namespace of the Lease; env HZZ_POD_NAMESPACE (the chart sets it to the pod\'s)' })
+    .option('leader-election-id', { type: 'string', default: 'hzz-operator', describe: 'name of the Lease' })
+    .option('lease-duration', { type: 'number', default: 15, describe: 'seconds a standby waits on an unrenewed Lease before taking it over' })
+    .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds the leader keeps trying to renew before it stops leading' })
+    .option('retry-period', { type: 'number', default: 2, describe: 'seconds between renewals, and between a standby\'s looks at the Lease' })
     .example('HZZ_AMQP_URL=amqp://… hzz operator --worker-amqp-secret hzz-rabbitmq:url --data-pvc atlas-data=/data', 'plans are published to HZZ_AMQP_URL; workers read theirs from the Secret')
     .epilogue('The operator publishes plans with HZZ_AMQP_URL (or HZZ_AMQP_HOST, _PORT, _VHOST, _USER, _PASSWORD). See docs/operator.md.'),
   handler: async (argv) => {
@@ -50,6 +63,10 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
       resyncSeconds: argv.resync,
       workers: argv.workers,
       healthPort: argv['health-port'],
+      leaderElection: argv['leader-elect'] ? leaderElection({
+        namespace: argv['leader-election-namespace'], name: argv['leader-election-id'], podName: env.HZZ_POD_NAME || hostname(),
+        leaseDuration: argv['lease-duration'], renewDeadline: argv['renew-deadline'], retryPeriod: argv['retry-period'],
+      }) : undefined,
     });
   },
 };

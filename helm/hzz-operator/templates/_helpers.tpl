@@ -149,6 +149,12 @@ chart cannot import TypeScript, so they are written out here and test/helm-chart
 when the two differ). docs/helm.md gives the reason for each rule; the test also checks them
 against the real authorizer, allowed and denied.
 */}}
+{{- define "hzz.leaderElectionRules" -}}
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
+  verbs: ["get", "create", "update"]
+{{- end }}
+
 {{- define "hzz.operatorRules" -}}
 - apiGroups: ["hzz.opendata.dev"]
   resources: ["hzzanalyses"]
