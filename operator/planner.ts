@@ -20,7 +20,7 @@ import type { PlanContent } from './plan-store.js';
 export type DataPvcs = ReadonlyMap<string, string>;
 
 export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, generation: number, dataPvcs: DataPvcs): Promise<PlanContent> {
-  const id = analysisId(analysis.metadata.namespace, analysis.metadata.name, generation, spec.output);
+  const id = analysisId(analysis, generation, spec.output);
   let request: PlanRequest;
   try {
     request = planRequest(id, spec, dataPvcs);

@@ -89,11 +89,10 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const specHash = planSpecHash(spec);
   const current = currentPlan(input.plans, analysis.metadata.generation, specHash);
   const planGeneration = current?.generation ?? analysis.metadata.generation;
-  const { name, namespace } = analysis.metadata;
   const ctx: Context = {
     ...input, spec, planGeneration,
     mine: input.attempts.filter((a) => a.generation === planGeneration),
-    plotPath: plotPath(analysisId(namespace, name, planGeneration, spec.output)),
+    plotPath: plotPath(analysisId(analysis, planGeneration, spec.output)),
   };
 
   const outcome = !current ? planning(planGeneration, specHash)
@@ -265,7 +264,7 @@ function transitionEvents(before: AnalysisStatus, after: AnalysisStatus, ctx: Co
   const samePlan = before.planGeneration === after.planGeneration;
   if (before.phase !== after.phase || !samePlan) {
     if ((after.phase === 'Running' || after.phase === 'Pending') && (before.phase === 'Planning' || before.phase === undefined || !samePlan)) {
-      events.push({ type: 'Normal', reason: 'Planned', message: `${after.chunks?.total} chunks; plan ${analysisId(ctx.analysis.metadata.namespace, ctx.analysis.metadata.name, ctx.planGeneration, ctx.spec.output)} handed to the plotter` });
+      events.push({ type: 'Normal', reason: 'Planned', message: `${after.chunks?.total} chunks; plan ${analysisId(ctx.analysis, ctx.planGeneration, ctx.spec.output)} handed to the plotter` });
     }
     if (after.phase === 'Succeeded') events.push({ type: 'Normal', reason: 'Succeeded', message: message('Ready') });
     if (after.phase === 'Failed') events.push({ type: 'Warning', reason: 'Failed', message: message('Degraded') });

@@ -14,7 +14,7 @@ import type { AnalysisStatus, HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { Informer } from '../operator/informer.js';
 import { paths } from '../operator/kube-adapter.js';
 import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
-import { LABELS } from '../operator/naming.js';
+import { analysisId, LABELS } from '../operator/naming.js';
 import type { Lease } from '../operator/leader-election.js';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
@@ -173,7 +173,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
 
     await eventually('the analysis to be Ready', async () => condition((await analysis(ns, name)).status, 'Ready')?.status === 'True');
     const status = (await analysis(ns, name)).status!;
-    const id = `${ns}/${name}/g1`;
+    const id = analysisId(await analysis(ns, name), 1);
     assert.equal(status.output?.path, `/${id}/hzz_m4l.png`);
     const fx = await analysisFixture(id, 250);
     assert.deepEqual([status.phase, status.progress, status.running], ['Succeeded', `${fx.tasks.length}/${fx.tasks.length}`, 0]);
@@ -183,7 +183,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     assert.equal((await jobs(ns)).filter((j) => finished(j, 'Complete')).length, fx.tasks.length);
 
     await plotter.waitForComplete(id, 30_000);
-    const dir = join(out.path, ns, name, 'g1');
+    const dir = join(out.path, ...id.split('/'));
     assert.equal(readFileSync(join(dir, 'hzz_m4l.png')).subarray(1, 4).toString(), 'PNG');
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'histograms.json'), 'utf8')), histogramsOf(fx.expected));
     const reasons = (await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=HZZAnalysis', '-o', 'jsonpath={.items[*].reason}'])).split(' ');
@@ -252,7 +252,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const runs = runner.runs.filter((r) => r.namespace === ns).map((r) => Number(r.labels[LABELS.chunk])).sort((a, b) => a - b);
     assert.deepEqual(runs, Array.from({ length: total }, (_, i) => i), 'every chunk ran exactly once');
     assert.deepEqual((await planMap()).map((cm) => cm.metadata.uid), [planUid], 'the stored plan was reused, not made again');
-    const done = await plotter.waitForComplete(`${ns}/resume/g1`, 30_000);
+    const done = await plotter.waitForComplete(status.output!.path.replace(/^\/|\/hzz_m4l\.png$/g, ''), 30_000);
     assert.deepEqual(done.chunks, { total, done: total });
   });
 
@@ -305,7 +305,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     assert.deepEqual(await jobs(ns), []);
   });
 
-  await t.test('a spec change replans and deletes the old Jobs; deleting the analysis removes all it made', async () => {
+  await t.test('a spec change replans and deletes the old Jobs; deleting the analysis removes all it made; created again, it runs anew', async () => {
     const ns = 'lifecycle';
     await namespace(ns, [sharedPv.metadata.name]);
     behaviours.set(ns, () => ({ delayMs: 1_000 }));
@@ -317,7 +317,8 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
       return all.length > 0 && all.every((j) => labelOf(j, LABELS.generation) === '2');
     });
     const status = (await analysis(ns, 'evolving')).status!;
-    assert.deepEqual([status.observedGeneration, status.planGeneration, status.output?.path], [2, 2, `/${ns}/evolving/g2/hzz_m4l.png`]);
+    const uid8 = (await analysis(ns, 'evolving')).metadata.uid.replace(/-/g, '').slice(0, 8);
+    assert.deepEqual([status.observedGeneration, status.planGeneration, status.output?.path], [2, 2, `/${ns}/evolving/g2-${uid8}/hzz_m4l.png`]);
     const planMaps = (await client.get<KubeList<ConfigMap>>(paths.configMaps(ns), { labelSelector: `${LABELS.analysis}=evolving` })).items;
     assert.deepEqual(planMaps.map((cm) => cm.metadata.name), ['evolving-g2-plan']);
 
@@ -330,6 +331,18 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
       ]);
       return left.length === 0 && pods.items.length === 0 && maps.items.length === 0;
     });
+
+    // Created again under its name, with another spec: generations restart at 1, but the id (the
+    // output folder) is new, so the plotter runs it as the new analysis it is, not as the old one.
+    await apply(ns, 'evolving', { samples: ['data_A'], source: { pvc: sharedPv.metadata.name }, chunkSize: 100, parallelism: 2 });
+    await eventually('the re-created analysis to be Ready', async () => condition((await analysis(ns, 'evolving')).status, 'Ready')?.status === 'True');
+    const again = (await analysis(ns, 'evolving')).status!.output!.path;
+    assert.match(again, new RegExp(`^/${ns}/evolving/g1-[0-9a-f]{8}/hzz_m4l\\.png$`));
+    assert.notEqual(again.split('/')[3]!.slice(3), uid8);
+    const id = again.replace(/^\/|\/hzz_m4l\.png$/g, '');
+    await plotter.waitForComplete(id, 30_000);
+    const doc = JSON.parse(readFileSync(join(out.path, id, 'histograms.json'), 'utf8')) as { samples: Record<string, { nRead: number }> };
+    assert.deepEqual(Object.keys(doc.samples), ['data_A']);
   });
 
   await t.test('two operators elect one leader through a Lease; the other takes over when it is killed, and a stopped leader gives the Lease up', async () => {

@@ -36,7 +36,7 @@ const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 // Two files of 39 and 156 entries in chunks of 50: chunks 0 (data_A 0-39), 1-4 (data_B).
 const plan: Plan = {
-  schema: 'hzz.plan/v1', analysis: 'ns1/higgs/g1', release: catalogue.release, lumi: 10, binning: { lo: 80, hi: 250, width: 5 },
+  schema: 'hzz.plan/v1', analysis: 'ns1/higgs/g1-uid1', release: catalogue.release, lumi: 10, binning: { lo: 80, hi: 250, width: 5 },
   categories: [{ name: 'data', kind: 'data', label: 'Data', color: '#000000' }],
   samples: [
     { sample: 'data_A', category: 'data', url: '/data/data_A.4lep.root', entries: 39 },
@@ -156,7 +156,7 @@ test('reconcile: a new analysis is planned first, and shows Planning', () => {
   assert.equal(requeueAfterMs, 0);
   const s = statusOf(actions);
   assert.equal(s.phase, 'Planning');
-  assert.equal(s.output?.path, '/ns1/higgs/g1/hzz_m4l.png');
+  assert.equal(s.output?.path, '/ns1/higgs/g1-uid1/hzz_m4l.png');
   assert.equal(s.selector, 'hzz.opendata.dev/analysis=higgs,hzz.opendata.dev/generation=1');
   assert.deepEqual(s.conditions!.map((c) => [c.type, c.status, c.reason]), [['Progressing', 'True', 'Planning'], ['Ready', 'False', 'Planning'], ['Degraded', 'False', 'NoFailures']]);
   assert.deepEqual(created(actions), []);
@@ -281,7 +281,7 @@ test('reconcile: every chunk done → Succeeded and Ready; reconciling again cha
   const s = statusOf(first.actions);
   assert.deepEqual([s.phase, s.progress, s.running], ['Succeeded', '5/5', 0]);
   assert.deepEqual([condition(s, 'Ready').status, condition(s, 'Ready').reason], ['True', 'Succeeded']);
-  assert.match(condition(s, 'Ready').message, /\/ns1\/higgs\/g1\/hzz_m4l\.png/);
+  assert.match(condition(s, 'Ready').message, /\/ns1\/higgs\/g1-uid1\/hzz_m4l\.png/);
   assert.deepEqual(ofType(first.actions, 'event').map((e) => e.event.reason), ['Succeeded']);
   const again = run(analysis({}, { status: s }), done, [record(a)], T0 + 60_000);
   assert.deepEqual(again.actions, [], 'no status write, no event: the transition times stay');
@@ -296,7 +296,7 @@ test('reconcile: a spec change that shapes the plan replans under the new genera
   assert.deepEqual(ofType(actions, 'deleteJob').map((d) => d.name), ['higgs-g1-c0', 'higgs-g1-c1']);
   assert.deepEqual(ofType(actions, 'deleteConfigMap').map((d) => d.name), ['higgs-g1-plan']);
   const s = statusOf(actions);
-  assert.deepEqual([s.phase, s.planGeneration, s.output?.path], ['Planning', 2, '/ns1/higgs/g2/hzz_m4l.png']);
+  assert.deepEqual([s.phase, s.planGeneration, s.output?.path], ['Planning', 2, '/ns1/higgs/g2-uid1/hzz_m4l.png']);
   assert.deepEqual(ofType(actions, 'event').map((e) => e.event.reason), ['Replanning']);
 });
 

@@ -132,7 +132,7 @@ export const SpecSchema = Type.Object({
   maxFailedChunks: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Chunks allowed to fail for good before the analysis fails' })),
   output: Type.Optional(Type.String({
     maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$',
-    description: "Folder on the plotter's volume under which <namespace>/<name>/g<generation>/ is written",
+    description: "Folder on the plotter's volume under which <namespace>/<name>/g<generation>-<uid>/ is written",
     'x-kubernetes-validations': [
       { rule: `self.split('/').size() <= 5`, message: 'output has at most 5 segments' },
       { rule: `!self.split('/').exists(s, s == 'partials')`, message: "output: 'partials' is reserved by the plotter" },
