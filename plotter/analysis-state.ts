@@ -25,6 +25,8 @@ export interface AnalysisStatus {
 export class AnalysisState {
   plan: Plan | undefined;
   readonly partials = new Map<number, Partial>();
+  /** Complete, its partials on disk only (see retire()), with the chunks that did not fit its plan. */
+  private retired: { inconsistent: number[] } | undefined;
   /** The chunk count the outputs on disk were last drawn from, and whether that draw worked. */
   drawnDone = -1;
   drawError: string | undefined;
@@ -37,29 +39,52 @@ export class AnalysisState {
     this.updatedAt = new Date();
   }
 
-  /** Partials that count: all of them when they match the plan. */
-  counted(): Partial[] {
+  /**
+   * Drops the partials of a complete analysis from memory: its outputs are drawn from all of them
+   * and cannot change any more (a partial still arriving is a copy of one it has), so a plotter that
+   * has served many analyses holds a plan and a count for each, not every chunk's histogram. The
+   * partials stay on disk, where results() of the plotter reads them back if asked. Only for an
+   * analysis with a plan whose every chunk is stored and drawn.
+   */
+  retire(inconsistent = this.inconsistent()): void {
+    this.drawnDone = this.plan!.chunks;
+    this.retired = { inconsistent: [...inconsistent] };
+    this.partials.clear();
+  }
+
+  get isRetired(): boolean {
+    return this.retired !== undefined;
+  }
+
+  has(index: number): boolean {
+    return this.retired ? index < this.plan!.chunks || this.retired.inconsistent.includes(index) : this.partials.has(index);
+  }
+
+  /** Partials that count (of those in memory, or those given): all of them when they match the plan. */
+  counted(partials: Iterable<Partial> = this.partials.values()): Partial[] {
     const plan = this.plan;
     if (!plan) return [];
-    return [...this.partials.values()].filter((p) => partialMismatch(plan, p) === undefined);
+    return [...partials].filter((p) => partialMismatch(plan, p) === undefined);
   }
 
   inconsistent(): number[] {
     const plan = this.plan;
+    if (this.retired) return this.retired.inconsistent;
     if (!plan) return [];
     return [...this.partials.values()].filter((p) => partialMismatch(plan, p) !== undefined).map((p) => p.chunk.index).sort((a, b) => a - b);
   }
 
   get done(): number {
-    return this.counted().length;
+    return this.retired ? this.plan!.chunks : this.counted().length;
   }
 
   get allIn(): boolean {
     return this.plan !== undefined && this.done === this.plan.chunks;
   }
 
-  results(): Results | undefined {
-    return this.plan ? combinePartials(this.plan, this.counted()) : undefined;
+  /** From the partials in memory; a retired analysis's are passed in (read back from disk). */
+  results(partials?: Iterable<Partial>): Results | undefined {
+    return this.plan ? combinePartials(this.plan, this.counted(partials)) : undefined;
   }
 
   status(): AnalysisStatus {

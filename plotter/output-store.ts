@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type { Partial, Plan } from '../core/messages.js';
@@ -47,20 +47,26 @@ export interface StoredAnalysis {
   dir: string;
   plan?: Plan;
   partials: Partial[];
+  /**
+   * Complete when last drawn (its status says so, and a file is there for every chunk): its
+   * partials are not read (partials stays empty) until someone asks for its results.
+   */
+  complete?: true;
 }
 
 /**
  * Every analysis under the output root. A file that does not parse, or disagrees with where it lies,
  * is reported and skipped: it cannot have been written by us, and one bad file must not stop the
- * plotter from serving the rest.
+ * plotter from serving the rest. The temporary files of writes a crash interrupted are removed.
  */
-export function scanOutputRoot(out: string, warn: (msg: string, fields: Record<string, unknown>) => void): StoredAnalysis[] {
+export function scanOutputRoot(out: string, warn: Warn): StoredAnalysis[] {
   const found: StoredAnalysis[] = [];
   if (!existsSync(out)) return found;
   const visit = (dir: string, depth: number): void => {
     const names = readdirSync(dir);
     const id = relative(out, dir).split(sep).join('/');
     if (depth > 0 && (names.includes(PLAN_FILE) || names.includes(PARTIALS_DIR)) && !analysisIdProblem(id)) {
+      removeInterruptedWrites(dir, names, warn);
       found.push(loadAnalysis(id, dir, names, warn));
     }
     if (depth >= 8) return;
@@ -74,7 +80,7 @@ export function scanOutputRoot(out: string, warn: (msg: string, fields: Record<s
   return found;
 }
 
-function loadAnalysis(id: string, dir: string, names: string[], warn: (msg: string, fields: Record<string, unknown>) => void): StoredAnalysis {
+function loadAnalysis(id: string, dir: string, names: string[], warn: Warn): StoredAnalysis {
   const a: StoredAnalysis = { id, dir, partials: [] };
   if (names.includes(PLAN_FILE)) {
     const file = join(dir, PLAN_FILE);
@@ -82,22 +88,58 @@ function loadAnalysis(id: string, dir: string, names: string[], warn: (msg: stri
     if (plan && plan.analysis !== id) warn('stored plan names another analysis; skipped', { file, analysis: plan.analysis });
     else if (plan) a.plan = plan;
   }
-  const pdir = join(dir, PARTIALS_DIR);
-  if (existsSync(pdir)) {
-    for (const name of readdirSync(pdir)) {
-      const m = /^c(\d+)\.json$/.exec(name);
-      if (!m) continue;
-      const file = join(pdir, name);
-      const p = readChecked(file, parsePartial, warn);
-      if (!p) continue;
-      if (p.analysis !== id || p.chunk.index !== Number(m[1])) warn('stored partial disagrees with its path; skipped', { file, analysis: p.analysis, chunk: p.chunk.index });
-      else a.partials.push(p);
-    }
+  const files = partialFiles(dir);
+  const status = readStatus(dir) as { complete?: unknown; chunks?: { done?: unknown } } | undefined;
+  if (a.plan && status?.complete === true && status.chunks?.done === a.plan.chunks && a.plan.chunks > 0
+    && Array.from({ length: a.plan.chunks }, (_, i) => files.has(i)).every(Boolean)) {
+    a.complete = true;
+    return a;
   }
+  a.partials = loadPartials(id, dir, warn, files);
   return a;
 }
 
-function readChecked<T>(file: string, parse: (body: string) => { ok: true; value: T } | { ok: false; reason: string }, warn: (msg: string, fields: Record<string, unknown>) => void): T | undefined {
+type Warn = (msg: string, fields: Record<string, unknown>) => void;
+
+/** The chunk files of an analysis, by chunk index. */
+function partialFiles(dir: string): Map<number, string> {
+  const pdir = join(dir, PARTIALS_DIR);
+  const files = new Map<number, string>();
+  if (!existsSync(pdir)) return files;
+  for (const name of readdirSync(pdir)) {
+    const m = /^c(\d+)\.json$/.exec(name);
+    if (m) files.set(Number(m[1]), join(pdir, name));
+  }
+  return files;
+}
+
+/** An analysis's stored partials, read and checked. */
+export function loadPartials(id: string, dir: string, warn: Warn, files = partialFiles(dir)): Partial[] {
+  const partials: Partial[] = [];
+  for (const [index, file] of files) {
+    const p = readChecked(file, parsePartial, warn);
+    if (!p) continue;
+    if (p.analysis !== id || p.chunk.index !== index) warn('stored partial disagrees with its path; skipped', { file, analysis: p.analysis, chunk: p.chunk.index });
+    else partials.push(p);
+  }
+  return partials;
+}
+
+/** writeAtomic's temporary files (`.<pid>.<random>.tmp`) that a crash left behind. */
+function removeInterruptedWrites(dir: string, names: string[], warn: Warn): void {
+  const pdir = join(dir, PARTIALS_DIR);
+  const candidates = [...names.map((n) => join(dir, n)), ...(existsSync(pdir) ? readdirSync(pdir).map((n) => join(pdir, n)) : [])];
+  for (const file of candidates.filter((f) => /\/\.\d+\.\w+\.tmp$/.test(f))) {
+    try {
+      rmSync(file, { force: true });
+      warn('removed the leftover of an interrupted write', { file });
+    } catch (err) {
+      warn('cannot remove the leftover of an interrupted write', { file, error: errorMessage(err) });
+    }
+  }
+}
+
+function readChecked<T>(file: string, parse: (body: string) => { ok: true; value: T } | { ok: false; reason: string }, warn: Warn): T | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

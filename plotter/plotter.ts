@@ -19,7 +19,7 @@ import { analysisDir } from './analysis-id.js';
 import { AnalysisState, type AnalysisStatus } from './analysis-state.js';
 import { createPlotterServer } from './http-api.js';
 import { parsePartial, parsePlan, partialMismatch, type Checked } from './message-checks.js';
-import { readStatus, scanOutputRoot, storePartial, storePlan, storeStatus } from './output-store.js';
+import { loadPartials, readStatus, scanOutputRoot, storePartial, storePlan, storeStatus } from './output-store.js';
 import { SerialWork } from './serial-work.js';
 import { KeyedThrottle } from './throttle.js';
 
@@ -80,7 +80,7 @@ export class Plotter extends EventEmitter {
   private server: Server | undefined;
   private stopping = false;
   /** Counters for tests and logs; they are not the state (the folder is). */
-  readonly counters = { deliveries: 0, redelivered: 0, partialsStored: 0, plansStored: 0, rejected: 0 };
+  readonly counters = { deliveries: 0, redelivered: 0, partialsStored: 0, copiesDropped: 0, plansStored: 0, rejected: 0 };
 
   private constructor(private readonly opts: PlotterOptions) {
     super();
@@ -127,7 +127,8 @@ export class Plotter extends EventEmitter {
 
   /** The merged result of an analysis's counted partials, as last stored. */
   results(id: string): Results | undefined {
-    return this.states.get(id)?.results();
+    const s = this.states.get(id);
+    return s?.isRetired ? s.results(loadPartials(id, s.dir, (msg, fields) => this.log(msg, fields))) : s?.results();
   }
 
   /** Resolves once every chunk of the analysis is in and drawn. */
@@ -139,7 +140,7 @@ export class Plotter extends EventEmitter {
   waitForChunks(id: string, indices: readonly number[], timeoutMs = 60_000): Promise<void> {
     const has = (): boolean => {
       const s = this.states.get(id);
-      return s !== undefined && indices.every((i) => s.partials.has(i));
+      return s !== undefined && indices.every((i) => s.has(i));
     };
     return this.waitFor(has, ['partial'], timeoutMs, `${indices.length} chunks of ${id}`).then(() => {});
   }
@@ -192,13 +193,16 @@ export class Plotter extends EventEmitter {
       const s = new AnalysisState(a.id, a.dir);
       if (a.plan) s.plan = a.plan;
       for (const p of a.partials) s.partials.set(p.chunk.index, p);
-      this.states.set(a.id, s);
       const onDisk = readStatus(a.dir) as Partial<AnalysisStatus> | undefined;
+      if (a.complete) s.retire(Array.isArray(onDisk?.inconsistent) ? onDisk.inconsistent.filter(Number.isInteger) : []);
+      this.states.set(a.id, s);
       if (typeof onDisk?.updatedAt === 'string' && !Number.isNaN(Date.parse(onDisk.updatedAt))) s.updatedAt = new Date(onDisk.updatedAt);
       if (s.plan && onDisk?.chunks?.done === s.done && onDisk.complete === s.allIn) s.drawnDone = s.done;
       else if (s.plan) this.throttle.request(s.id, { immediate: true });
     }
-    this.log('rebuilt state from the output folder', { out: this.opts.out, analyses: found.length, partials: found.reduce((n, a) => n + a.partials.length, 0) });
+    this.log('rebuilt state from the output folder', {
+      out: this.opts.out, analyses: found.length, complete: found.filter((a) => a.complete).length, partials: found.reduce((n, a) => n + a.partials.length, 0),
+    });
   }
 
   private async listen(port: number): Promise<void> {
@@ -328,6 +332,13 @@ export class Plotter extends EventEmitter {
       const mismatch = partialMismatch(s.plan, p);
       if (mismatch) return { ok: false, reason: `partial: ${mismatch}` };
     }
+    if (s.isRetired) {
+      // Every chunk of a complete analysis is in and drawn: this is a late copy of one (a retried
+      // Job's, say). The first copy counted; this one changes nothing, on disk or in the outputs.
+      this.log('dropped a copy of a chunk of a complete analysis', { analysis: p.analysis, chunk: p.chunk.index });
+      this.counters.copiesDropped++;
+      return { ok: true, value: undefined };
+    }
     storePartial(this.opts.out, p);
     s.partials.set(p.chunk.index, p);
     s.touch();
@@ -336,14 +347,16 @@ export class Plotter extends EventEmitter {
   }
 
   private requestDraw(s: AnalysisState): void {
-    if (s.plan) this.throttle.request(s.id, { immediate: s.allIn });
+    if (s.plan && !s.isRetired) this.throttle.request(s.id, { immediate: s.allIn });
   }
 
   /** Runs inside the serial work: the state cannot change underneath. */
   private draw(id: string): void {
     const s = this.states.get(id);
-    const results = s?.results();
-    if (!s || !results) return;
+    // A retired analysis is drawn from all its chunks already, and holds none in memory to draw from.
+    if (!s || s.isRetired) return;
+    const results = s.results();
+    if (!results) return;
     try {
       writeResults(s.dir, results);
       s.drawnDone = results.chunksDone;
@@ -358,7 +371,8 @@ export class Plotter extends EventEmitter {
     storeStatus(s.dir, status);
     this.emit('drawn', status);
     if (status.complete) {
-      this.log('analysis complete', { analysis: id, chunks: status.chunks.total });
+      s.retire();
+      this.log('analysis complete', { analysis: id, chunks: status.chunks.total, partials: 'on disk only' });
       this.emit('complete', status);
     }
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { toPartial } from '../core/analyze-chunk.js';
@@ -108,6 +108,50 @@ test('redraws are throttled, the last chunk is drawn at once, and a restart need
   assert.equal((await http(offline, '/analyses/default/a%2F..%2F..%2Fetc/g1/status')).status, 400);
   assert.equal((await http(offline, '/analyses/%2Fetc/g1/hzz_m4l.png')).status, 400);
   assert.equal((await http(offline, '/analyses/default/nope/g1/status')).status, 404);
+});
+
+test('a complete analysis keeps its partials on disk only: a late copy of a chunk changes nothing, a restart reads none, and leftovers of interrupted writes go', { timeout: 60_000 }, async (t) => {
+  const vhost = await createVhost('retire');
+  const out = tempDir('retire');
+  const address = brokerFromUrl(vhost.url);
+  const logs: { msg: string; [k: string]: unknown }[] = [];
+  const log = (msg: string, fields: Record<string, unknown> = {}) => { logs.push({ msg, ...fields }); };
+  const plotter = await startPlotter({ out: out.path, broker: address, port: null, log });
+  const session = await openPublishSession(address, { name: 'test', retry });
+  t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
+  await plotter.whenReady();
+  const plan = planEnvelope(fx.plan);
+  await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
+  await publishAll(session);
+  await plotter.waitForComplete(ID, 30_000);
+  const dir = join(out.path, ...ID.split('/'));
+  const drawnJson = readFileSync(join(dir, 'histograms.json'), 'utf8');
+  const chunk0 = readFileSync(join(dir, 'partials', 'c0.json'), 'utf8');
+
+  // A late copy of chunk 0, with other numbers: acked and dropped, nothing redrawn or overwritten.
+  let drawn = 0;
+  plotter.on('drawn', () => drawn++);
+  const copy = partialEnvelope(toPartial(fx.tasks[0]!, emptyHistogram(fx.plan.binning)));
+  await session.publisher.publish(copy.exchange, copy.routingKey, copy.body, copy.options);
+  await waitUntil('the copy to be dropped', () => logs.some((l) => l.msg === 'dropped a copy of a chunk of a complete analysis' && l.chunk === 0));
+  assert.equal(drawn, 0);
+  assert.equal(readFileSync(join(dir, 'histograms.json'), 'utf8'), drawnJson);
+  assert.equal(readFileSync(join(dir, 'partials', 'c0.json'), 'utf8'), chunk0);
+  // Asked for, the results are read back from the folder: the same numbers.
+  assert.deepEqual(histogramsOf(plotter.results(ID)!), histogramsOf(fx.expected));
+  await plotter.stop();
+
+  // What a crash between writing and renaming leaves; the next start removes it, and reads no partial.
+  for (const leftover of [join(dir, '.4242.k3j2.tmp'), join(dir, 'partials', '.4242.x9z1.tmp')]) writeFileSync(leftover, '{"half": ');
+  logs.length = 0;
+  const again = await startPlotter({ out: out.path, broker: null, port: null, log });
+  t.after(() => again.stop());
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(readdirSync(join(dir, 'partials')).filter((n) => n.endsWith('.tmp')), []);
+  const rebuilt = logs.find((l) => l.msg === 'rebuilt state from the output folder');
+  assert.deepEqual([rebuilt?.analyses, rebuilt?.complete, rebuilt?.partials], [1, 1, 0]);
+  assert.equal(again.status(ID)?.complete, true);
+  assert.deepEqual(histogramsOf(again.results(ID)!), histogramsOf(fx.expected));
 });
 
 test('analysis ids are safe relative paths', () => {
