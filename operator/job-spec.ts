@@ -59,6 +59,9 @@ export function chunkJob({ analysis, spec, generation, task, attempt, recipe, co
     },
     spec: {
       backoffLimit: 0,
+      // A hung worker (a stalled remote read, say) would hold its parallelism slot for ever: the Job
+      // controller stops it here, and the attempt counts as a retryable failure.
+      activeDeadlineSeconds: spec.chunkTimeoutSeconds,
       podFailurePolicy: {
         rules: [
           { action: 'FailJob', onExitCodes: { containerName: WORKER_CONTAINER, operator: 'In', values: [...NON_RETRYABLE_EXIT_CODES] } },

@@ -292,6 +292,20 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     for (const e of ['tolerant RetryingChunk', 'tolerant ChunkFailed', 'hopeless RetryingChunk', 'hopeless Failed']) assert.ok(events.includes(e), `event ${e} in:\n${events}`);
   });
 
+  await t.test('a worker that hangs is stopped at chunkTimeoutSeconds by the Job controller, and its chunk runs again', async () => {
+    const ns = 'deadline';
+    await namespace(ns, [sharedPv.metadata.name]);
+    // The first attempt of every chunk hangs (Running, its container never starting); retries run.
+    behaviours.set(ns, (pod) => (labelOf(pod, LABELS.attempt) === '0' ? { delayMs: 600_000 } : undefined));
+    await apply(ns, 'stuck', { samples: ['data_A'], source: { pvc: sharedPv.metadata.name }, chunkSize: 100, chunkTimeoutSeconds: 2, retriesPerChunk: 1 });
+    await eventually('the analysis to succeed on the retry', async () => (await phase(ns, 'stuck')) === 'Succeeded', 60_000);
+    const all = await jobs(ns);
+    const first = all.find((j) => j.metadata.name === 'stuck-g1-c0')!;
+    assert.equal((first.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds, 2);
+    assert.equal(first.status?.conditions?.find((c) => c.type === 'Failed')?.reason, 'DeadlineExceeded');
+    assert.ok(all.some((j) => j.metadata.name === 'stuck-g1-c0-a1' && finished(j, 'Complete')), all.map((j) => j.metadata.name).join(', '));
+  });
+
   await t.test('a plan that cannot be made fails the analysis with the reason, and starts no Job', async () => {
     const ns = 'badplan';
     await namespace(ns, [sharedPv.metadata.name]);

@@ -195,8 +195,9 @@ test('reconcile: chunk Jobs start in chunk order, spec.parallelism at a time', (
     'app.kubernetes.io/managed-by': 'hzz-operator', 'app.kubernetes.io/component': 'worker',
   });
   assert.deepEqual(job.metadata.ownerReferences, [{ apiVersion: API_VERSION, kind: KIND, name: 'higgs', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
-  const spec = job.spec as { backoffLimit: number; podFailurePolicy: { rules: { action: string; onExitCodes?: { values: number[] } }[] }; template: { spec: { containers: { env: { name: string; value?: string; valueFrom?: unknown }[]; volumeMounts: unknown[] }[]; volumes: unknown[] } } };
+  const spec = job.spec as { backoffLimit: number; activeDeadlineSeconds: number; podFailurePolicy: { rules: { action: string; onExitCodes?: { values: number[] } }[] }; template: { spec: { containers: { env: { name: string; value?: string; valueFrom?: unknown }[]; volumeMounts: unknown[] }[]; volumes: unknown[] } } };
   assert.equal(spec.backoffLimit, 0);
+  assert.equal(spec.activeDeadlineSeconds, 3600, 'a hung worker is stopped by the Job controller');
   assert.deepEqual(spec.podFailurePolicy.rules[0], { action: 'FailJob', onExitCodes: { containerName: 'worker', operator: 'In', values: [2] } });
   const [container] = spec.template.spec.containers;
   assert.deepEqual(JSON.parse(container!.env.find((e) => e.name === 'HZZ_TASK')!.value!), tasks[1]);

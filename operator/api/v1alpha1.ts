@@ -129,6 +129,10 @@ export const SpecSchema = Type.Object({
   chunkSize: Type.Optional(Type.Integer({ minimum: 1, default: 50_000, description: 'Entries per chunk (one Job each)' })),
   parallelism: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 4, description: 'Chunk Jobs running at once; 0 pauses (the /scale subresource)' })),
   retriesPerChunk: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, default: 3, description: 'Extra attempts for a chunk whose worker failed with a retryable exit code' })),
+  chunkTimeoutSeconds: Type.Optional(Type.Integer({
+    minimum: 1, maximum: 604_800, default: 3600,
+    description: 'Seconds a chunk attempt may run (its Job\'s activeDeadlineSeconds); a worker hung past it is stopped, and the attempt fails retryably',
+  })),
   maxFailedChunks: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Chunks allowed to fail for good before the analysis fails' })),
   output: Type.Optional(Type.String({
     maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$',
@@ -193,7 +197,7 @@ export type ConditionType = Condition['type'];
 export type Phase = (typeof PHASES)[number];
 export type BinningSpec = Required<NonNullable<AnalysisSpec['binning']>>;
 
-type Defaulted = 'release' | 'lumi' | 'chunkSize' | 'parallelism' | 'retriesPerChunk' | 'maxFailedChunks';
+type Defaulted = 'release' | 'lumi' | 'chunkSize' | 'parallelism' | 'retriesPerChunk' | 'chunkTimeoutSeconds' | 'maxFailedChunks';
 export type ResolvedSpec = Omit<AnalysisSpec, Defaulted | 'binning'> & Required<Pick<AnalysisSpec, Defaulted>> & { binning: BinningSpec };
 
 export interface HZZAnalysis {
