@@ -181,9 +181,10 @@ export class RootTree {
     let next = 0;
     // allSettled: a failed basket must not return the arena while another is still being written.
     const settled = await Promise.allSettled(refs.map(async (ref, i) => {
-      const { branch, memory } = slots[i]!;
+      const slot = slots[i]!;
+      const { branch, memory } = slot;
       // The slot's basket is about to be overwritten: never leave it claiming entries it lost.
-      slots[i]!.column = undefined;
+      slot.column = undefined;
       const what = `${this.url}: branch '${branch.name}' basket at entry ${ref.entryStart}`;
       // Whatever goes wrong from here on is in the file's bytes: bad input, named by `what`.
       try {
@@ -191,7 +192,7 @@ export class RootTree {
         if (payload.entries !== ref.entryStop - ref.entryStart) {
           throw new Error(`${what}: holds ${payload.entries} entries, the tree says ${ref.entryStop - ref.entryStart}`);
         }
-        slots[i]!.column = decodeBasket(branch.layout, branch.type, payload, ref.entryStart, what, memory);
+        slot.column = decodeBasket(branch.layout, branch.type, payload, ref.entryStart, what, memory);
       } catch (err) {
         throw badInput('', (err as Error).message, err);
       }
