@@ -79,6 +79,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private wake: (() => void) | undefined;
+  /** The read-and-write round in flight: stop() lets it finish, so that its release is the last write. */
+  private round: Promise<boolean> | undefined;
 
   constructor(private readonly client: KubeClient, private readonly opts: ElectorOptions) {}
 
@@ -92,7 +94,7 @@ export class LeaderElector {
    * false if stop() came first.
    */
   async lead(onLost: () => void): Promise<boolean> {
-    while (!this.stopped && !(await this.tryAcquireOrRenew().catch((err: unknown) => {
+    while (!this.stopped && !(await this.attempt().catch((err: unknown) => {
       this.opts.log('cannot read or write the lease; trying again', { error: (err as Error).message });
       return false;
     }))) await this.pause(this.opts.timing.retryPeriodMs);
@@ -105,6 +107,8 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    // No round starts after `stopped`; one in flight may still acquire or renew, then is released.
+    await this.round?.catch(() => false);
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -125,12 +129,13 @@ export class LeaderElector {
       if (this.stopped) return;
       let held: boolean;
       try {
-        held = await this.tryAcquireOrRenew();
+        held = await this.attempt();
       } catch (err) {
         this.opts.log('lease renewal failed', { error: (err as Error).message });
         held = Date.now() - lastRenewMs < this.opts.timing.renewDeadlineMs;
         if (held) continue;
       }
+      if (this.stopped) return;
       if (!held) {
         this.leading = false;
         this.opts.log('leadership lost', { lease: this.opts.name });
@@ -139,6 +144,11 @@ export class LeaderElector {
       }
       lastRenewMs = Date.now();
     }
+  }
+
+  private attempt(): Promise<boolean> {
+    this.round = this.tryAcquireOrRenew();
+    return this.round;
   }
 
   /** One round: read the Lease and act on it. True when this replica holds it afterwards. */
