@@ -20,7 +20,9 @@ function pngSize(file: string): [number, number] {
 
 test('hzz run writes the plot, the JSON and the CSV, and prints the summary table', async () => {
   const dir = join(out, 'all');
-  const { stdout } = await run('node', [CLI, 'run', '--data', fullCatalogueDir(), '--out', dir, '--chunk-size', '400', '--parallel', '2']);
+  const { stdout, stderr } = await run('node', [CLI, 'run', '--data', fullCatalogueDir(), '--out', dir, '--chunk-size', '400', '--parallel', '2']);
+  // stderr is not a terminal here: progress comes as plain lines (a batch job's log), the last one full.
+  assert.match(stderr, /^chunks =+ (\d+)\/\1 \| 100% \| \d+s$/m);
   assert.match(stdout, /^category\s+kind\s+events read\s+selected\s+in range\s+weighted yield$/m);
   assert.match(stdout, /^data\s+data\s+832\s+507\s+371\s+371$/m, 'data: read, selected, in 80-250 GeV');
   assert.match(stdout, /^Ztt\s+background\s+2613\s+834\s+735\s+112\.13\d\d$/m);

@@ -42,7 +42,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .epilogue('Exit status: 0 all chunks done; 1 some chunk or sample failed (outputs hold the rest); 2 bad arguments or catalogue.'),
   handler: async (argv) => {
     const out = resolve(argv.out);
-    const bar = new SingleBar({ format: 'chunks {bar} {value}/{total} | {percentage}% | {duration}s', stream: process.stderr, noTTYOutput: false, hideCursor: false });
+    const bar = new SingleBar({ format: 'chunks {bar} {value}/{total} | {percentage}% | {duration}s', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10_000, hideCursor: false });
     const opts: LocalRunOptions = {
       catalogue: argv.catalog, data: argv.data, samples: argv.samples, chunkSize: argv['chunk-size'], parallel: argv.parallel,
       lumi: argv.lumi, binning: argv.bins ? { lo: argv.bins[0]!, hi: argv.bins[1]!, width: argv.bins[2]! } : undefined,
