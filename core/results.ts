@@ -61,6 +61,9 @@ export function histogramsCsv(r: Results): string {
 
 const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
+/** writeAtomic's temporary file names: what a crash between writing and renaming leaves behind. */
+export const ATOMIC_WRITE_TEMP = /^\.\d+\.\w+\.tmp$/;
+
 /** Writes through a temporary file and a rename, so readers never see a half-written file. */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });

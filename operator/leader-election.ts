@@ -1,4 +1,4 @@
-import { isAlreadyExists, isNotFound, KubeError, type KubeClient } from './kube-client.js';
+import { isNotFound, KubeError, type KubeClient } from './kube-client.js';
 import type { ObjectMeta } from './kube-types.js';
 
 /**
@@ -171,8 +171,8 @@ export class LeaderElector {
         await this.client.replace(leasePath(namespace, name), { ...lease!, spec: step.spec });
       }
     } catch (err) {
-      // Another candidate wrote first: it leads, this one goes on watching.
-      if (isAlreadyExists(err) || (err instanceof KubeError && err.status === 409)) return false;
+      // Another candidate wrote first (AlreadyExists, Conflict): it leads, this one goes on watching.
+      if (err instanceof KubeError && err.status === 409) return false;
       throw err;
     }
     if (!this.leading) this.opts.log('leadership acquired', { lease: name, identity, takeOver: step.kind === 'update' && step.takeOver });

@@ -44,8 +44,8 @@ export async function operatorMain(opts: OperatorOptions, env: NodeJS.ProcessEnv
     health.close();
     log('stopped');
   };
-  if (elector) {
-    log('waiting to lead', { lease: `${election!.namespace}/${election!.name}`, identity: election!.identity, healthPort: portOf(health) });
+  if (elector && election) {
+    log('waiting to lead', { lease: `${election.namespace}/${election.name}`, identity: election.identity, healthPort: portOf(health) });
     // A signal while waiting ends the wait; once leading, the Lease is given up only after the reconciles.
     const waitEnded = stopReason.then(() => (elector.isLeader ? undefined : elector.stop()));
     if (!(await elector.lead(lose))) {

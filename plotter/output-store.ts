@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import type { Partial, Plan } from '../core/messages.js';
-import { writeAtomic } from '../core/results.js';
+import { ATOMIC_WRITE_TEMP, writeAtomic } from '../core/results.js';
 import { analysisDir, analysisIdProblem } from './analysis-id.js';
 import { parsePartial, parsePlan } from './message-checks.js';
 
@@ -34,7 +34,7 @@ export function storeStatus(dir: string, status: unknown): void {
   writeAtomic(join(dir, STATUS_FILE), JSON.stringify(status, null, 1) + '\n');
 }
 
-export function readStatus(dir: string): unknown {
+function readStatus(dir: string): unknown {
   try {
     return JSON.parse(readFileSync(join(dir, STATUS_FILE), 'utf8'));
   } catch {
@@ -47,6 +47,8 @@ export interface StoredAnalysis {
   dir: string;
   plan?: Plan;
   partials: Partial[];
+  /** status.json as last written, when it parses. */
+  status?: unknown;
   /**
    * Complete when last drawn (its status says so, and a file is there for every chunk): its
    * partials are not read (partials stays empty) until someone asks for its results.
@@ -66,7 +68,6 @@ export function scanOutputRoot(out: string, warn: Warn): StoredAnalysis[] {
     const names = readdirSync(dir);
     const id = relative(out, dir).split(sep).join('/');
     if (depth > 0 && (names.includes(PLAN_FILE) || names.includes(PARTIALS_DIR)) && !analysisIdProblem(id)) {
-      removeInterruptedWrites(dir, names, warn);
       found.push(loadAnalysis(id, dir, names, warn));
     }
     if (depth >= 8) return;
@@ -81,15 +82,18 @@ export function scanOutputRoot(out: string, warn: Warn): StoredAnalysis[] {
 }
 
 function loadAnalysis(id: string, dir: string, names: string[], warn: Warn): StoredAnalysis {
-  const a: StoredAnalysis = { id, dir, partials: [] };
+  const pdir = join(dir, PARTIALS_DIR);
+  const partialNames = listDir(pdir);
+  removeInterruptedWrites([...names.map((n) => join(dir, n)), ...partialNames.map((n) => join(pdir, n))], warn);
+  const a: StoredAnalysis = { id, dir, partials: [], status: readStatus(dir) };
   if (names.includes(PLAN_FILE)) {
     const file = join(dir, PLAN_FILE);
     const plan = readChecked(file, parsePlan, warn);
     if (plan && plan.analysis !== id) warn('stored plan names another analysis; skipped', { file, analysis: plan.analysis });
     else if (plan) a.plan = plan;
   }
-  const files = partialFiles(dir);
-  const status = readStatus(dir) as { complete?: unknown; chunks?: { done?: unknown } } | undefined;
+  const files = partialFiles(pdir, partialNames);
+  const status = a.status as { complete?: unknown; chunks?: { done?: unknown } } | undefined;
   if (a.plan && status?.complete === true && status.chunks?.done === a.plan.chunks && a.plan.chunks > 0
     && Array.from({ length: a.plan.chunks }, (_, i) => files.has(i)).every(Boolean)) {
     a.complete = true;
@@ -101,12 +105,12 @@ function loadAnalysis(id: string, dir: string, names: string[], warn: Warn): Sto
 
 type Warn = (msg: string, fields: Record<string, unknown>) => void;
 
+const listDir = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
+
 /** The chunk files of an analysis, by chunk index. */
-function partialFiles(dir: string): Map<number, string> {
-  const pdir = join(dir, PARTIALS_DIR);
+function partialFiles(pdir: string, names: readonly string[] = listDir(pdir)): Map<number, string> {
   const files = new Map<number, string>();
-  if (!existsSync(pdir)) return files;
-  for (const name of readdirSync(pdir)) {
+  for (const name of names) {
     const m = /^c(\d+)\.json$/.exec(name);
     if (m) files.set(Number(m[1]), join(pdir, name));
   }
@@ -114,7 +118,7 @@ function partialFiles(dir: string): Map<number, string> {
 }
 
 /** An analysis's stored partials, read and checked. */
-export function loadPartials(id: string, dir: string, warn: Warn, files = partialFiles(dir)): Partial[] {
+export function loadPartials(id: string, dir: string, warn: Warn, files = partialFiles(join(dir, PARTIALS_DIR))): Partial[] {
   const partials: Partial[] = [];
   for (const [index, file] of files) {
     const p = readChecked(file, parsePartial, warn);
@@ -125,11 +129,9 @@ export function loadPartials(id: string, dir: string, warn: Warn, files = partia
   return partials;
 }
 
-/** writeAtomic's temporary files (`.<pid>.<random>.tmp`) that a crash left behind. */
-function removeInterruptedWrites(dir: string, names: string[], warn: Warn): void {
-  const pdir = join(dir, PARTIALS_DIR);
-  const candidates = [...names.map((n) => join(dir, n)), ...(existsSync(pdir) ? readdirSync(pdir).map((n) => join(pdir, n)) : [])];
-  for (const file of candidates.filter((f) => /\/\.\d+\.\w+\.tmp$/.test(f))) {
+/** Removes, of the files given, writeAtomic's temporary files that a crash left behind. */
+function removeInterruptedWrites(files: readonly string[], warn: Warn): void {
+  for (const file of files.filter((f) => ATOMIC_WRITE_TEMP.test(basename(f)))) {
     try {
       rmSync(file, { force: true });
       warn('removed the leftover of an interrupted write', { file });

@@ -19,7 +19,7 @@ import { analysisDir } from './analysis-id.js';
 import { AnalysisState, type AnalysisStatus } from './analysis-state.js';
 import { createPlotterServer } from './http-api.js';
 import { parsePartial, parsePlan, partialMismatch, type Checked } from './message-checks.js';
-import { loadPartials, readStatus, scanOutputRoot, storePartial, storePlan, storeStatus } from './output-store.js';
+import { loadPartials, scanOutputRoot, storePartial, storePlan, storeStatus } from './output-store.js';
 import { SerialWork } from './serial-work.js';
 import { KeyedThrottle } from './throttle.js';
 
@@ -193,7 +193,7 @@ export class Plotter extends EventEmitter {
       const s = new AnalysisState(a.id, a.dir);
       if (a.plan) s.plan = a.plan;
       for (const p of a.partials) s.partials.set(p.chunk.index, p);
-      const onDisk = readStatus(a.dir) as Partial<AnalysisStatus> | undefined;
+      const onDisk = a.status as Partial<AnalysisStatus> | undefined;
       if (a.complete) s.retire(Array.isArray(onDisk?.inconsistent) ? onDisk.inconsistent.filter(Number.isInteger) : []);
       this.states.set(a.id, s);
       if (typeof onDisk?.updatedAt === 'string' && !Number.isNaN(Date.parse(onDisk.updatedAt))) s.updatedAt = new Date(onDisk.updatedAt);
@@ -347,7 +347,7 @@ export class Plotter extends EventEmitter {
   }
 
   private requestDraw(s: AnalysisState): void {
-    if (s.plan && !s.isRetired) this.throttle.request(s.id, { immediate: s.allIn });
+    if (s.plan) this.throttle.request(s.id, { immediate: s.allIn });
   }
 
   /** Runs inside the serial work: the state cannot change underneath. */

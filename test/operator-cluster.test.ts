@@ -252,7 +252,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const runs = runner.runs.filter((r) => r.namespace === ns).map((r) => Number(r.labels[LABELS.chunk])).sort((a, b) => a - b);
     assert.deepEqual(runs, Array.from({ length: total }, (_, i) => i), 'every chunk ran exactly once');
     assert.deepEqual((await planMap()).map((cm) => cm.metadata.uid), [planUid], 'the stored plan was reused, not made again');
-    const done = await plotter.waitForComplete(status.output!.path.replace(/^\/|\/hzz_m4l\.png$/g, ''), 30_000);
+    const done = await plotter.waitForComplete(analysisId(await analysis(ns, 'resume'), 1), 30_000);
     assert.deepEqual(done.chunks, { total, done: total });
   });
 

@@ -61,6 +61,8 @@ interface Arena { slots: Map<string, Slot>; compressed: Buffer }
 
 export class RootTree {
   private readonly arenas: Arena[] = [];
+  /** The TTree object never changes once read: each branch's basket table is worked out once. */
+  private readonly branches = new Map<string, BranchInfo>();
   private fd: number | undefined;
   private static readonly cache = new Map<string, Promise<RootTree>>();
 
@@ -129,9 +131,14 @@ export class RootTree {
   }
 
   branch(name: string): BranchInfo {
-    const b = findBranch(this.tree.fBranches.arr, name);
-    if (!b) throw badInput(this.url, `tree '${this.treeName}' has no branch '${name}'`);
-    return describeBranch(b, this.url, this.entries);
+    let info = this.branches.get(name);
+    if (!info) {
+      const b = findBranch(this.tree.fBranches.arr, name);
+      if (!b) throw badInput(this.url, `tree '${this.treeName}' has no branch '${name}'`);
+      info = describeBranch(b, this.url, this.entries);
+      this.branches.set(name, info);
+    }
+    return info;
   }
 
   /**
