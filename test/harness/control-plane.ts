@@ -100,7 +100,7 @@ export function spawnTied(cmd: string, args: string[], opts: Parameters<typeof s
   return spawn(file, argv, opts);
 }
 
-function launch(cmd: string, args: string[], logFile: string): ChildProcess {
+export function launch(cmd: string, args: string[], logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
   try {
     // The children write straight into the log file: no pipe to drain, nothing lost on a crash.
@@ -150,7 +150,7 @@ async function sweepStaleDirs(): Promise<void> {
   }
 }
 
-function tail(file: string, lines = 30): string {
+export function tail(file: string, lines = 30): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -205,7 +205,7 @@ function get(url: string, headers: Record<string, string> = {}): Promise<HttpAns
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until check() is true; fails early when one of the watched children has exited. */
-async function waitFor(
+export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   watched: { child: ChildProcess; name: string; log: string }[],
@@ -239,7 +239,7 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-async function terminate(child: ChildProcess): Promise<void> {
+export async function terminate(child: ChildProcess): Promise<void> {
   if (exited(child)) return;
   const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');

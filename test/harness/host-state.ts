@@ -1,0 +1,106 @@
+// What a test node could leave behind on the machine, read before it starts and after it stops, so
+// that teardown can be asserted instead of hoped for: processes, mounts, iptables rules, links,
+// addresses and network namespaces of the host. Everything is read from /proc and from the same
+// tools the node uses (ip, iptables-save), in the host's own network namespace.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+export interface HostState {
+  /** pid → "exe cmdline" of every process that looks like part of a node (see isNodeProcess). */
+  processes: Map<number, string>;
+  mounts: string[];
+  iptables: string[];
+  links: string[];
+  addresses: string[];
+  netns: string[];
+  /** Files a runtime leaves in the machine's /run (containerd's shim sockets). */
+  runFiles: string[];
+}
+
+const NODE_EXECUTABLES = /\/(containerd|containerd-shim[\w-]*|runc|kubelet|kube-proxy|kube-scheduler|kube-apiserver|kube-controller-manager|etcd|coredns|pause)( \(deleted\))?$/;
+
+function readOr(path: string, fallback = ''): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * A process of a node: one of the node's executables, anything whose command line names the node's
+ * folder (the shims, the container commands' mounts), or anything in a pod's cgroup. Other work on
+ * the machine (a RabbitMQ of the test suite, a build beside it) is none of the node's business.
+ */
+function isNodeProcess(pid: number, markers: string[]): string | undefined {
+  let exe = '';
+  try {
+    exe = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined; // gone, or a kernel thread
+  }
+  const cmdline = readOr(`/proc/${pid}/cmdline`).split('\0').join(' ').trim();
+  const cgroup = readOr(`/proc/${pid}/cgroup`);
+  const ours = NODE_EXECUTABLES.test(exe) || cgroup.includes('kubepods') || markers.some((m) => cmdline.includes(m));
+  return ours ? `${exe} ${cmdline}` : undefined;
+}
+
+function lines(cmd: string, args: string[]): string[] {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** markers: strings whose presence in a command line makes a process the node's (its folder). */
+export function readHostState(markers: string[] = []): HostState {
+  const processes = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const what = isNodeProcess(pid, markers);
+    if (what) processes.set(pid, what);
+  }
+  // Mount IDs change with every mount; the mount point and source say what it is.
+  const mounts = readOr('/proc/self/mountinfo')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ').slice(3, 5).join(' '));
+  return {
+    processes,
+    mounts,
+    // Counters change all the time; the rules themselves are what must not.
+    iptables: lines('iptables-save', []).filter((l) => !l.startsWith('#') && !l.startsWith(':')),
+    links: lines('ip', ['-o', 'link', 'show']).map((l) => l.replace(/^\d+: /, '').replace(/ state \S+.*$/, '')),
+    addresses: lines('ip', ['-o', 'addr', 'show']).map((l) => l.replace(/^\d+: /, '').replace(/\s+valid_lft.*$/, '')),
+    netns: lines('ip', ['netns', 'list']).map((l) => l.split(' ')[0]!),
+    runFiles: ['/run/containerd/s', '/run/containerd/runc'].flatMap((d) => {
+      try {
+        return readdirSync(d).map((f) => `${d}/${f}`);
+      } catch {
+        return [];
+      }
+    }),
+  };
+}
+
+/** What `after` has that `before` lacked, per kind; empty when the node left nothing behind. */
+export function leftovers(before: HostState, after: HostState): string[] {
+  const added = (kind: string, b: string[], a: string[]): string[] => {
+    const had = new Set(b);
+    return a.filter((x) => !had.has(x)).map((x) => `${kind}: ${x}`);
+  };
+  return [
+    ...[...after.processes].filter(([pid]) => !before.processes.has(pid)).map(([pid, what]) => `process ${pid}: ${what}`),
+    ...added('mount', before.mounts, after.mounts),
+    ...added('iptables', before.iptables, after.iptables),
+    ...added('link', before.links, after.links),
+    ...added('address', before.addresses, after.addresses),
+    ...added('netns', before.netns, after.netns),
+    ...added('file', before.runFiles, after.runFiles),
+  ];
+}
