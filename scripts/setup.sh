@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for hzz-operator: system packages, npm dependencies (node-canvas
-# builds from source), the build, the Python reference. With --test it also installs what the test
-# suite runs against for real: RabbitMQ (started here), and kube-apiserver, etcd, kubectl and helm
-# (built or unpacked into ~/.cache, outside the repo). Idempotent: a second run takes seconds.
+# Sets up a fresh Debian machine for hzz-operator: a font, npm dependencies, the build, the Python
+# reference. With --test it also installs what the test suite runs against for real: RabbitMQ
+# (started here), and kube-apiserver, etcd, kubectl and helm (built or unpacked into ~/.cache,
+# outside the repo). Idempotent: a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want_tests=false
 [ "${1:-}" = "--test" ] && want_tests=true
 
-packages=(build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev fonts-dejavu-core)
+# The plot's font: core/plot.ts registers its file (and says why).
+packages=(fonts-dejavu-core)
 $want_tests && packages+=(rabbitmq-server)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -20,13 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# node-gyp must not download Node headers (no internet): use the ones installed with Node.
-if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-node -e "require('canvas')" 2>/dev/null || npm rebuild canvas --loglevel=error
 npm run --silent build
 
 python3 -c "import uproot, awkward, vector" 2>/dev/null || {
