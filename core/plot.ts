@@ -16,12 +16,13 @@ Chart.register(BarController, BarElement, LinearScale);
 const WIDTH = 640; // matplotlib's default 6.4 × 4.8 in at 100 dpi
 const HEIGHT = 480;
 const SCALE = 2;
-const FONT = 'DejaVu Sans';
-// Registered from its file rather than left to Skia's scan of the installed fonts: a registered face
-// wins over every installed one, so the plot does not change with whatever else is installed (a
-// condensed DejaVu, a missing font replaced by another), and a machine without the file fails
-// loudly here instead of drawing labels in some other font. The italic label is DejaVu Sans
+// DejaVu Sans, registered from its file under a name of our own rather than left to Skia's scan of
+// the installed fonts: under its real family name an italic label would take DejaVu Sans Oblique
+// where fonts-dejavu-extra is installed and a slanted regular face where it is not, so the same
+// numbers drew different PNGs on a workstation and in the image. A machine without the file fails
+// loudly here instead of drawing labels in some other font. The italic label is the regular face
 // slanted by Skia, so fonts-dejavu-core (regular only) is all the plot needs.
+const FONT = 'HZZ DejaVu Sans';
 const FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 let fontRegistered = false;
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for hzz-operator: Node 24, a font, npm dependencies, the build, the
 # Python reference. With --test it also installs what the test suite runs against for real:
-# RabbitMQ (started here), and kube-apiserver, etcd, kubectl and helm (built or unpacked into
-# ~/.cache, outside the repo). Idempotent: a second run takes seconds.
+# RabbitMQ (started here); kube-apiserver, etcd, kubectl and helm (built or unpacked into
+# ~/.cache, outside the repo); and the test node: containerd, runc, the CNI plugins and iptables
+# from Debian, the kubelet, kube-scheduler and kube-proxy built like the API server, and the
+# images its pods run (scripts/build-images.sh). Idempotent: a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -40,7 +42,8 @@ fi
 
 # The plot's font: core/plot.ts registers its file (and says why).
 packages=(fonts-dejavu-core)
-$want_tests && packages+=(rabbitmq-server)
+# The test node's runtime and network (test/harness/node-cluster.ts); openssl makes its certificates.
+$want_tests && packages+=(rabbitmq-server containerd runc containernetworking-plugins iptables openssl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -56,6 +56,21 @@ function lines(cmd: string, args: string[]): string[] {
   }
 }
 
+/**
+ * Each chain and rule as "table chain" / "table -A …". Counters change all the time, and an empty
+ * table appears in the listing once anything has looked at it; chains and rules are what must not.
+ */
+function iptablesRules(): string[] {
+  let table = '';
+  const rules: string[] = [];
+  for (const l of lines('iptables-save', [])) {
+    if (l.startsWith('*')) table = l.slice(1);
+    else if (l.startsWith(':')) rules.push(`${table} chain ${l.slice(1).split(' ')[0]}`);
+    else if (l.startsWith('-')) rules.push(`${table} ${l}`);
+  }
+  return rules;
+}
+
 /** markers: strings whose presence in a command line makes a process the node's (its folder). */
 export function readHostState(markers: string[] = []): HostState {
   const processes = new Map<number, string>();
@@ -73,8 +88,7 @@ export function readHostState(markers: string[] = []): HostState {
   return {
     processes,
     mounts,
-    // Counters change all the time; the rules themselves are what must not.
-    iptables: lines('iptables-save', []).filter((l) => !l.startsWith('#') && !l.startsWith(':')),
+    iptables: iptablesRules(),
     links: lines('ip', ['-o', 'link', 'show']).map((l) => l.replace(/^\d+: /, '').replace(/ state \S+.*$/, '')),
     addresses: lines('ip', ['-o', 'addr', 'show']).map((l) => l.replace(/^\d+: /, '').replace(/\s+valid_lft.*$/, '')),
     netns: lines('ip', ['netns', 'list']).map((l) => l.split(' ')[0]!),

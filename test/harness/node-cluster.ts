@@ -57,10 +57,13 @@ export interface NodeCluster {
   dir: string;
   netns: string;
   kubeconfig: string;
-  /** Runs a command inside the node's network namespace. */
-  exec(cmd: string, args: string[], opts?: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RunResult>;
-  kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
-  helm(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /**
+   * Runs a command inside the node's network namespace, as the cluster's admin (KUBECONFIG), with
+   * a HOME of its own for kubectl's and helm's caches.
+   */
+  exec(cmd: string, args: string[], opts?: ExecOptions): Promise<RunResult>;
+  kubectl(args: string[], opts?: ExecOptions): Promise<RunResult>;
+  helm(args: string[], opts?: ExecOptions): Promise<RunResult>;
   /** Tears everything down and says what, if anything, is left on the machine. */
   stop(): Promise<string[]>;
 }
@@ -78,10 +81,17 @@ function nsenter(netns: string, cmd: string, args: string[]): [string, string[]]
   return ['nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args]];
 }
 
-async function inNetns(netns: string, cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<KubectlResult> {
+interface ExecOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+async function inNetns(netns: string, cmd: string, args: string[], opts: ExecOptions = {}): Promise<KubectlResult> {
   const [file, argv] = nsenter(netns, cmd, args);
   return new Promise((resolve) => {
-    const child = execFile(file, argv, { env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
+    const child = execFile(file, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -460,12 +470,13 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       start('kube-proxy', join(bin, 'kube-proxy'), [`--config=${join(cfg, 'kube-proxy.yaml')}`, `--hostname-override=${NODE_NAME}`, '-v=1']);
     });
 
-    const helmHome = join(dir, 'helm');
+    const home = join(dir, 'home');
+    await mkdir(home);
     const exec: NodeCluster['exec'] = async (cmd, args, o = {}) => ({
-      ...(await inNetns(netns, cmd, args, { ...o, env: { KUBECONFIG: adminKc, HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data'), ...o.env } })),
+      ...(await inNetns(netns, cmd, args, { ...o, env: { KUBECONFIG: adminKc, HOME: home, ...o.env } })),
       command: [cmd.split('/').pop(), ...args].join(' '),
     });
-    const kubectl: NodeCluster['kubectl'] = (args, o) => exec(join(bin, 'kubectl'), [`--cache-dir=${join(dir, 'kubectl-cache')}`, ...args], o);
+    const kubectl: NodeCluster['kubectl'] = (args, o) => exec(join(bin, 'kubectl'), args, o);
     const helm: NodeCluster['helm'] = (args, o) => exec(join(bin, 'helm'), args, o);
 
     await step('CoreDNS', async () => {

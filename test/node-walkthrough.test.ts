@@ -1,0 +1,267 @@
+// The README's cluster walkthrough, for real: the image built by scripts/build-images.sh, the chart
+// installed with helm on a node whose pods run in containers (test/harness/node-cluster.ts), an
+// HZZAnalysis applied with kubectl, scaled mid-run, waited for, and its plot and histograms.json
+// copied out of the plotter pod with kubectl cp. histograms.json must equal `hzz run` on the same
+// samples. Then the same analysis three more times, each with one pod deleted mid-run: the
+// plotter, a running chunk pod, the broker (its PVC keeps the messages). Every command and its
+// output go to a transcript (.cache/node-walkthrough/transcript.md), the README's source.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe as describeNamespace, startNodeCluster, type NodeCluster, type RunResult } from './harness/node-cluster.js';
+import { nodeImages } from './harness/node-images.js';
+import { CLI, REPO, SHARED_DATA } from './support/paths.js';
+
+const NS = 'hzz-system';
+const SAMPLES = ['data', 'Ztt'];
+// 21 chunks of the shared files: enough to watch parallelism change and to interrupt a run.
+const CHUNK_SIZE = 200;
+const TRANSCRIPT = join(REPO, '.cache', 'node-walkthrough', 'transcript.md');
+const ANALYSIS_LABEL = 'hzz.opendata.dev/analysis';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const transcript: string[] = [];
+const timings: Record<string, number> = {};
+
+function record(r: RunResult, shown?: string): void {
+  transcript.push(`$ ${shown ?? r.command}`, (r.stdout + r.stderr).trimEnd(), '');
+  mkdirSync(join(TRANSCRIPT, '..'), { recursive: true });
+  writeFileSync(TRANSCRIPT, `${transcript.join('\n')}\n## timings (s)\n${JSON.stringify(timings, null, 2)}\n`);
+}
+
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings[what] = Math.round((Date.now() - t0) / 100) / 10;
+  }
+}
+
+function analysisManifest(name: string, parallelism: number): string {
+  return [
+    'apiVersion: hzz.opendata.dev/v1alpha1',
+    'kind: HZZAnalysis',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  release: atlas-2020-4lep',
+    `  samples: [${SAMPLES.join(', ')}]`,
+    '  source:',
+    '    pvc: hzz-data',
+    '  lumi: 10',
+    `  chunkSize: ${CHUNK_SIZE}`,
+    `  parallelism: ${parallelism}`,
+    '',
+  ].join('\n');
+}
+
+interface Histograms {
+  complete: boolean;
+  chunks: { total: number; done: number };
+  samples: Record<string, { sumw: number[]; sumw2: number[]; entries: number[]; nRead: number; nSelected: number }>;
+  categories: Record<string, { sumw: number[]; sumw2: number[]; entries: number[]; nRead: number; nSelected: number }>;
+}
+
+/** Counts exactly, sums of weights to 1e-12 relative: the issue's definition of "equal". */
+function assertSameHistograms(cluster: Histograms, local: Histograms, label: string): void {
+  assert.equal(cluster.complete, true, `${label}: complete`);
+  assert.deepEqual(cluster.chunks, local.chunks, `${label}: chunks`);
+  for (const group of ['samples', 'categories'] as const) {
+    assert.deepEqual(Object.keys(cluster[group]).sort(), Object.keys(local[group]).sort(), `${label}: ${group}`);
+    for (const [name, want] of Object.entries(local[group])) {
+      const got = cluster[group][name]!;
+      assert.equal(got.nRead, want.nRead, `${label}: ${name} nRead`);
+      assert.equal(got.nSelected, want.nSelected, `${label}: ${name} nSelected`);
+      assert.deepEqual(got.entries, want.entries, `${label}: ${name} entries`);
+      for (const key of ['sumw', 'sumw2'] as const) {
+        want[key].forEach((w, i) => {
+          const g = got[key][i]!;
+          assert.ok(Math.abs(g - w) <= 1e-12 * Math.max(Math.abs(w), 1e-300), `${label}: ${name} ${key}[${i}] ${g} != ${w}`);
+        });
+      }
+    }
+  }
+}
+
+describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait/cp, faults in containers', { timeout: 45 * 60_000 }, () => {
+  let cluster: NodeCluster;
+  let local: Histograms;
+  let work: string;
+
+  const kubectl = async (args: string[], opts: { input?: string; timeoutMs?: number; quiet?: boolean; shown?: string } = {}): Promise<RunResult> => {
+    const r = await cluster.kubectl(args, opts);
+    if (!opts.quiet) record(r, opts.shown);
+    return r;
+  };
+  const ok = async (r: Promise<RunResult> | RunResult): Promise<string> => {
+    const res = await r;
+    assert.equal(res.code, 0, `${res.command} failed (${res.code}):\n${res.stderr}\n${res.stdout.slice(0, 2000)}\n${await describeNamespace(cluster.kubectl, NS)}`);
+    return res.stdout;
+  };
+  const jsonpath = async (args: string[], path: string): Promise<string> => (await ok(kubectl([...args, '-o', `jsonpath=${path}`], { quiet: true }))).trim();
+  async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${await describeNamespace(cluster.kubectl, NS)}`);
+      await sleep(500);
+    }
+  }
+  const chunkPods = async (analysis: string): Promise<{ name: string; phase: string }[]> => {
+    const out = await jsonpath(['-n', NS, 'get', 'pods', '-l', `${ANALYSIS_LABEL}=${analysis}`], '{range .items[*]}{.metadata.name} {.status.phase}{"\\n"}{end}');
+    return out.split('\n').filter(Boolean).map((l) => {
+      const [name, phase] = l.split(' ');
+      return { name: name!, phase: phase! };
+    });
+  };
+  const succeededChunks = async (analysis: string): Promise<number> => Number(await jsonpath(['-n', NS, 'get', 'hzz', analysis], '{.status.chunks.succeeded}')) || 0;
+
+  /** The plotter's own word that it holds every chunk, then the files copied out as a user would. */
+  async function copyResults(analysis: string, into: string): Promise<{ histograms: Histograms; png: Buffer }> {
+    const plot = await jsonpath(['-n', NS, 'get', 'hzz', analysis], '{.status.output.path}');
+    assert.match(plot, new RegExp(`^/${NS}/${analysis}/g1-[0-9a-f]{8}/hzz_m4l\\.png$`));
+    const folder = plot.replace(/\/hzz_m4l\.png$/, '');
+    const plotter = await jsonpath(['-n', NS, 'get', 'pod', '-l', 'app.kubernetes.io/component=plotter', '--field-selector=status.phase=Running'], '{.items[0].metadata.name}');
+    await waitUntil(`the plotter to hold every chunk of ${analysis}`, async () => {
+      const r = await cluster.kubectl(['-n', NS, 'exec', plotter, '--', 'cat', `/results${folder}/status.json`]);
+      return r.code === 0 && (JSON.parse(r.stdout) as { complete?: boolean }).complete === true;
+    }, 120_000);
+    mkdirSync(into, { recursive: true });
+    await timed(`kubectl cp (${analysis})`, async () => {
+      for (const file of ['hzz_m4l.png', 'histograms.json']) {
+        await ok(kubectl(['-n', NS, 'cp', `${plotter}:/results${folder}/${file}`, join(into, file)], {
+          shown: `kubectl -n ${NS} cp "$PLOTTER:/results$DIR/${file}" ./${file}`,
+        }));
+      }
+    });
+    return { histograms: JSON.parse(readFileSync(join(into, 'histograms.json'), 'utf8')) as Histograms, png: readFileSync(join(into, 'hzz_m4l.png')) };
+  }
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'hzz-walkthrough-'));
+    const images = nodeImages();
+    cluster = await timed('node start', () => startNodeCluster({
+      images: images.all,
+      pauseImage: images.pause.ref,
+      coreDnsImage: images.coredns.ref,
+      log: (line) => transcript.push(`# ${line}`),
+    }));
+    // The reference: the same samples and chunks through `hzz run`, no cluster, no broker.
+    await promisify(execFile)(process.execPath, [CLI, 'run', '--data', SHARED_DATA, '--samples', SAMPLES.join(','), '--chunk-size', String(CHUNK_SIZE), '--out', join(work, 'local')]);
+    local = JSON.parse(readFileSync(join(work, 'local', 'histograms.json'), 'utf8')) as Histograms;
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test('helm install: the chart\'s broker, plotter and operator run in containers', async () => {
+    // No provisioner on this node: static volumes over folders of the node's own, reserved for the
+    // chart's two claims. hostPath ignores fsGroup, so each folder belongs to its pod's user.
+    const volumes = { rabbitmq: { claim: 'data-hzz-rabbitmq-0', uid: 999 }, results: { claim: 'hzz-plotter-results', uid: 10001 } };
+    const pvs = Object.entries(volumes).map(([name, v]) => {
+      const path = join(cluster.dir, 'volumes', name);
+      mkdirSync(path, { recursive: true });
+      chownSync(path, v.uid, v.uid);
+      return JSON.stringify({
+        apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: `hzz-test-${name}` },
+        spec: {
+          capacity: { storage: '2Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', storageClassName: '',
+          claimRef: { namespace: NS, name: v.claim }, hostPath: { path, type: 'Directory' },
+        },
+      });
+    });
+    await ok(kubectl(['apply', '-f', '-'], { input: pvs.join('\n---\n'), shown: 'kubectl apply -f test-node-volumes.yaml' }));
+
+    await timed('helm install', async () => {
+      await ok(cluster.helm(['install', 'hzz', 'helm/hzz-operator', '-n', NS, '--create-namespace', '-f', 'helm/kind-values.yaml', '-f', 'helm/test-node-values.yaml', '--set', `data.hostPath.path=${SHARED_DATA}`], { cwd: REPO, timeoutMs: 180_000 }).then((r) => {
+        record(r, r.command.replace(SHARED_DATA, '$PWD/../shared/data'));
+        return r;
+      }));
+    });
+    await timed('rollout (broker, plotter, operator)', async () => {
+      for (const what of ['statefulset/hzz-rabbitmq', 'deployment/hzz-plotter', 'deployment/hzz-operator']) {
+        await ok(kubectl(['-n', NS, 'rollout', 'status', what, '--timeout=300s'], { timeoutMs: 310_000 }));
+      }
+    });
+    const pods = await ok(kubectl(['-n', NS, 'get', 'pods']));
+    for (const component of ['hzz-operator-', 'hzz-plotter-', 'hzz-rabbitmq-0']) assert.match(pods, new RegExp(`${component}\\S*\\s+1/1\\s+Running`));
+    // The images really are this project's: the operator's pod runs the image the script built.
+    const image = await jsonpath(['-n', NS, 'get', 'pod', '-l', 'app.kubernetes.io/component=operator'], '{.items[0].status.containerStatuses[0].image}');
+    assert.equal(image, 'docker.io/library/hzz-operator:0.1.0');
+  });
+
+  test('kubectl apply, scale mid-run, wait, cp: histograms.json equals hzz run', async () => {
+    const analysis = 'higgs';
+    const t0 = Date.now();
+    await ok(kubectl(['-n', NS, 'apply', '-f', '-'], { input: analysisManifest(analysis, 1), shown: 'kubectl -n hzz-system apply -f higgs.yaml' }));
+    // Chunk pods at work (scheduled, starting or running), sampled while the analysis runs.
+    let most = 0;
+    await waitUntil('three chunks done at parallelism 1', async () => {
+      most = Math.max(most, (await chunkPods(analysis)).filter((p) => p.phase === 'Running' || p.phase === 'Pending').length);
+      return (await succeededChunks(analysis)) >= 3;
+    }, 300_000);
+    assert.equal(most, 1, 'parallelism 1 runs one chunk pod at a time');
+    record(await cluster.kubectl(['-n', NS, 'get', 'hzz', analysis]));
+
+    await ok(kubectl(['-n', NS, 'scale', `hzz/${analysis}`, '--replicas=3']));
+    let mostAfter = 0;
+    while ((await succeededChunks(analysis)) < 21 && Date.now() - t0 < 600_000) {
+      mostAfter = Math.max(mostAfter, (await chunkPods(analysis)).filter((p) => p.phase === 'Running' || p.phase === 'Pending').length);
+      if (mostAfter === 3) break;
+      await sleep(300);
+    }
+    assert.equal(mostAfter, 3, 'after kubectl scale --replicas=3, three chunk pods at once');
+    record(await cluster.kubectl(['-n', NS, 'get', 'hzz', analysis]));
+    assert.equal(await jsonpath(['-n', NS, 'get', 'hzz', analysis], '{.spec.parallelism}'), '3');
+
+    await ok(kubectl(['-n', NS, 'wait', '--for=condition=Ready', `hzz/${analysis}`, '--timeout=600s'], { timeoutMs: 610_000 }));
+    timings['analysis (apply to Ready)'] = Math.round((Date.now() - t0) / 100) / 10;
+    record(await cluster.kubectl(['-n', NS, 'get', 'hzz', analysis, '-o', 'wide']));
+
+    const { histograms, png } = await copyResults(analysis, join(work, analysis));
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    assertSameHistograms(histograms, local, analysis);
+    assert.deepEqual(png, readFileSync(join(work, 'local', 'hzz_m4l.png')), 'the plot drawn in the cluster is the one hzz run draws');
+  });
+
+  /** Runs the analysis again under another name and deletes what `victim` picks once it is at work. */
+  async function runWithFault(analysis: string, victim: () => Promise<string | undefined>): Promise<void> {
+    await ok(kubectl(['-n', NS, 'apply', '-f', '-'], { input: analysisManifest(analysis, 2), shown: `kubectl -n hzz-system apply -f ${analysis}.yaml` }));
+    let pod: string | undefined;
+    await waitUntil(`a moment to interrupt ${analysis}`, async () => (pod = await victim()) !== undefined, 300_000);
+    await ok(kubectl(['-n', NS, 'delete', 'pod', pod!, '--wait=false']));
+    await ok(kubectl(['-n', NS, 'wait', '--for=condition=Ready', `hzz/${analysis}`, '--timeout=600s'], { timeoutMs: 610_000 }));
+    record(await cluster.kubectl(['-n', NS, 'get', 'hzz', analysis]));
+    const { histograms } = await copyResults(analysis, join(work, analysis));
+    assertSameHistograms(histograms, local, analysis);
+  }
+  const componentPod = (component: string) => jsonpath(['-n', NS, 'get', 'pod', '-l', `app.kubernetes.io/component=${component}`], '{.items[0].metadata.name}');
+  const afterChunks = (analysis: string, n: number, pick: () => Promise<string>) => async (): Promise<string | undefined> =>
+    (await succeededChunks(analysis)) >= n ? pick() : undefined;
+
+  test('kubectl delete pod of the plotter mid-run: the same histograms.json', async () => {
+    await runWithFault('fault-plotter', afterChunks('fault-plotter', 4, () => componentPod('plotter')));
+  });
+
+  test('kubectl delete pod of a running chunk pod: the same histograms.json', async () => {
+    await runWithFault('fault-chunk', async () => (await chunkPods('fault-chunk')).find((p) => p.phase === 'Running')?.name);
+  });
+
+  test('kubectl delete pod of RabbitMQ mid-run (its PVC keeps the messages): the same histograms.json', async () => {
+    await runWithFault('fault-broker', afterChunks('fault-broker', 4, () => componentPod('broker')));
+  });
+
+  test('teardown leaves the machine as it found it', async () => {
+    const left = await cluster.stop();
+    assert.deepEqual(left, [], `left behind:\n${left.join('\n')}`);
+    transcript.push(`# timings: ${JSON.stringify(timings)}`);
+    writeFileSync(TRANSCRIPT, `${transcript.join('\n')}\n`);
+  });
+});
