@@ -123,21 +123,25 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
 
   /** The plotter's own word that it holds every chunk, then the files copied out as a user would. */
   async function copyResults(analysis: string, into: string): Promise<{ histograms: Histograms; png: Buffer }> {
-    const plot = await jsonpath(['-n', NS, 'get', 'hzz', analysis], '{.status.output.path}');
+    const plotPath = await kubectl(['-n', NS, 'get', 'hzz', analysis, '-o', 'jsonpath={.status.output.path}'], {
+      shown: `PLOT=$(kubectl -n ${NS} get hzz ${analysis} -o jsonpath='{.status.output.path}'); echo $PLOT`,
+    });
+    const plot = (await ok(plotPath)).trim();
     assert.match(plot, new RegExp(`^/${NS}/${analysis}/g1-[0-9a-f]{8}/hzz_m4l\\.png$`));
     const folder = plot.replace(/\/hzz_m4l\.png$/, '');
-    const plotter = await jsonpath(['-n', NS, 'get', 'pod', '-l', 'app.kubernetes.io/component=plotter', '--field-selector=status.phase=Running'], '{.items[0].metadata.name}');
+    const plotter = (await ok(kubectl(['-n', NS, 'get', 'pod', '-l', 'app.kubernetes.io/component=plotter', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.name}'], {
+      shown: `PLOTTER=$(kubectl -n ${NS} get pod -l app.kubernetes.io/component=plotter -o jsonpath='{.items[0].metadata.name}'); echo $PLOTTER`,
+    }))).trim();
     await waitUntil(`the plotter to hold every chunk of ${analysis}`, async () => {
       const r = await cluster.kubectl(['-n', NS, 'exec', plotter, '--', 'cat', `/results${folder}/status.json`]);
       return r.code === 0 && (JSON.parse(r.stdout) as { complete?: boolean }).complete === true;
     }, 120_000);
     mkdirSync(into, { recursive: true });
     await timed(`kubectl cp (${analysis})`, async () => {
-      for (const file of ['hzz_m4l.png', 'histograms.json']) {
-        await ok(kubectl(['-n', NS, 'cp', `${plotter}:/results${folder}/${file}`, join(into, file)], {
-          shown: `kubectl -n ${NS} cp "$PLOTTER:/results$DIR/${file}" ./${file}`,
-        }));
-      }
+      await ok(kubectl(['-n', NS, 'cp', `${plotter}:/results${plot}`, join(into, 'hzz_m4l.png')], { shown: `kubectl -n ${NS} cp "$PLOTTER:/results$PLOT" ./hzz_m4l.png` }));
+      await ok(kubectl(['-n', NS, 'cp', `${plotter}:/results${folder}/histograms.json`, join(into, 'histograms.json')], {
+        shown: `kubectl -n ${NS} cp "$PLOTTER:/results\${PLOT%/hzz_m4l.png}/histograms.json" ./histograms.json`,
+      }));
     });
     return { histograms: JSON.parse(readFileSync(join(into, 'histograms.json'), 'utf8')) as Histograms, png: readFileSync(join(into, 'hzz_m4l.png')) };
   }
@@ -214,7 +218,10 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
     let mostAfter = 0;
     while ((await succeededChunks(analysis)) < 21 && Date.now() - t0 < 600_000) {
       mostAfter = Math.max(mostAfter, (await chunkPods(analysis)).filter((p) => p.phase === 'Running' || p.phase === 'Pending').length);
-      if (mostAfter === 3) break;
+      if (mostAfter === 3) {
+        record(await cluster.kubectl(['-n', NS, 'get', 'pods', '-l', `${ANALYSIS_LABEL}=${analysis}`, '--field-selector=status.phase!=Succeeded']));
+        break;
+      }
       await sleep(300);
     }
     assert.equal(mostAfter, 3, 'after kubectl scale --replicas=3, three chunk pods at once');
@@ -224,6 +231,7 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
     await ok(kubectl(['-n', NS, 'wait', '--for=condition=Ready', `hzz/${analysis}`, '--timeout=600s'], { timeoutMs: 610_000 }));
     timings['analysis (apply to Ready)'] = Math.round((Date.now() - t0) / 100) / 10;
     record(await cluster.kubectl(['-n', NS, 'get', 'hzz', analysis, '-o', 'wide']));
+    record(await cluster.kubectl(['-n', NS, 'get', 'jobs', '-l', `${ANALYSIS_LABEL}=${analysis}`]));
 
     const { histograms, png } = await copyResults(analysis, join(work, analysis));
     assert.equal(png.subarray(1, 4).toString(), 'PNG');

@@ -17,7 +17,9 @@ export interface HostState {
   runFiles: string[];
 }
 
-const NODE_EXECUTABLES = /\/(containerd|containerd-shim[\w-]*|runc|kubelet|kube-proxy|kube-scheduler|kube-apiserver|kube-controller-manager|etcd|coredns|pause)( \(deleted\))?$/;
+// Only a node runs these; the control plane's processes (which other tests start too) are known by
+// the node's folder in their command lines.
+const NODE_EXECUTABLES = /\/(containerd|containerd-shim[\w-]*|runc|kubelet|kube-proxy|coredns|pause)( \(deleted\))?$/;
 
 function readOr(path: string, fallback = ''): string {
   try {
@@ -29,8 +31,8 @@ function readOr(path: string, fallback = ''): string {
 
 /**
  * A process of a node: one of the node's executables, anything whose command line names the node's
- * folder (the shims, the container commands' mounts), or anything in a pod's cgroup. Other work on
- * the machine (a RabbitMQ of the test suite, a build beside it) is none of the node's business.
+ * folder (its control plane, the shims), or anything in a pod's cgroup. Other work on the machine
+ * (a RabbitMQ of the test suite, another test's API server, a build beside it) is none of its business.
  */
 function isNodeProcess(pid: number, markers: string[]): string | undefined {
   let exe = '';
