@@ -1,4 +1,4 @@
-import { createCanvas, type CanvasRenderingContext2D as NodeCtx } from 'canvas';
+import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { BarController, BarElement, Chart, LinearScale, type Plugin } from 'chart.js';
 import { binEdges, type SampleHistogram } from './histogram.js';
 import type { Results } from './results.js';
@@ -8,6 +8,8 @@ import type { Results } from './results.js';
  * black points with √N error bars, the background's statistical uncertainty as a hatched band,
  * ticks inward on all four sides, and the ATLAS Open Data labels. Chart.js lays out the axes and
  * draws the stacked bars; what a physics plot needs beyond a web chart is drawn by the plugin below.
+ * It draws on a @napi-rs/canvas (Skia, prebuilt for each platform) directly: chartjs-node-canvas
+ * would only size the canvas, and it depends on node-canvas, which builds against cairo and pango.
  */
 Chart.register(BarController, BarElement, LinearScale);
 
@@ -15,6 +17,19 @@ const WIDTH = 640; // matplotlib's default 6.4 × 4.8 in at 100 dpi
 const HEIGHT = 480;
 const SCALE = 2;
 const FONT = 'DejaVu Sans';
+// Registered from its file rather than left to Skia's scan of the installed fonts: a registered face
+// wins over every installed one, so the plot does not change with whatever else is installed (a
+// condensed DejaVu, a missing font replaced by another), and a machine without the file fails
+// loudly here instead of drawing labels in some other font. The italic label is DejaVu Sans
+// slanted by Skia, so fonts-dejavu-core (regular only) is all the plot needs.
+const FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+let fontRegistered = false;
+
+function registerFont(): void {
+  if (fontRegistered) return;
+  if (!GlobalFonts.registerFromPath(FONT_FILE, FONT)) throw new Error(`the plot's font ${FONT_FILE} is missing (Debian: apt-get install fonts-dejavu-core)`);
+  fontRegistered = true;
+}
 
 interface Drawn {
   label: string;
@@ -23,6 +38,7 @@ interface Drawn {
 }
 
 export function renderPlot(r: Results): Buffer {
+  registerFont();
   const { binning, lumi } = r.plan;
   const edges = binEdges(binning);
   const centres = edges.slice(0, -1).map((e, i) => (e + edges[i + 1]!) / 2);
@@ -48,7 +64,7 @@ export function renderPlot(r: Results): Buffer {
       chart.ctx.fillRect(0, 0, chart.width, chart.height);
     },
     afterDatasetsDraw(chart) {
-      const g = chart.ctx as unknown as NodeCtx;
+      const g = chart.ctx;
       const x = chart.scales.x!;
       const y = chart.scales.y!;
       const area = chart.chartArea;
@@ -123,7 +139,7 @@ function niceStep(span: number): number {
 const formatNumber = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 
 /** The "////" hatch of matplotlib: a transparent bar per bin, filled with diagonal lines. */
-function hatchBand(g: NodeCtx, xs: number[], ys: [number, number][]): void {
+function hatchBand(g: CanvasRenderingContext2D, xs: number[], ys: [number, number][]): void {
   g.save();
   g.strokeStyle = 'rgba(0,0,0,0.5)';
   g.lineWidth = 1;
@@ -141,7 +157,7 @@ function hatchBand(g: NodeCtx, xs: number[], ys: [number, number][]): void {
   g.restore();
 }
 
-function hatchLines(g: NodeCtx, x0: number, y0: number, x1: number, y1: number): void {
+function hatchLines(g: CanvasRenderingContext2D, x0: number, y0: number, x1: number, y1: number): void {
   const step = 4;
   g.beginPath();
   for (let s = x0 - (y1 - y0); s < x1; s += step) {
@@ -151,7 +167,7 @@ function hatchLines(g: NodeCtx, x0: number, y0: number, x1: number, y1: number):
   g.stroke();
 }
 
-function dataPoint(g: NodeCtx, x: number, y: number, yLo: number, yHi: number): void {
+function dataPoint(g: CanvasRenderingContext2D, x: number, y: number, yLo: number, yHi: number): void {
   g.strokeStyle = 'black';
   g.fillStyle = 'black';
   g.lineWidth = 1.5;
@@ -165,7 +181,7 @@ function dataPoint(g: NodeCtx, x: number, y: number, yLo: number, yHi: number): 
 }
 
 /** Major ticks from Chart.js's own tick positions, minor ticks between them, on all four sides. */
-function inwardTicks(g: NodeCtx, chart: Chart<'bar'>): void {
+function inwardTicks(g: CanvasRenderingContext2D, chart: Chart<'bar'>): void {
   const { left, right, top, bottom } = chart.chartArea;
   g.save();
   g.strokeStyle = 'black';
@@ -209,7 +225,7 @@ function minorValues(min: number, max: number, majors: number[], step: number): 
   return out;
 }
 
-function labels(g: NodeCtx, area: { left: number; right: number; top: number; bottom: number }, lumi: number): void {
+function labels(g: CanvasRenderingContext2D, area: { left: number; right: number; top: number; bottom: number }, lumi: number): void {
   const x = area.left + 0.05 * (area.right - area.left);
   const yAt = (f: number) => area.bottom - f * (area.bottom - area.top);
   g.save();
@@ -225,7 +241,7 @@ function labels(g: NodeCtx, area: { left: number; right: number; top: number; bo
   g.restore();
 }
 
-function legend(g: NodeCtx, area: { left: number; right: number; top: number }, stacked: Drawn[], withData: boolean): void {
+function legend(g: CanvasRenderingContext2D, area: { left: number; right: number; top: number }, stacked: Drawn[], withData: boolean): void {
   const rowH = 19;
   const box = 14;
   const x = area.left + 0.56 * (area.right - area.left);

@@ -1,32 +1,58 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for hzz-operator: system packages, npm dependencies (node-canvas
-# builds from source), the build, the Python reference. With --test it also installs what the test
-# suite runs against for real: RabbitMQ (started here), and kube-apiserver, etcd, kubectl and helm
-# (built or unpacked into ~/.cache, outside the repo). Idempotent: a second run takes seconds.
+# Sets up a fresh Debian machine for hzz-operator: Node 24, a font, npm dependencies, the build, the
+# Python reference. With --test it also installs what the test suite runs against for real:
+# RabbitMQ (started here), and kube-apiserver, etcd, kubectl and helm (built or unpacked into
+# ~/.cache, outside the repo). Idempotent: a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want_tests=false
 [ "${1:-}" = "--test" ] && want_tests=true
 
-packages=(build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev fonts-dejavu-core)
+sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+
+# Node 24 LTS: 20, which the machine may come with, reached end of life. The official binary ships
+# in the npm package node-linux-<arch> (arch as Node names it: x64, arm64), the one way to it from
+# a machine that reaches only package registries. It is unpacked into the cache, outside the
+# repository, and linked as /usr/local/bin/node: that precedes /usr/bin on PATH, so `node …` and
+# npm's `#!/usr/bin/env node` run on it.
+NODE_VERSION=24.22.3
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 24 ]; then
+  node_dir="$HOME/.cache/hzz-operator/node-v$NODE_VERSION"
+  if [ ! -x "$node_dir/bin/node" ]; then
+    echo "setup: installing Node $NODE_VERSION into $node_dir"
+    unpack=$(mktemp -d)
+    (cd "$unpack" && npm pack "node-linux-$(node -p process.arch)@$NODE_VERSION" --loglevel=error --no-update-notifier >/dev/null)
+    tar -xzf "$unpack"/node-linux-*.tgz -C "$unpack"
+    mkdir -p "$(dirname "$node_dir")"
+    rm -rf "$node_dir"
+    mv "$unpack/package" "$node_dir"
+    rm -rf "$unpack"
+  fi
+  $sudo_cmd ln -sf "$node_dir/bin/node" /usr/local/bin/node
+  hash -r
+  if [ "$(node_major)" -lt 24 ]; then
+    echo "setup: /usr/local/bin/node is Node $NODE_VERSION, but \`node\` on PATH is $(command -v node) $(node --version); put /usr/local/bin first" >&2
+    exit 1
+  fi
+fi
+
+# The plot's font: core/plot.ts registers its file (and says why).
+packages=(fonts-dejavu-core)
 $want_tests && packages+=(rabbitmq-server)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# node-gyp must not download Node headers (no internet): use the ones installed with Node.
-if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-node -e "require('canvas')" 2>/dev/null || npm rebuild canvas --loglevel=error
 npm run --silent build
 
 python3 -c "import uproot, awkward, vector" 2>/dev/null || {
