@@ -44,7 +44,7 @@ ALL_IMAGES=(debian node app pause coredns rabbitmq)
 
 # debootstrap, chroot and buildah's rootful storage need root; everything else follows from that.
 if [[ "$(id -u)" -ne 0 ]]; then
-  exec sudo --preserve-env=HZZ_NODE_VERSION,HZZ_NPM_VERSION,HZZ_COREDNS_VERSION,HZZ_DEBIAN_MIRROR,HZZ_DEBIAN_SECURITY_MIRROR,HZZ_IMAGES_REBUILD,PATH \
+  exec sudo --preserve-env=HZZ_NODE_VERSION,HZZ_NPM_VERSION,HZZ_COREDNS_VERSION,HZZ_DEBIAN_MIRROR,HZZ_DEBIAN_SECURITY_MIRROR,HZZ_IMAGES_REBUILD,NODE_EXTRA_CA_CERTS,PATH \
     HZZ_IMAGES_DIR="$IMAGES_DIR" bash "${BASH_SOURCE[0]}" "$@"
 fi
 
@@ -104,7 +104,11 @@ is_up_to_date() {
   [[ -n "$id" && "$id" == "$(stamp_field "$name" id)" ]]
 }
 
-archive_path() { printf '%s/%s.tar' "$IMAGES_DIR" "$(printf '%s' "${1#localhost/}" | tr '/:' '__')"; }
+archive_path() {
+  local name="${1#localhost/}"
+  name="${name#docker.io/library/}"
+  printf '%s/%s.tar' "$IMAGES_DIR" "$(printf '%s' "$name" | tr '/:' '__')"
+}
 
 # Writes REF as a docker-archive (unless the stamp says that archive already holds this image ID)
 # and records the stamp. docker-archive, not oci-archive: `ctr images import` names images from its
@@ -307,6 +311,16 @@ app_ref() {
   printf 'docker.io/library/hzz-operator:%s' "$version"
 }
 
+# The build stage's npm ci reaches the npm registry over HTTPS. Where that goes through a
+# TLS-inspecting proxy (as on this project's machines), its CA is in the host's bundle but not in
+# the one Node carries: mount the host's bundle into the build and point NODE_EXTRA_CA_CERTS at it.
+# Nothing of it stays in the image. Harmless elsewhere: Node adds these to its own.
+build_ca_args() {
+  local ca="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
+  [[ -f "$ca" ]] || return 0
+  printf '%s\n' -v "$ca:/run/hzz-build-ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/hzz-build-ca.crt
+}
+
 # No up-to-date check of its own: the inputs are the whole source tree, and buildah's layer cache
 # is that check (each COPY is keyed by a hash of what it copies). An unchanged image ID afterwards
 # means the archive is still right.
@@ -316,7 +330,9 @@ build_app() {
   : >"$BUILD/app.log"
   local before
   before="$(stamp_field app id)"
-  bud app "$ref" "$REPO_ROOT/Dockerfile" "$REPO_ROOT" --build-arg "BASE_IMAGE=$NODE_REF"
+  local ca_args=()
+  mapfile -t ca_args < <(build_ca_args)
+  bud app "$ref" "$REPO_ROOT/Dockerfile" "$REPO_ROOT" --build-arg "BASE_IMAGE=$NODE_REF" "${ca_args[@]}"
   write_archive app "$ref" "base=$(image_id "$NODE_REF")"
   if [[ "$ARCHIVE_STATE" == unchanged && "$before" == "$(stamp_field app id)" ]]; then
     report app "up to date (layer cache):" "$ref"
