@@ -42,10 +42,12 @@ ALL_IMAGES=(debian node app pause coredns rabbitmq)
 # shellcheck source=scripts/lib.sh
 . "$REPO_ROOT/scripts/lib.sh"
 
-# debootstrap, chroot and buildah's rootful storage need root; everything else follows from that.
+# debootstrap, chroot and buildah's rootful storage need root. sudo's secure_path would drop go
+# and npm from PATH, and it drops the environment: env hands both on, with the HZZ_ settings and
+# the caller's own images folder.
 if [[ "$(id -u)" -ne 0 ]]; then
-  exec sudo --preserve-env=HZZ_NODE_VERSION,HZZ_NPM_VERSION,HZZ_COREDNS_VERSION,HZZ_DEBIAN_MIRROR,HZZ_DEBIAN_SECURITY_MIRROR,HZZ_IMAGES_REBUILD,NODE_EXTRA_CA_CERTS,PATH \
-    HZZ_IMAGES_DIR="$IMAGES_DIR" bash "${BASH_SOURCE[0]}" "$@"
+  mapfile -t pass_env < <(env | grep -E '^(HZZ_[A-Z_]*|NODE_EXTRA_CA_CERTS|GOPATH|GOMODCACHE|GOCACHE)=' || true)
+  exec sudo env "${pass_env[@]}" PATH="$PATH" HZZ_IMAGES_DIR="$IMAGES_DIR" bash "${BASH_SOURCE[0]}" "$@"
 fi
 
 mkdir -p "$IMAGES_DIR"
@@ -136,7 +138,7 @@ bud() {
   local logfile="$BUILD/$name.log" cache_flag=()
   [[ "${HZZ_IMAGES_REBUILD:-}" == 1 ]] && cache_flag=(--no-cache)
   run_step "$name: buildah bud -f $containerfile" "$logfile" \
-    buildah bud --isolation chroot --layers --pull=never "${cache_flag[@]}" -f "$containerfile" -t "$ref" "$@" "$context"
+    buildah bud --isolation chroot --layers --pull=never --force-rm "${cache_flag[@]}" -f "$containerfile" -t "$ref" "$@" "$context"
 }
 
 # One line per image: "<name>: <what> <ref> (<id>) in <N>s -> <archive>", timed from the start of
