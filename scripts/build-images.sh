@@ -188,7 +188,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 0755 "$root/usr/sbin/policy-rc.d"
-  printf 'APT::Install-Recommends "false";\nAcquire::Languages "none";\n' >"$root/etc/apt/apt.conf.d/90hzz-slim"
+  printf 'Acquire::Languages "none";\n' >"$root/etc/apt/apt.conf.d/90hzz-slim"
   printf 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };\n' \
     >"$root/etc/apt/apt.conf.d/90hzz-clean"
   cat >"$root/etc/dpkg/dpkg.cfg.d/90hzz-slim" <<'EOF'
