@@ -65,6 +65,8 @@ python3 -c "import uproot, awkward, vector" 2>/dev/null || {
 
 if $want_tests; then
   bash scripts/install-k8s-tools.sh
+  # After the build above: the project's image is built from this checkout.
+  bash scripts/build-images.sh
   if ! rabbitmqctl -q status >/dev/null 2>&1; then
     echo "setup: starting rabbitmq-server"
     rabbitmq-server -detached

@@ -43,22 +43,13 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const EXAMPLE = 'helm/examples/higgs-shared-data.yaml';
+
+/** The example file, or the same analysis under another name and parallelism (the fault runs). */
 function analysisManifest(name: string, parallelism: number): string {
-  return [
-    'apiVersion: hzz.opendata.dev/v1alpha1',
-    'kind: HZZAnalysis',
-    'metadata:',
-    `  name: ${name}`,
-    'spec:',
-    '  release: atlas-2020-4lep',
-    `  samples: [${SAMPLES.join(', ')}]`,
-    '  source:',
-    '    pvc: hzz-data',
-    '  lumi: 10',
-    `  chunkSize: ${CHUNK_SIZE}`,
-    `  parallelism: ${parallelism}`,
-    '',
-  ].join('\n');
+  const manifest = readFileSync(join(REPO, EXAMPLE), 'utf8').replace(/^ {2}name: higgs$/m, `  name: ${name}`).replace(/^ {2}parallelism: \d+$/m, `  parallelism: ${parallelism}`);
+  assert.match(manifest, new RegExp(`name: ${name}\\n[\\s\\S]*chunkSize: ${CHUNK_SIZE}\\n  parallelism: ${parallelism}\\n`), `${EXAMPLE} changed shape`);
+  return manifest;
 }
 
 interface Histograms {
@@ -94,7 +85,7 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
   let local: Histograms;
   let work: string;
 
-  const kubectl = async (args: string[], opts: { input?: string; timeoutMs?: number; quiet?: boolean; shown?: string } = {}): Promise<RunResult> => {
+  const kubectl = async (args: string[], opts: { input?: string; timeoutMs?: number; cwd?: string; quiet?: boolean; shown?: string } = {}): Promise<RunResult> => {
     const r = await cluster.kubectl(args, opts);
     if (!opts.quiet) record(r, opts.shown);
     return r;
@@ -204,7 +195,7 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
   test('kubectl apply, scale mid-run, wait, cp: histograms.json equals hzz run', async () => {
     const analysis = 'higgs';
     const t0 = Date.now();
-    await ok(kubectl(['-n', NS, 'apply', '-f', '-'], { input: analysisManifest(analysis, 1), shown: 'kubectl -n hzz-system apply -f higgs.yaml' }));
+    await ok(kubectl(['-n', NS, 'apply', '-f', EXAMPLE], { cwd: REPO }));
     // Chunk pods at work (scheduled, starting or running), sampled while the analysis runs.
     let most = 0;
     await waitUntil('three chunks done at parallelism 1', async () => {
