@@ -1,7 +1,5 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { binEdges, emptyHistogram, mergeInto, sameBinning, type SampleHistogram } from './histogram.js';
-import type { Partial, Plan } from './messages.js';
+import type { Partial, Plan } from './contracts/messages.js';
 
 /**
  * Merging partials into the analysis result and writing it out. Partials are always added in chunk
@@ -60,14 +58,3 @@ export function histogramsCsv(r: Results): string {
 }
 
 const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
-/** writeAtomic's temporary file names: what a crash between writing and renaming leaves behind. */
-export const ATOMIC_WRITE_TEMP = /^\.\d+\.\w+\.tmp$/;
-
-/** Writes through a temporary file and a rename, so readers never see a half-written file. */
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { renderPlot } from './plot.js';
-import { histogramsCsv, histogramsDocument, writeAtomic, type Results } from './results.js';
+import { histogramsCsv, histogramsDocument, type Results } from './results.js';
+import { writeAtomic } from './util/write-atomic.js';
 
 /** The output folder's files, each written atomically: hzz_m4l.png, histograms.json, histograms.csv. */
 export const OUTPUT_FILES = { png: 'hzz_m4l.png', json: 'histograms.json', csv: 'histograms.csv' } as const;

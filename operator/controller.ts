@@ -1,5 +1,5 @@
-import { errorMessage } from '../core/errors.js';
-import type { Log } from '../transport/log.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import type { Log } from '../core/util/log.js';
 import { resolveSpec, type HZZAnalysis } from './api/v1alpha1.js';
 import { jobFailed, observeJob, type ChunkAttempt } from './chunk-status.js';
 import { Informer } from './informer.js';
@@ -24,7 +24,7 @@ export interface ControllerOptions {
   publisher: PlanPublisher;
   worker: WorkerConfig;
   dataPvcs: DataPvcs;
-  retry: ReconcileConfig['retry'];
+  retryWait: ReconcileConfig['retryWait'];
   /** Watch one namespace; all when undefined. */
   namespace?: string | undefined;
   resyncMs: number;
@@ -85,7 +85,7 @@ export class Controller {
       analysis,
       attempts: mine.map((j) => observeJob(j, pods)).filter((a): a is ChunkAttempt => a !== undefined),
       plans: configMaps.filter((cm) => isControlledBy(cm, analysis.metadata.uid)).map(readPlanRecord),
-      config: { worker: this.opts.worker, retry: this.opts.retry },
+      config: { worker: this.opts.worker, retryWait: this.opts.retryWait },
       now: Date.now(),
     });
     try {

@@ -1,5 +1,5 @@
-import { backoffDelay, type RetryPolicy } from '../transport/backoff.js';
-import { silentLog, type Log } from '../transport/log.js';
+import { backoffDelay, type Backoff } from '../core/util/backoff.js';
+import { silentLog, type Log } from '../core/util/log.js';
 import type { KubeObject, KubeList } from './kube-types.js';
 import type { KubeClient, WatchEvent } from './kube-client.js';
 
@@ -24,7 +24,7 @@ export interface InformerOptions {
   watchSeconds?: number;
 }
 
-const RELIST_BACKOFF: RetryPolicy = { initialMs: 500, maxMs: 30_000, budgetMs: Infinity };
+const RELIST_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000, budgetMs: Infinity };
 const PAGE = 500;
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;

@@ -1,4 +1,4 @@
-import type { Partial, Plan } from '../core/messages.js';
+import type { Partial, Plan } from '../core/contracts/messages.js';
 import { combinePartials, type Results } from '../core/results.js';
 import { partialMismatch } from './message-checks.js';
 

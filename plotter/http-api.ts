@@ -1,10 +1,10 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/contracts/errors.js';
 import { OUTPUT_FILES } from '../core/write-results.js';
 import type { AnalysisStatus } from './analysis-state.js';
-import { analysisIdProblem } from './analysis-id.js';
+import { analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { PLAN_FILE, STATUS_FILE } from './output-store.js';
 
 /**

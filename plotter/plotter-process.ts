@@ -1,5 +1,5 @@
 import { brokerFromEnv } from '../transport/broker-address.js';
-import { jsonLog } from '../transport/log.js';
+import { jsonLog } from '../core/util/log.js';
 import { startPlotter, type Plotter } from './plotter.js';
 
 /**

@@ -3,19 +3,20 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
-import { errorMessage } from '../core/errors.js';
-import type { Partial as PartialDoc, Plan } from '../core/messages.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import { canonicalJson } from '../core/util/canonical-json.js';
+import type { Partial as PartialDoc, Plan } from '../core/contracts/messages.js';
 import type { Results } from '../core/results.js';
 import { writeResults } from '../core/write-results.js';
-import { SERVICE_RETRY, sleep } from '../transport/backoff.js';
+import { SERVICE_BACKOFF, sleep } from '../core/util/backoff.js';
 import type { BrokerAddress } from '../transport/broker-address.js';
 import { BrokerConnection } from '../transport/connection.js';
 import { QueueConsumer, type Delivery } from '../transport/consumer.js';
 import { deadLetter } from '../transport/dead-letter.js';
-import { silentLog, type Log } from '../transport/log.js';
+import { silentLog, type Log } from '../core/util/log.js';
 import { ConfirmPublisher } from '../transport/publisher.js';
 import { declareTopologyOn, QUEUES } from '../transport/topology.js';
-import { analysisDir } from './analysis-id.js';
+import { analysisDir } from '../core/contracts/analysis-id.js';
 import { AnalysisState, type AnalysisStatus } from './analysis-state.js';
 import { createPlotterServer } from './http-api.js';
 import { parsePartial, parsePlan, partialMismatch, type Checked } from './message-checks.js';
@@ -222,7 +223,7 @@ export class Plotter extends EventEmitter {
   }
 
   private consume(broker: BrokerAddress): void {
-    const conn = new BrokerConnection({ address: broker, name: `hzz-plotter ${hostname()}`, retry: SERVICE_RETRY, log: this.log });
+    const conn = new BrokerConnection({ address: broker, name: `hzz-plotter ${hostname()}`, retry: SERVICE_BACKOFF, log: this.log });
     this.connection = conn;
     conn.on('connected', () => this.emit('ready-changed'));
     conn.on('disconnected', () => this.emit('ready-changed'));
@@ -398,8 +399,3 @@ export class Plotter extends EventEmitter {
 }
 
 export const startPlotter = (opts: PlotterOptions): Promise<Plotter> => Plotter.start(opts);
-
-function canonicalJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x);
-}

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
-import { AnalysisError } from '../core/errors.js';
+import { AnalysisError } from '../core/contracts/errors.js';
 import { RootTree } from '../core/root/tree-reader.js';
 import { runLocal } from '../local/run-local.js';
 import { CLI, fullCatalogueDir, manyBasketsDir, REPO, SHARED_DATA } from './support/paths.js';

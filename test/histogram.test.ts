@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { binCount, binEdges, binFinder, binningProblems, emptyHistogram, merged, mergeInto, type SampleHistogram } from '../core/histogram.js';
-import type { Partial, Plan } from '../core/messages.js';
+import type { Partial, Plan } from '../core/contracts/messages.js';
 import { combinePartials } from '../core/results.js';
 
 const B = { lo: 80, hi: 250, width: 5 };

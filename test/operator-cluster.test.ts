@@ -14,7 +14,8 @@ import type { AnalysisStatus, HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { Informer } from '../operator/informer.js';
 import { paths } from '../operator/kube-adapter.js';
 import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
-import { analysisId, LABELS } from '../operator/naming.js';
+import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
+import { LABELS } from '../operator/naming.js';
 import type { Lease } from '../operator/leader-election.js';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
@@ -173,7 +174,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
 
     await eventually('the analysis to be Ready', async () => condition((await analysis(ns, name)).status, 'Ready')?.status === 'True');
     const status = (await analysis(ns, name)).status!;
-    const id = analysisId(await analysis(ns, name), 1);
+    const id = clusterAnalysisId(await analysis(ns, name), 1);
     assert.equal(status.output?.path, `/${id}/hzz_m4l.png`);
     const fx = await analysisFixture(id, 250);
     assert.deepEqual([status.phase, status.progress, status.running], ['Succeeded', `${fx.tasks.length}/${fx.tasks.length}`, 0]);
@@ -252,7 +253,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const runs = runner.runs.filter((r) => r.namespace === ns).map((r) => Number(r.labels[LABELS.chunk])).sort((a, b) => a - b);
     assert.deepEqual(runs, Array.from({ length: total }, (_, i) => i), 'every chunk ran exactly once');
     assert.deepEqual((await planMap()).map((cm) => cm.metadata.uid), [planUid], 'the stored plan was reused, not made again');
-    const done = await plotter.waitForComplete(analysisId(await analysis(ns, 'resume'), 1), 30_000);
+    const done = await plotter.waitForComplete(clusterAnalysisId(await analysis(ns, 'resume'), 1), 30_000);
     assert.deepEqual(done.chunks, { total, done: total });
   });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
-import type { Plan } from '../core/messages.js';
+import type { Plan } from '../core/contracts/messages.js';
 import { structuralSchema } from '../operator/api/structural.js';
 import { API_VERSION, KIND, type AnalysisSpec, type AnalysisStatus, type HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { toYaml } from '../operator/api/yaml.js';
@@ -31,7 +31,7 @@ import { manyBasketsDir } from './support/paths.js';
 
 const catalogue = loadCatalogue();
 const worker: WorkerConfig = { image: 'hzz-operator:test', command: ['hzz', 'worker'], amqpSecret: { name: 'amqp', key: 'url' } };
-const retry = { backoffMs: 1_000, maxBackoffMs: 300_000 };
+const retryWait = { initialMs: 1_000, maxMs: 300_000 };
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 // Two files of 39 and 156 entries in chunks of 50: chunks 0 (data_A 0-39), 1-4 (data_B).
@@ -87,7 +87,7 @@ function attempt(a: HZZAnalysis, chunk: number, n: number, outcome: Outcome, gen
 }
 
 function run(a: HZZAnalysis, attempts: ChunkAttempt[] = [], plans: PlanRecord[] = [record(a)], now = T0): ReturnType<typeof reconcile> {
-  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retry }, now };
+  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retryWait }, now };
   return reconcile(input);
 }
 

@@ -8,8 +8,8 @@ import { startPlotter, type RejectedEvent } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
 import { EXCHANGE, HEADERS, QUEUES, ROUTING } from '../transport/topology.js';
-import { openPublishSession } from '../worker/broker-session.js';
-import { ExitCode } from '../worker/exit-codes.js';
+import { openPublishSession } from '../transport/publish-session.js';
+import { ExitCode } from '../core/contracts/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, drain, publishRaw, waitUntil } from './support/broker.js';
@@ -50,7 +50,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   for (const b of bad) await publishRaw(vhost.url, EXCHANGE, b.key, b.body);
 
   // The good chunks come after the bad messages in the same queue: the plotter must get past them.
-  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, {}, { publisher: session.publisher })));
+  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published));
   const status = await plotter.waitForComplete(ID, 30_000);
   assert.deepEqual(status.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });

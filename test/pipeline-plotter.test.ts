@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { toPartial } from '../core/analyze-chunk.js';
 import { emptyHistogram } from '../core/histogram.js';
-import { analysisIdProblem } from '../plotter/analysis-id.js';
+import { analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { startPlotter, type Plotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { partialEnvelope, planEnvelope } from '../transport/envelope.js';
-import { openPublishSession, type PublishSession } from '../worker/broker-session.js';
-import { ExitCode } from '../worker/exit-codes.js';
+import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
+import { ExitCode } from '../core/contracts/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';
@@ -26,7 +26,7 @@ before(async () => { fx = await analysisFixture(ID); });
 const retry = { initialMs: 100, maxMs: 1000, budgetMs: 10_000 };
 
 async function publishAll(session: PublishSession): Promise<void> {
-  const codes = await Promise.all(fx.tasks.map((t) => runWorker(t, {}, { publisher: session.publisher })));
+  const codes = await Promise.all(fx.tasks.map((t) => runWorker(t, {}, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published));
 }
 

@@ -6,8 +6,8 @@ import { startPlotter, type PartialEvent } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
 import { QUEUES } from '../transport/topology.js';
-import { openPublishSession, type PublishSession } from '../worker/broker-session.js';
-import { ExitCode } from '../worker/exit-codes.js';
+import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
+import { ExitCode } from '../core/contracts/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
 import { createVhost, queueDepth, waitUntil } from './support/broker.js';
@@ -31,7 +31,7 @@ async function publishPlan(session: PublishSession): Promise<void> {
 }
 
 async function publishChunks(session: PublishSession, tasks = fx.tasks): Promise<void> {
-  const codes = await Promise.all(tasks.map((t) => runWorker(t, {}, { publisher: session.publisher })));
+  const codes = await Promise.all(tasks.map((t) => runWorker(t, {}, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published), `exit codes ${codes.join(',')}`);
 }
 

@@ -1,4 +1,4 @@
-import type { Partial, Plan } from '../core/messages.js';
+import type { Partial, Plan } from '../core/contracts/messages.js';
 import { EXCHANGE, HEADERS, ROUTING, type RoutingKey } from './topology.js';
 import type { PublishOptions } from './publisher.js';
 

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { CatalogueSchema } from '../../core/catalogue.js';
-import { PartialSchema, PlanSchema, TaskSchema } from '../../core/messages.js';
+import { PartialSchema, PlanSchema, TaskSchema } from '../../core/contracts/messages.js';
 
 const schemas = { catalogue: CatalogueSchema, task: TaskSchema, partial: PartialSchema, plan: PlanSchema };
 

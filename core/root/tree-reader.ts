@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { openFile, TBuffer } from 'jsroot/io';
 import { isUrl } from '../locate.js';
-import { badInput, transient } from '../errors.js';
+import { badInput, transient } from '../contracts/errors.js';
 import { BasketMemory } from './basket-memory.js';
 import { decompressBlocks } from './decompress.js';
 import { decodeBasket, type BasketPayload, type Column, type ElementType, type Layout } from './columns.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { analyzeChunk, toPartial } from '../../core/analyze-chunk.js';
 import { loadCatalogue, selectSamples } from '../../core/catalogue.js';
 import { planAnalysis } from '../../core/chunk-plan.js';
-import type { Plan, Task } from '../../core/messages.js';
+import type { Plan, Task } from '../../core/contracts/messages.js';
 import { combinePartials, histogramsDocument, type Results } from '../../core/results.js';
 import { SHARED_DATA } from './paths.js';
 

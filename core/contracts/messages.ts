@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BranchesSchema, CategoryKind } from './catalogue.js';
+import { BranchesSchema, CategoryKind } from '../catalogue.js';
 
 /**
  * The versioned JSON documents that cross process boundaries: a chunk task (what a worker is told),
@@ -76,3 +76,8 @@ export type Chunk = Static<typeof ChunkSchema>;
 export type Task = Static<typeof TaskSchema>;
 export type Partial = Static<typeof PartialSchema>;
 export type Plan = Static<typeof PlanSchema>;
+
+/** A chunk as people read it in errors, conditions and events: `chunk 3 (Zee entries 0-50000)`. */
+export function describeChunk(chunk: Chunk): string {
+  return `chunk ${chunk.index} (${chunk.sample} entries ${chunk.entryStart}-${chunk.entryStop})`;
+}
