@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { toPartial } from '../core/analyze-chunk.js';
 import type { PlanResult } from '../core/chunk-plan.js';
-import type { Partial } from '../core/contracts/messages.js';
-import { combinePartials } from '../core/results.js';
+import type { PartialHistogram } from '../core/contracts/messages.js';
+import { mergePartials } from '../core/merge.js';
 import { ProcessPool } from './process-pool.js';
 import { runChunks, type ChunkRuns } from './run-chunks.js';
 import { planLocalRun, prepareRun, type LocalRunOptions } from './run-plan.js';
@@ -20,7 +20,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunReport> {
   // a run that does not shrink with more processes.
   const pool = new ProcessPool(opts.parallel ?? availableParallelism());
   let planned: PlanResult;
-  let runs: ChunkRuns<Partial>;
+  let runs: ChunkRuns<PartialHistogram>;
   try {
     planned = await planLocalRun(opts, prepared);
     let done = 0;
@@ -34,7 +34,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunReport> {
     await pool.close();
   }
   return {
-    results: combinePartials(planned.plan, runs.values),
+    results: mergePartials(planned.plan, runs.values),
     failures: [...sampleFailures(planned), ...runs.failures],
     seconds: (performance.now() - started) / 1000,
   };

@@ -1,7 +1,7 @@
 import type { PlanResult } from '../core/chunk-plan.js';
 import { errorKind, errorMessage, type FailureKind } from '../core/contracts/errors.js';
-import type { Results } from '../core/results.js';
-import { writeResults } from '../core/write-results.js';
+import type { MergedHistograms } from '../core/merge.js';
+import { writeOutputs } from '../core/outputs.js';
 
 /**
  * What `hzz run` reports, with or without a broker: the merged histograms of what succeeded, and
@@ -15,7 +15,7 @@ export interface RunFailure {
 }
 
 export interface LocalRunReport {
-  results: Results;
+  results: MergedHistograms;
   failures: RunFailure[];
   seconds: number;
 }
@@ -26,7 +26,7 @@ export function sampleFailures(planned: PlanResult): RunFailure[] {
 }
 
 export function writeRunOutputs(out: string, report: LocalRunReport): void {
-  writeResults(out, report.results, { failures: report.failures, wallSeconds: report.seconds });
+  writeOutputs(out, report.results, { failures: report.failures, wallSeconds: report.seconds });
 }
 
 /** The end-of-run table: what was read, what passed, and the weighted yield per category. */

@@ -5,7 +5,7 @@ import { analysisDir } from '../core/contracts/analysis-id.js';
 import { failureError } from '../core/contracts/errors.js';
 import { ExitCode, failureKindOf } from '../core/contracts/exit-codes.js';
 import type { Plan, Task } from '../core/contracts/messages.js';
-import type { Results } from '../core/results.js';
+import type { MergedHistograms } from '../core/merge.js';
 import { silentLog, type Log } from '../core/util/log.js';
 import { brokerFromUrl, type BrokerAddress } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
@@ -51,7 +51,7 @@ export interface RunPlotter {
   waitForComplete(id: string, timeoutMs: number): Promise<unknown>;
   waitForChunks(id: string, indices: readonly number[], timeoutMs: number): Promise<void>;
   flush(id: string): Promise<unknown>;
-  results(id: string): Results | undefined;
+  results(id: string): MergedHistograms | undefined;
   stop(): Promise<void>;
 }
 
@@ -68,7 +68,7 @@ export interface BrokerRunOptions {
 }
 
 export interface BrokerRunResult {
-  results: Results;
+  results: MergedHistograms;
   /** The analysis's output folder (hzz_m4l.png, histograms.json, histograms.csv, status.json, …). */
   dir: string;
   /** Every chunk of the plan is counted. */

@@ -5,7 +5,7 @@ import { jobFailed, observeJob, type ChunkAttempt } from './chunk-status.js';
 import { Informer } from './informer.js';
 import type { WorkerConfig } from './job-spec.js';
 import { paths, type KubeAdapter } from './kube-adapter.js';
-import type { Job } from './kube-types.js';
+import { namespacedName, type Job } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, isControlledBy } from './naming.js';
 import type { PlanPublisher } from './plan-publisher.js';
 import { planConfigMap, readPlanRecord } from './plan-store.js';
@@ -33,8 +33,6 @@ export interface ControllerOptions {
   log: Log;
 }
 
-const keyOf = (namespace: string | undefined, name: string): string => `${namespace}/${name}`;
-
 export class Controller {
   private readonly queue: WorkQueue;
   private readonly analyses: Informer<HZZAnalysis>;
@@ -47,10 +45,10 @@ export class Controller {
       onError: (key, err, retryInMs) => log('reconcile failed', { analysis: key, error: errorMessage(err), retryInMs: Math.round(retryInMs) }),
     });
     this.analyses = new Informer<HZZAnalysis>(kube.client, { path: paths.analyses(namespace), resyncMs: opts.resyncMs, log },
-      (_type, a) => this.queue.add(keyOf(a.metadata.namespace, a.metadata.name)));
+      (_type, a) => this.queue.add(namespacedName(a.metadata.namespace, a.metadata.name)));
     // Resyncs come from the analyses' informer; this one only reports changes to the Jobs.
     this.jobs = new Informer<Job>(kube.client, { path: paths.jobs(namespace), labelSelector: `${LABELS.managedBy}=${MANAGER},${LABELS.analysis}`, resyncMs: 0, log },
-      (_type, job) => this.queue.add(keyOf(job.metadata.namespace, job.metadata.labels![LABELS.analysis]!)));
+      (_type, job) => this.queue.add(namespacedName(job.metadata.namespace, job.metadata.labels![LABELS.analysis]!)));
   }
 
   start(): void {

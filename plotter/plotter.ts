@@ -5,9 +5,9 @@ import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { errorMessage } from '../core/contracts/errors.js';
 import { canonicalJson } from '../core/util/canonical-json.js';
-import type { Partial as PartialDoc, Plan } from '../core/contracts/messages.js';
-import type { Results } from '../core/results.js';
-import { writeResults } from '../core/write-results.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import type { MergedHistograms } from '../core/merge.js';
+import { writeOutputs } from '../core/outputs.js';
 import { SERVICE_BACKOFF, sleep } from '../core/util/backoff.js';
 import type { BrokerAddress } from '../transport/broker-address.js';
 import { BrokerConnection } from '../transport/connection.js';
@@ -17,7 +17,7 @@ import { silentLog, type Log } from '../core/util/log.js';
 import { ConfirmPublisher } from '../transport/publisher.js';
 import { declareTopologyOn, QUEUES } from '../transport/topology.js';
 import { analysisDir } from '../core/contracts/analysis-id.js';
-import { AnalysisState, type AnalysisStatus } from './analysis-state.js';
+import { AnalysisState, type AnalysisProgress } from './analysis-state.js';
 import { createPlotterServer } from './http-api.js';
 import { parsePartial, parsePlan, partialMismatch, type Checked } from './message-checks.js';
 import { loadPartials, scanOutputRoot, storePartial, storePlan, storeStatus } from './output-store.js';
@@ -46,8 +46,8 @@ export interface PlotterOptions {
   /** Minimum time between two redraws of one analysis (the final one is never delayed). */
   drawIntervalMs?: number;
   log?: Log;
-  /** Fault-injection hooks for tests; never set in production. */
-  test?: {
+  /** Fault injection, for the tests that kill a plotter at a chosen moment; never set in production. */
+  faults?: {
     /** Store partials but never ack them, as if the process died just before the ack. */
     holdAcks?: boolean;
     /** Pause before handling each message, to make a run slow enough to interrupt. */
@@ -118,22 +118,22 @@ export class Plotter extends EventEmitter {
     return this.waitFor(() => this.ready().ready, ['ready-changed'], timeoutMs, 'the plotter to be ready').then(() => {});
   }
 
-  status(id: string): AnalysisStatus | undefined {
+  status(id: string): AnalysisProgress | undefined {
     return this.states.get(id)?.status();
   }
 
-  statuses(): AnalysisStatus[] {
+  statuses(): AnalysisProgress[] {
     return [...this.states.values()].map((s) => s.status());
   }
 
   /** The merged result of an analysis's counted partials, as last stored. */
-  results(id: string): Results | undefined {
+  results(id: string): MergedHistograms | undefined {
     const s = this.states.get(id);
     return s?.isRetired ? s.results(loadPartials(id, s.dir, (msg, fields) => this.log(msg, fields))) : s?.results();
   }
 
   /** Resolves once every chunk of the analysis is in and drawn. */
-  waitForComplete(id: string, timeoutMs = 60_000): Promise<AnalysisStatus> {
+  waitForComplete(id: string, timeoutMs = 60_000): Promise<AnalysisProgress> {
     return this.waitFor(() => (this.status(id)?.complete ? this.status(id) : undefined), ['complete'], timeoutMs, `analysis ${id} to complete`);
   }
 
@@ -147,12 +147,12 @@ export class Plotter extends EventEmitter {
   }
 
   /** Draws an analysis now, whatever the throttle says (e.g. a run ending with chunks missing). */
-  flush(id: string): Promise<AnalysisStatus | undefined> {
+  flush(id: string): Promise<AnalysisProgress | undefined> {
     return this.work.run(() => { this.draw(id); return this.status(id); });
   }
 
   /** A plan handed over directly (HTTP); the same checks and storage as one from the queue. */
-  acceptPlan(doc: unknown, expectedId?: string): Promise<{ ok: true; created: boolean; status: AnalysisStatus } | { ok: false; conflict: boolean; reason: string }> {
+  acceptPlan(doc: unknown, expectedId?: string): Promise<{ ok: true; created: boolean; status: AnalysisProgress } | { ok: false; conflict: boolean; reason: string }> {
     return this.work.run(() => {
       const parsed = parsePlan(doc);
       if (!parsed.ok) return { ok: false as const, conflict: false, reason: parsed.reason };
@@ -194,7 +194,7 @@ export class Plotter extends EventEmitter {
       const s = new AnalysisState(a.id, a.dir);
       if (a.plan) s.plan = a.plan;
       for (const p of a.partials) s.partials.set(p.chunk.index, p);
-      const onDisk = a.status as Partial<AnalysisStatus> | undefined;
+      const onDisk = a.status as Partial<AnalysisProgress> | undefined;
       if (a.complete) s.retire(Array.isArray(onDisk?.inconsistent) ? onDisk.inconsistent.filter(Number.isInteger) : []);
       this.states.set(a.id, s);
       if (typeof onDisk?.updatedAt === 'string' && !Number.isNaN(Date.parse(onDisk.updatedAt))) s.updatedAt = new Date(onDisk.updatedAt);
@@ -246,7 +246,7 @@ export class Plotter extends EventEmitter {
   }
 
   private async handle(d: Delivery): Promise<void> {
-    if (this.opts.test?.delayPerMessageMs) await sleep(this.opts.test.delayPerMessageMs);
+    if (this.opts.faults?.delayPerMessageMs) await sleep(this.opts.faults.delayPerMessageMs);
     // Its channel is gone, so the broker has already queued it again: handling it now is wasted work.
     if (d.stale) return;
     try {
@@ -276,7 +276,7 @@ export class Plotter extends EventEmitter {
     const event: PartialEvent = { analysis: p.analysis, chunk: p.chunk.index, redelivered: d.redelivered };
     this.log('stored partial', { ...event });
     this.emit('partial', event);
-    if (this.opts.test?.holdAcks) {
+    if (this.opts.faults?.holdAcks) {
       this.log('holding the ack (test hook)', { ...event });
       return;
     }
@@ -327,7 +327,7 @@ export class Plotter extends EventEmitter {
   }
 
   /** Stores a partial, replacing any earlier copy of the same chunk. */
-  private storePartialDoc(p: PartialDoc): Checked<void> {
+  private storePartialDoc(p: PartialHistogram): Checked<void> {
     const s = this.stateFor(p.analysis);
     if (s.plan) {
       const mismatch = partialMismatch(s.plan, p);
@@ -359,7 +359,7 @@ export class Plotter extends EventEmitter {
     const results = s.results();
     if (!results) return;
     try {
-      writeResults(s.dir, results);
+      writeOutputs(s.dir, results);
       s.drawnDone = results.chunksDone;
       s.drawError = undefined;
       s.touch();

@@ -6,7 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
-import { merged } from '../core/histogram.js';
+import { emptyHistogram, mergeInto } from '../core/histogram.js';
 import { decompressBlocks } from '../core/root/decompress.js';
 import { inflateByCopy, inflateInto } from '../core/root/inflate-into.js';
 import { RootTree } from '../core/root/tree-reader.js';
@@ -35,7 +35,7 @@ describe('baskets decoded into reused memory', () => {
     const whole = await analyzeChunk(chunkTask(file, { entryStart: 0, entryStop: 40_000 }));
     const parts = [];
     for (let start = 0; start < 40_000; start += 2_345) parts.push(await analyzeChunk(chunkTask(file, { entryStart: start, entryStop: Math.min(40_000, start + 2_345) })));
-    const sum = merged({ lo: 80, hi: 250, width: 5 }, parts);
+    const sum = parts.reduce((acc, h) => mergeInto(acc, h), emptyHistogram({ lo: 80, hi: 250, width: 5 }));
     assert.equal(sum.nRead, 40_000);
     assert.equal(sum.nSelected, whole.nSelected);
     assert.deepEqual(sum.entries, whole.entries);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runLocal } from '../local/run-local.js';
-import { histogramsDocument } from '../core/results.js';
+import { histogramsDocument } from '../core/outputs.js';
 import { fullCatalogueDir, SHARED_DATA } from './support/paths.js';
 import { serveFolder, type TestServer } from './support/http-server.js';
 

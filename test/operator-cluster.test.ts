@@ -158,7 +158,6 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     await kubectl(['delete', '-n', ns, 'configmap', 'one']);
     await eventually('three events', async () => seen.length >= 3);
     assert.deepEqual(seen, ['added one', 'added two', 'deleted one']);
-    assert.deepEqual(informer.list().map((c) => c.metadata.name), ['two']);
   });
 
   await t.test('kubectl apply of the shared-data example runs its chunks as Jobs, reaches Ready, and plots what a local run computes', async () => {

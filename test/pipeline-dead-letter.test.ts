@@ -12,7 +12,7 @@ import { openPublishSession } from '../transport/publish-session.js';
 import { ExitCode } from '../core/contracts/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
-import { createVhost, drain, publishRaw, waitUntil } from './support/broker.js';
+import { createVhost, drain, plotterReady, publishRaw, waitUntil } from './support/broker.js';
 
 // Messages the plotter cannot use go to a dead-letter queue with the reason in a header, where a
 // person can find them; the plotter carries on and the run completes with the good ones.
@@ -29,7 +29,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   const rejected: RejectedEvent[] = [];
   plotter.on('rejected', (e: RejectedEvent) => rejected.push(e));
-  await plotter.whenReady();
+  await plotterReady(plotter);
 
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);

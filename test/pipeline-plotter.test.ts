@@ -12,7 +12,7 @@ import { openPublishSession, type PublishSession } from '../transport/publish-se
 import { ExitCode } from '../core/contracts/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
-import { createVhost, waitUntil } from './support/broker.js';
+import { createVhost, plotterReady, waitUntil } from './support/broker.js';
 
 // The plotter's own promises: partials may come before their plan; a plan can also come over HTTP;
 // the folder alone is enough to come back; redraws are throttled but the last one is never late;
@@ -43,7 +43,7 @@ test('partials that come before their plan are kept, and counted when the plan a
   const plotter = await startPlotter({ out: out.path, broker: address, port: 0, host: '127.0.0.1' });
   const session = await openPublishSession(address, { name: 'test', retry });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
-  await plotter.whenReady();
+  await plotterReady(plotter);
   assert.equal((await http(plotter, '/healthz')).status, 200);
   assert.equal((await http(plotter, '/readyz')).status, 200);
 
@@ -85,7 +85,7 @@ test('redraws are throttled, the last chunk is drawn at once, and a restart need
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   const drawn: { done: number; complete: boolean }[] = [];
   plotter.on('drawn', (s: { chunks: { done: number }; complete: boolean }) => drawn.push({ done: s.chunks.done, complete: s.complete }));
-  await plotter.whenReady();
+  await plotterReady(plotter);
 
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
@@ -119,7 +119,7 @@ test('a complete analysis keeps its partials on disk only: a late copy of a chun
   const plotter = await startPlotter({ out: out.path, broker: address, port: null, log });
   const session = await openPublishSession(address, { name: 'test', retry });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
-  await plotter.whenReady();
+  await plotterReady(plotter);
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
   await publishAll(session);

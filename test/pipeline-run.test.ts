@@ -11,7 +11,7 @@ import { openPublishSession } from '../transport/publish-session.js';
 import { ExitCode } from '../core/contracts/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
-import { createVhost, queueDepth, waitUntil } from './support/broker.js';
+import { createVhost, plotterReady, queueDepth, waitUntil } from './support/broker.js';
 
 // The pipeline's main promise: going through RabbitMQ changes nothing. Every chunk is counted once,
 // and the histograms equal, number for number, the in-process run of the same chunks.
@@ -55,7 +55,7 @@ test('the same chunk published twice is counted once', { timeout: 60_000 }, asyn
   const out = tempDir('dup');
   const plotter = await startPlotter({ out: out.path, broker: brokerFromUrl(vhost.url), port: null });
   t.after(async () => { await plotter.stop(); await vhost.dispose(); out.dispose(); });
-  await plotter.whenReady();
+  await plotterReady(plotter);
 
   const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
   const plan = planEnvelope(fx.plan);

@@ -1,4 +1,4 @@
-import type { Partial, Plan } from '../core/contracts/messages.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import { EXCHANGE, HEADERS, ROUTING, type RoutingKey } from './topology.js';
 import type { PublishOptions } from './publisher.js';
 
@@ -14,7 +14,7 @@ export interface Envelope {
   options: PublishOptions;
 }
 
-export function partialEnvelope(p: Partial): Envelope {
+export function partialEnvelope(p: PartialHistogram): Envelope {
   return {
     exchange: EXCHANGE,
     routingKey: ROUTING.partial,

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { CommandModule } from 'yargs';
-import { OUTPUT_FILES } from '../../core/write-results.js';
+import { OUTPUT_FILES } from '../../core/outputs.js';
 import { runLocal } from '../../local/run-local.js';
 import type { LocalRunOptions } from '../../local/run-plan.js';
 import { summaryTable, writeRunOutputs, type LocalRunReport } from '../../local/run-report.js';

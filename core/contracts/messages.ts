@@ -39,7 +39,7 @@ export const TaskSchema = Type.Object({
   xsecWeight: Type.Optional(Type.Number()),
 }, { additionalProperties: false });
 
-export const PartialSchema = Type.Object({
+export const PartialHistogramSchema = Type.Object({
   schema: Type.Literal('hzz.partial/v1'),
   analysis: Type.String({ minLength: 1 }),
   chunk: ChunkSchema,
@@ -74,7 +74,7 @@ export const PlanSchema = Type.Object({
 
 export type Chunk = Static<typeof ChunkSchema>;
 export type Task = Static<typeof TaskSchema>;
-export type Partial = Static<typeof PartialSchema>;
+export type PartialHistogram = Static<typeof PartialHistogramSchema>;
 export type Plan = Static<typeof PlanSchema>;
 
 /** A chunk as people read it in errors, conditions and events: `chunk 3 (Zee entries 0-50000)`. */
