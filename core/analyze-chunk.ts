@@ -3,7 +3,7 @@ import type { Branches } from './catalogue.js';
 import { binFinder, emptyHistogram, type SampleHistogram } from './histogram.js';
 import type { PartialHistogram, Task } from './contracts/messages.js';
 import type { Column } from './root/columns.js';
-import { RootTree } from './root/tree-reader.js';
+import { RootTree } from './root/tree.js';
 import { fourLeptonMass, passesSelection, type LeptonColumns } from './selection.js';
 import { PACKAGE_VERSION } from './version.js';
 import { eventWeight, type FactorColumn } from './weights.js';

@@ -4,7 +4,7 @@ import { errorMessage } from './contracts/errors.js';
 import type { Binning } from './histogram.js';
 import { locateSample } from './locate.js';
 import type { Chunk, Plan, Task } from './contracts/messages.js';
-import { RootTree } from './root/tree-reader.js';
+import { RootTree } from './root/tree.js';
 import { crossSectionWeight } from './weights.js';
 
 /**

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
 import { AnalysisError } from '../core/contracts/errors.js';
-import { RootTree } from '../core/root/tree-reader.js';
+import { RootTree } from '../core/root/tree.js';
 import { runLocal } from '../local/run-local.js';
 import { CLI, fullCatalogueDir, manyBasketsDir, REPO, SHARED_DATA } from './support/paths.js';
 import { serveFolder, type TestServer } from './support/http-server.js';

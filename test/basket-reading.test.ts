@@ -9,7 +9,7 @@ import { planAnalysis } from '../core/chunk-plan.js';
 import { emptyHistogram, mergeInto } from '../core/histogram.js';
 import { decompressBlocks } from '../core/root/decompress.js';
 import { inflateByCopy, inflateInto } from '../core/root/inflate-into.js';
-import { RootTree } from '../core/root/tree-reader.js';
+import { RootTree } from '../core/root/tree.js';
 import { chunkTask } from './support/analysis-fixture.js';
 import { manyBasketsDir, SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference } from './support/reference.js';
