@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Branches } from './catalogue.js';
-import { binFinder, emptyHistogram, type SampleHistogram } from './histogram.js';
 import type { PartialHistogram, Task } from './contracts/messages.js';
+import { binFinder, emptyHistogram, type SampleHistogram } from './histogram.js';
 import type { Column } from './root/columns.js';
 import { RootTree } from './root/tree.js';
 import { fourLeptonMass, passesSelection, type LeptonColumns } from './selection.js';

@@ -1,9 +1,9 @@
 import { branchesRead } from './analyze-chunk.js';
 import { categoryOf, type Catalogue, type Sample } from './catalogue.js';
 import { errorMessage } from './contracts/errors.js';
+import type { Chunk, Plan, Task } from './contracts/messages.js';
 import type { Binning } from './histogram.js';
 import { locateSample } from './locate.js';
-import type { Chunk, Plan, Task } from './contracts/messages.js';
 import { RootTree } from './root/tree.js';
 import { crossSectionWeight } from './weights.js';
 

@@ -1,5 +1,5 @@
-import { emptyHistogram, mergeInto, sameBinning, type SampleHistogram } from './histogram.js';
 import type { PartialHistogram, Plan } from './contracts/messages.js';
+import { emptyHistogram, mergeInto, sameBinning, type SampleHistogram } from './histogram.js';
 
 /**
  * The merge: partial histograms added up per sample and per category. Partials are always added in

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { failureError, type FailureKind } from '../core/contracts/errors.js';
-import type { SampleHistogram } from '../core/histogram.js';
 import type { Task } from '../core/contracts/messages.js';
+import type { SampleHistogram } from '../core/histogram.js';
 
 /**
  * A fixed pool of analysis processes for the local run. Each process takes the next chunk when it

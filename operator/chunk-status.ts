@@ -1,8 +1,8 @@
 import type { ChunkRetryRule } from '../core/contracts/chunk-retry.js';
 import type { FailureKind } from '../core/contracts/errors.js';
 import { describeExitCode, failureKindOf } from '../core/contracts/exit-codes.js';
-import type { Job, Pod } from './kube-types.js';
 import { WORKER_CONTAINER } from './job-spec.js';
+import type { Job, Pod } from './kube-types.js';
 import { LABELS } from './naming.js';
 
 /**

@@ -1,7 +1,7 @@
 import { backoffDelay, type Backoff } from '../core/util/backoff.js';
 import { silentLog, type Log } from '../core/util/log.js';
-import { namespacedName, type KubeObject, type KubeList } from './kube-types.js';
 import type { KubeClient, WatchEvent } from './kube-client.js';
+import { namespacedName, type KubeObject, type KubeList } from './kube-types.js';
 
 /**
  * List, then watch from the list's resourceVersion, keeping a local copy of the objects; when the

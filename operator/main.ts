@@ -1,5 +1,5 @@
-import { brokerFromEnv } from '../transport/broker-address.js';
 import { jsonLog } from '../core/util/log.js';
+import { brokerFromEnv } from '../transport/broker-address.js';
 import type { OperatorOptions } from './config.js';
 import { Controller } from './controller.js';
 import { portOf, startHealthServer } from './health.js';

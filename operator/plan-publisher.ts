@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import type { Plan } from '../core/contracts/messages.js';
 import type { Backoff } from '../core/util/backoff.js';
+import type { Log } from '../core/util/log.js';
 import type { BrokerAddress } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
-import type { Log } from '../core/util/log.js';
 import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
 
 /**

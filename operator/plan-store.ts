@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { canonicalJson } from '../core/util/canonical-json.js';
 import { chunkTasks, splitIntoChunks } from '../core/chunk-plan.js';
 import { PlanSchema, TaskSchema, type Plan, type Task } from '../core/contracts/messages.js';
+import { canonicalJson } from '../core/util/canonical-json.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
 import type { ConfigMap } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, controllerRef, planConfigMapName } from './naming.js';

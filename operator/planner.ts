@@ -1,11 +1,11 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { parseCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
 import { describeFailure, planAnalysis, type PlanRequest } from '../core/chunk-plan.js';
+import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import { badInput, errorKind, errorMessage, transient } from '../core/contracts/errors.js';
 import { binningProblems } from '../core/histogram.js';
 import { builtInReleases } from './api/releases.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
-import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import type { PlanContent } from './plan-store.js';
 
 /**

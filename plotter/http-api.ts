@@ -1,10 +1,10 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { errorMessage } from '../core/contracts/errors.js';
 import { OUTPUT_FILES } from '../core/outputs.js';
 import type { AnalysisProgress } from './analysis-state.js';
-import { analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { PLAN_FILE, STATUS_FILE } from './output-store.js';
 
 /**

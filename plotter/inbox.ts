@@ -6,8 +6,8 @@ import type { Delivery } from '../transport/consumer.js';
 import { deadLetter } from '../transport/dead-letter.js';
 import type { ConfirmPublisher } from '../transport/publisher.js';
 import { QUEUES } from '../transport/topology.js';
-import type { AnalysisProgress } from './analysis-state.js';
 import type { Analyses } from './analyses.js';
+import type { AnalysisProgress } from './analysis-state.js';
 import { parsePartial, parsePlan } from './message-checks.js';
 import type { SerialWork } from './serial-work.js';
 

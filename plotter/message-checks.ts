@@ -1,9 +1,9 @@
-import { errorMessage } from '../core/contracts/errors.js';
-import { binCount, binningProblems, sameBinning } from '../core/histogram.js';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { PartialHistogramSchema, PlanSchema, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
-import { checked } from '../core/schema-check.js';
 import { analysisIdProblem } from '../core/contracts/analysis-id.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import { PartialHistogramSchema, PlanSchema, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
+import { binCount, binningProblems, sameBinning } from '../core/histogram.js';
+import { checked } from '../core/schema-check.js';
 
 /**
  * What the plotter refuses, and why, in words that go into the dead-letter header. A message is

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
+import { analysisDir, analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { errorMessage } from '../core/contracts/errors.js';
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import { ATOMIC_WRITE_TEMP, writeAtomic } from '../core/util/write-atomic.js';
-import { analysisDir, analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { parsePartial, parsePlan } from './message-checks.js';
 
 /**

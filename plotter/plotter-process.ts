@@ -1,5 +1,5 @@
-import { brokerFromEnv } from '../transport/broker-address.js';
 import { jsonLog } from '../core/util/log.js';
+import { brokerFromEnv } from '../transport/broker-address.js';
 import { startPlotter, type Plotter, type PlotterOptions } from './plotter.js';
 
 /**

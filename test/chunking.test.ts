@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runLocal } from '../local/run-local.js';
 import type { MergedHistograms } from '../core/merge.js';
+import { runLocal } from '../local/run-local.js';
 import { SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference } from './support/reference.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binCount, binEdges, binFinder, binningProblems, emptyHistogram, mergeInto, type SampleHistogram } from '../core/histogram.js';
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import { binCount, binEdges, binFinder, binningProblems, emptyHistogram, mergeInto, type SampleHistogram } from '../core/histogram.js';
 import { mergePartials } from '../core/merge.js';
 
 const B = { lo: 80, hi: 250, width: 5 };

@@ -2,27 +2,27 @@
 // etcd, kube-controller-manager's Job controller and garbage collector, a job runner that runs each
 // pod's container as the real worker process, the real RabbitMQ (a vhost of its own) and an
 // in-process plotter. One cluster for the whole file; each scenario has a namespace of its own.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startPlotter } from '../plotter/plotter.js';
-import { brokerFromUrl } from '../transport/broker-address.js';
+import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import type { AnalysisStatus, HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { Informer } from '../operator/informer.js';
 import { paths } from '../operator/kube-adapter.js';
 import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
-import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
-import { LABELS } from '../operator/naming.js';
 import type { Lease } from '../operator/leader-election.js';
+import { LABELS } from '../operator/naming.js';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
+import { startPlotter } from '../plotter/plotter.js';
+import { brokerFromUrl } from '../transport/broker-address.js';
+import { spawnTied } from './harness/control-plane.js';
+import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';
 import { cleanupStack } from './support/cleanup.js';
-import { spawnTied } from './harness/control-plane.js';
-import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
 
 const HZZ = fileURLToPath(new URL('../cli/hzz.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/hzzanalysis-shared-data.yaml', import.meta.url));

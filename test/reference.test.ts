@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { runLocal } from '../local/run-local.js';
 import type { MergedHistograms } from '../core/merge.js';
+import { runLocal } from '../local/run-local.js';
 import { fullCatalogueDir, manyBasketsDir, REPO, SHARED_2020_FILES, SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference, runReference, type ReferenceSample } from './support/reference.js';
 

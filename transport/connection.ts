@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { connect, type ChannelModel } from 'amqplib';
 import { errorMessage, transient } from '../core/contracts/errors.js';
 import { backoffDelay, type Backoff } from '../core/util/backoff.js';
-import type { BrokerAddress } from './broker-address.js';
 import { silentLog, type Log } from '../core/util/log.js';
+import type { BrokerAddress } from './broker-address.js';
 
 /**
  * One AMQP connection that comes back by itself. amqplib gives a connection that, once closed, is

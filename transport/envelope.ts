@@ -1,6 +1,6 @@
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
-import { EXCHANGE, HEADERS, ROUTING, type RoutingKey } from './topology.js';
 import type { PublishOptions } from './publisher.js';
+import { EXCHANGE, HEADERS, ROUTING, type RoutingKey } from './topology.js';
 
 /**
  * How our documents travel: JSON bodies, their schema name as the AMQP `type`, and a few headers

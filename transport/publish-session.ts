@@ -1,7 +1,7 @@
 import type { Backoff } from '../core/util/backoff.js';
+import { silentLog, type Log } from '../core/util/log.js';
 import type { BrokerAddress } from './broker-address.js';
 import { BrokerConnection } from './connection.js';
-import { silentLog, type Log } from '../core/util/log.js';
 import { ConfirmPublisher } from './publisher.js';
 import { declareTopologyOn } from './topology.js';
 

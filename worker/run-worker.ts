@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
 import { analyzeChunk, toPartial } from '../core/analyze-chunk.js';
 import { errorMessage } from '../core/contracts/errors.js';
+import { exitCodeFor, ExitCode } from '../core/contracts/exit-codes.js';
 import { TaskSchema, type Task } from '../core/contracts/messages.js';
 import { checked } from '../core/schema-check.js';
-import { brokerFromEnv } from '../transport/broker-address.js';
-import { partialEnvelope } from '../transport/envelope.js';
 import type { Backoff } from '../core/util/backoff.js';
 import { silentLog, type Log } from '../core/util/log.js';
-import type { ConfirmPublisher } from '../transport/publisher.js';
+import { brokerFromEnv } from '../transport/broker-address.js';
+import { partialEnvelope } from '../transport/envelope.js';
 import { openPublishSession } from '../transport/publish-session.js';
-import { exitCodeFor, ExitCode } from '../core/contracts/exit-codes.js';
+import type { ConfirmPublisher } from '../transport/publisher.js';
 
 /**
  * One chunk, start to finish: validate the task, analyse the chunk, publish its partial and wait

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { errorMessage } from '../core/contracts/errors.js';
-import { jsonLog } from '../core/util/log.js';
 import { describeExitCode, exitCodeFor, type ExitCode } from '../core/contracts/exit-codes.js';
+import { jsonLog } from '../core/util/log.js';
 import { runWorker } from './run-worker.js';
 import { readTask } from './task-input.js';
 

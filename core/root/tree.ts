@@ -1,6 +1,6 @@
 import { badInput } from '../contracts/errors.js';
-import { diskPayload, embeddedPayload } from './basket.js';
 import { BasketMemory } from './basket-memory.js';
+import { diskPayload, embeddedPayload } from './basket.js';
 import { describeBranch, findBranch, type BranchInfo, type JsrootTree } from './branch.js';
 import { decodeBasket, type Column } from './columns.js';
 import { RootFile } from './file.js';

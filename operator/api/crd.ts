@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { analysisSchemas, API_VERSION, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './v1alpha1.js';
 import { structuralSchema } from './structural.js';
+import { analysisSchemas, API_VERSION, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './v1alpha1.js';
 import { toYaml } from './yaml.js';
 
 /** The HZZAnalysis CustomResourceDefinition, generated from the TypeBox schema in v1alpha1.ts. */
