@@ -8,13 +8,11 @@ import globals from 'globals';
  * cli/ on top, wiring them together. An import that reaches up or sideways fails the lint.
  */
 const ROLES = ['operator', 'worker', 'plotter', 'local'];
-const importsOf = (folders) => ({
-  regex: `(^|/)(${folders.join('|')})/`,
-  message: 'core/ and transport/ are shared; operator/, worker/, plotter/ and local/ never import each other (cli/ wires them): see docs/contracts.md',
-});
-const layer = (folder, forbidden) => ({
+const layer = (folder, forbidden, message) => ({
   files: [`${folder}/**/*.ts`],
-  rules: { 'no-restricted-imports': ['error', { patterns: [importsOf(forbidden)] }] },
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ regex: `(^|/)(${forbidden.join('|')})/`, message: `${message} (docs/contracts.md, "The layers")` }] }],
+  },
 });
 
 export default tseslint.config(
@@ -27,7 +25,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  layer('core', ['transport', ...ROLES, 'cli']),
-  layer('transport', [...ROLES, 'cli']),
-  ...ROLES.map((role) => layer(role, [...ROLES.filter((r) => r !== role), 'cli'])),
+  layer('core', ['transport', ...ROLES, 'cli'], 'core/ is the bottom layer: it imports no other folder'),
+  layer('transport', [...ROLES, 'cli'], 'transport/ stands on core/ only'),
+  ...ROLES.map((role) => layer(role, [...ROLES.filter((r) => r !== role), 'cli'],
+    'operator/, worker/, plotter/ and local/ stand side by side on core/ and transport/ and never import each other; cli/ wires them together')),
 );

@@ -17,7 +17,6 @@ export interface LocalRunOptions {
   parallel?: number | undefined;
   lumi?: number | undefined;
   binning?: Binning | undefined;
-  analysis?: string | undefined;
   onPlanned?: (p: PlanResult) => void;
   onChunk?: (done: number, total: number) => void;
 }
@@ -45,7 +44,7 @@ export function prepareRun(opts: LocalRunOptions): PreparedRun {
 export async function planLocalRun(opts: LocalRunOptions, prepared = prepareRun(opts)): Promise<PlanResult> {
   const { catalogue, lumi, binning } = prepared;
   const planned = await planAnalysis({
-    analysis: opts.analysis ?? localAnalysisId(new Date()),
+    analysis: localAnalysisId(new Date()),
     catalogue, samples: selectSamples(catalogue, opts.samples), source: opts.data ?? catalogue.urlPrefix,
     lumi, binning, chunkSize: opts.chunkSize,
   });
