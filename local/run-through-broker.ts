@@ -24,11 +24,9 @@ import { sampleFailures, type LocalRunReport, type RunFailure } from './run-repo
  *
  * The plotter consumes the vhost's shared queues, so give a run a vhost of its own (or make sure no
  * other plotter consumes there), or partials will be split between the two.
- */
-
-/**
- * The worker and the plotter, handed in by whoever wires the run (cli/commands/run.ts, the tests):
- * local/ stands beside worker/ and plotter/ and imports neither (eslint.config.js).
+ *
+ * The worker and the plotter are handed in by whoever wires the run (cli/commands/run.ts, the
+ * tests): local/ stands beside worker/ and plotter/ and imports neither (eslint.config.js).
  */
 export interface PipelineParts {
   /** worker/run-worker.ts's runWorker: one chunk analysed and its partial published through `publisher`. */
@@ -99,7 +97,9 @@ export async function runLocalThroughBroker(opts: LocalRunOptions, broker: strin
   }
 }
 
-export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelineParts, log: Log = silentLog): Promise<BrokerRunResult> {
+export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelineParts): Promise<BrokerRunResult> {
+  // A terminal run reports through its result and the progress bar: the parts stay quiet.
+  const log = silentLog;
   const address = brokerFromUrl(opts.broker);
   const id = opts.plan.analysis;
   const mismatched = opts.tasks.find((t) => t.analysis !== id);
@@ -120,7 +120,6 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
         if (outcome.code !== ExitCode.Published) throw failureError(failureKindOf(outcome.code), outcome.message);
       },
     });
-    for (const f of failures) log('chunk failed', { ...f });
 
     if (failures.length === 0) {
       await plotter.waitForComplete(id, PLOTTER_TIMEOUT_MS);

@@ -19,8 +19,6 @@ import { createPlotterServer } from './http-api.js';
 import { Inbox, type InboxOptions, type PlanHandover } from './inbox.js';
 import { SerialWork } from './serial-work.js';
 
-export type { PartialEvent, RejectedEvent } from './inbox.js';
-
 /**
  * The plotter service: consumes plans and partials, stores each in the output folder, and redraws
  * each analysis's outputs as its chunks come in. The folder is the state: it is read back at
@@ -29,7 +27,7 @@ export type { PartialEvent, RejectedEvent } from './inbox.js';
  * This module wires the parts (inbox.ts: what comes in; analyses.ts: what is stored and drawn) to
  * the broker and the HTTP API, and starts and stops them.
  *
- * Events: 'plan' (id), 'partial' ({analysis, chunk, redelivered}), 'rejected' ({queue, reason}),
+ * Events: 'plan' (id), 'partial' (PartialEvent), 'rejected' (RejectedEvent), both in inbox.ts;
  * 'drawn' (progress), 'complete' (progress).
  */
 export interface PlotterOptions {
