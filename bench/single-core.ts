@@ -1,6 +1,6 @@
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
-import { RootTree } from '../core/root/tree-reader.js';
+import { RootTree } from '../core/root/tree.js';
 
 /**
  * One worker's hot path on one core, in a process of its own so that its peak memory is its own:

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { errorKind, errorMessage } from '../core/errors.js';
+import { errorKind, errorMessage } from '../core/contracts/errors.js';
 import { operatorCommand } from './commands/operator.js';
 import { plotterCommand } from './commands/plotter.js';
 import { runCommand } from './commands/run.js';

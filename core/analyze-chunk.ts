@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import type { Branches } from './catalogue.js';
+import type { PartialHistogram, Task } from './contracts/messages.js';
 import { binFinder, emptyHistogram, type SampleHistogram } from './histogram.js';
-import type { Partial, Task } from './messages.js';
 import type { Column } from './root/columns.js';
-import { RootTree } from './root/tree-reader.js';
+import { RootTree } from './root/tree.js';
 import { fourLeptonMass, passesSelection, type LeptonColumns } from './selection.js';
-import { VERSION } from './version.js';
+import { PACKAGE_VERSION } from './version.js';
 import { eventWeight, type FactorColumn } from './weights.js';
 
 /**
@@ -51,10 +51,10 @@ export function branchesRead(b: Branches, simulated: boolean): { lepton: string[
 }
 
 /** The partial message for a chunk's histogram. */
-export function toPartial(task: Task, h: SampleHistogram): Partial {
+export function toPartial(task: Task, h: SampleHistogram): PartialHistogram {
   return {
     schema: 'hzz.partial/v1', analysis: task.analysis, chunk: task.chunk, binning: task.binning,
     sumw: h.sumw, sumw2: h.sumw2, entries: h.entries, nRead: h.nRead, nSelected: h.nSelected,
-    worker: { host: hostname(), version: VERSION }, producedAt: new Date().toISOString(),
+    worker: { host: hostname(), version: PACKAGE_VERSION }, producedAt: new Date().toISOString(),
   };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
-import { badInput } from './errors.js';
+import { badInput } from './contracts/errors.js';
 import { checked } from './schema-check.js';
 
 /**

@@ -1,10 +1,10 @@
 import { branchesRead } from './analyze-chunk.js';
 import { categoryOf, type Catalogue, type Sample } from './catalogue.js';
-import { errorMessage } from './errors.js';
+import { errorMessage } from './contracts/errors.js';
+import type { Chunk, Plan, Task } from './contracts/messages.js';
 import type { Binning } from './histogram.js';
 import { locateSample } from './locate.js';
-import type { Chunk, Plan, Task } from './messages.js';
-import { RootTree } from './root/tree-reader.js';
+import { RootTree } from './root/tree.js';
 import { crossSectionWeight } from './weights.js';
 
 /**
@@ -79,17 +79,30 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   const files = opened.flatMap((o) => (o.file ? [o.file] : []));
   const xsecWeights = new Map(req.samples.map((s) => [s.name, mcWeightOf(cat, s, req.lumi)]));
   const chunks = splitIntoChunks(files, req.chunkSize);
-  const tasks = chunks.map((chunk): Task => ({
-    schema: 'hzz.task/v1', analysis: req.analysis, chunk, tree: cat.tree, energyUnit: cat.energyUnit,
-    branches: cat.branches, binning: req.binning, ...optional('xsecWeight', xsecWeights.get(chunk.sample)),
-  }));
   const plan: Plan = {
     schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi: req.lumi, binning: req.binning,
     categories: cat.categories.map(({ name, kind, label, color }) => ({ name, kind, label, color })),
     samples: files.map(({ sample, category, url, entries }) => ({ sample, category, url, entries, ...optional('xsecWeight', xsecWeights.get(sample)) })),
     chunks: chunks.length,
   };
+  const tasks = chunkTasks(plan, cat, chunks);
   return { plan, tasks, files, failures: opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : [])) };
+}
+
+/** What a tree's branches are called and in which unit, as a task carries it. */
+export type TreeLayout = Pick<Task, 'tree' | 'energyUnit' | 'branches'>;
+
+/**
+ * A task per chunk: the chunk, where its tree's branches are, the plan's binning and its sample's
+ * cross-section weight. The operator rebuilds a stored plan's tasks with this too, so a Job gets the
+ * very task `hzz run` would have analysed.
+ */
+export function chunkTasks(plan: Plan, layout: TreeLayout, chunks: readonly Chunk[]): Task[] {
+  const xsecWeights = new Map(plan.samples.map((s) => [s.sample, s.xsecWeight]));
+  return chunks.map((chunk): Task => ({
+    schema: 'hzz.task/v1', analysis: plan.analysis, chunk, tree: layout.tree, energyUnit: layout.energyUnit,
+    branches: layout.branches, binning: plan.binning, ...optional('xsecWeight', xsecWeights.get(chunk.sample)),
+  }));
 }
 
 function mcWeightOf(cat: Catalogue, s: Sample, lumi: number): number | undefined {

@@ -83,12 +83,6 @@ export function mergeInto(into: SampleHistogram, h: SampleHistogram): SampleHist
   return into;
 }
 
-export function merged(b: Binning, hs: Iterable<SampleHistogram>): SampleHistogram {
-  let acc = emptyHistogram(b);
-  for (const h of hs) acc = mergeInto(acc, h);
-  return acc;
-}
-
 export function sameBinning(a: Binning, b: Binning): boolean {
   return a.lo === b.lo && a.hi === b.hi && a.width === b.width;
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Sample } from './catalogue.js';
-import { badInput } from './errors.js';
+import { badInput } from './contracts/errors.js';
 
 /**
  * Where a sample's file is, given a source: an http(s) URL prefix (the catalogue's official one by

@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { badInput } from './errors.js';
+import { badInput } from './contracts/errors.js';
 
 /**
  * Validates `value` against a TypeBox schema and returns it typed, or throws a bad-input error that

@@ -1,6 +1,6 @@
 import { analyzeChunk } from '../core/analyze-chunk.js';
-import { errorKind, errorMessage } from '../core/errors.js';
-import type { Task } from '../core/messages.js';
+import { errorKind, errorMessage } from '../core/contracts/errors.js';
+import type { Task } from '../core/contracts/messages.js';
 import type { PoolReply, PoolRequest } from './process-pool.js';
 
 // One analysis process of a local run: chunks in, histograms out. It keeps its opened files between

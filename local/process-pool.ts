@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { AnalysisError, type ErrorKind } from '../core/errors.js';
+import { failureError, type FailureKind } from '../core/contracts/errors.js';
+import type { Task } from '../core/contracts/messages.js';
 import type { SampleHistogram } from '../core/histogram.js';
-import type { Task } from '../core/messages.js';
 
 /**
  * A fixed pool of analysis processes for the local run. Each process takes the next chunk when it
@@ -14,7 +14,7 @@ import type { Task } from '../core/messages.js';
 export interface PoolRequest { id: number; task: Task }
 export type PoolReply =
   | { id: number; histogram: SampleHistogram }
-  | { id: number; error: { kind: ErrorKind | 'crash'; message: string } };
+  | { id: number; error: { kind: FailureKind; message: string } };
 
 export class ProcessPool {
   private readonly processes: ChildProcess[] = [];
@@ -70,7 +70,7 @@ export class ProcessPool {
     this.pending.delete(reply.id);
     this.idle.push(child);
     if ('histogram' in reply) p.resolve(reply.histogram);
-    else p.reject(reply.error.kind === 'crash' ? new Error(reply.error.message) : new AnalysisError(reply.error.kind, '', reply.error.message));
+    else p.reject(failureError(reply.error.kind, reply.error.message));
     this.dispatch();
   }
 

@@ -1,7 +1,8 @@
-import type { Chunk } from '../core/messages.js';
-import { describeExitCode, isRetryable } from '../worker/exit-codes.js';
-import type { Job, Pod } from './kube-types.js';
+import type { ChunkRetryRule } from '../core/contracts/chunk-retry.js';
+import type { FailureKind } from '../core/contracts/errors.js';
+import { describeExitCode, failureKindOf } from '../core/contracts/exit-codes.js';
 import { WORKER_CONTAINER } from './job-spec.js';
+import type { Job, Pod } from './kube-types.js';
 import { LABELS } from './naming.js';
 
 /**
@@ -10,8 +11,8 @@ import { LABELS } from './naming.js';
  * attempt), so nothing about a chunk has to be remembered anywhere else.
  */
 export interface AttemptFailure {
-  /** No further attempt can help: bad input (exit 2), whatever retries are left. */
-  final: boolean;
+  /** Bad input (exit 2, or the Job's podFailurePolicy said so) is never retried. */
+  kind: FailureKind;
   /** Exit code and the worker's termination message, e.g. "exit 2: bad input: …: not a ROOT file". */
   message: string;
 }
@@ -64,9 +65,9 @@ function failureOf(job: Job, reason: string | undefined, conditionMessage: strin
     .sort((a, b) => (a!.finishedAt ?? '').localeCompare(b!.finishedAt ?? ''))
     .at(-1);
   const byPolicy = reason === 'PodFailurePolicy';
-  if (!terminated) return { final: byPolicy, message: conditionMessage || reason || 'the Job failed' };
+  if (!terminated) return { kind: byPolicy ? 'bad-input' : 'crash', message: conditionMessage || reason || 'the Job failed' };
   const text = terminated.message?.trim() || describeExitCode(terminated.exitCode);
-  return { final: byPolicy || !isRetryable(terminated.exitCode), message: `exit ${terminated.exitCode}: ${text}` };
+  return { kind: byPolicy ? 'bad-input' : failureKindOf(terminated.exitCode), message: `exit ${terminated.exitCode}: ${text}` };
 }
 
 export type ChunkState =
@@ -76,15 +77,8 @@ export type ChunkState =
   | { kind: 'retrying'; attempt: number; dueAt: number; last: AttemptFailure }
   | { kind: 'failed'; attempts: number; last: AttemptFailure };
 
-export interface RetryPolicy {
-  retriesPerChunk: number;
-  /** Wait before attempt N+1 is backoffMs × 2^N, at most maxBackoffMs (as the Job controller's pod backoff). */
-  backoffMs: number;
-  maxBackoffMs: number;
-}
-
 /** Each chunk's state, from the attempts of one plan. */
-export function chunkStates(total: number, attempts: readonly ChunkAttempt[], policy: RetryPolicy): ChunkState[] {
+export function chunkStates(total: number, attempts: readonly ChunkAttempt[], retry: ChunkRetryRule): ChunkState[] {
   const byChunk = new Map<number, ChunkAttempt[]>();
   for (const a of attempts) if (a.chunk < total) byChunk.set(a.chunk, [...(byChunk.get(a.chunk) ?? []), a]);
   return Array.from({ length: total }, (_, i): ChunkState => {
@@ -94,12 +88,8 @@ export function chunkStates(total: number, attempts: readonly ChunkAttempt[], po
     if (!latest) return { kind: 'pending' };
     if (latest.state === 'active') return { kind: 'running', attempt: latest.attempt };
     const last = latest.failure!;
-    if (last.final || latest.attempt >= policy.retriesPerChunk) return { kind: 'failed', attempts: latest.attempt + 1, last };
-    const wait = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** latest.attempt);
+    const wait = retry.delayAfter(latest.attempt, last.kind);
+    if (wait === undefined) return { kind: 'failed', attempts: latest.attempt + 1, last };
     return { kind: 'retrying', attempt: latest.attempt + 1, dueAt: (latest.finishedAt ?? 0) + wait, last };
   });
-}
-
-export function describeChunk(chunk: Chunk): string {
-  return `chunk ${chunk.index} (${chunk.sample} entries ${chunk.entryStart}-${chunk.entryStop})`;
 }

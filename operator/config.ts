@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
-import { VERSION } from '../core/version.js';
+import { PACKAGE_VERSION } from '../core/version.js';
 import type { ElectionTiming } from './leader-election.js';
 
 /**
@@ -29,7 +29,7 @@ export interface OperatorOptions {
   leaderElection?: { namespace: string; name: string; identity: string; timing: ElectionTiming } | undefined;
 }
 
-export const DEFAULT_WORKER_IMAGE = `hzz-operator:${VERSION}`;
+export const DEFAULT_WORKER_IMAGE = `hzz-operator:${PACKAGE_VERSION}`;
 export const DEFAULT_WORKER_COMMAND = ['hzz', 'worker'];
 
 /** `NAME=DIR` entries (flags, or one comma-separated variable). */

@@ -1,11 +1,11 @@
-import { errorMessage } from '../core/errors.js';
-import type { Log } from '../transport/log.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import type { Log } from '../core/util/log.js';
 import { resolveSpec, type HZZAnalysis } from './api/v1alpha1.js';
 import { jobFailed, observeJob, type ChunkAttempt } from './chunk-status.js';
 import { Informer } from './informer.js';
 import type { WorkerConfig } from './job-spec.js';
 import { paths, type KubeAdapter } from './kube-adapter.js';
-import type { Job } from './kube-types.js';
+import { namespacedName, type Job } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, isControlledBy } from './naming.js';
 import type { PlanPublisher } from './plan-publisher.js';
 import { planConfigMap, readPlanRecord } from './plan-store.js';
@@ -24,7 +24,7 @@ export interface ControllerOptions {
   publisher: PlanPublisher;
   worker: WorkerConfig;
   dataPvcs: DataPvcs;
-  retry: ReconcileConfig['retry'];
+  retryWait: ReconcileConfig['retryWait'];
   /** Watch one namespace; all when undefined. */
   namespace?: string | undefined;
   resyncMs: number;
@@ -32,8 +32,6 @@ export interface ControllerOptions {
   workers: number;
   log: Log;
 }
-
-const keyOf = (namespace: string | undefined, name: string): string => `${namespace}/${name}`;
 
 export class Controller {
   private readonly queue: WorkQueue;
@@ -47,10 +45,10 @@ export class Controller {
       onError: (key, err, retryInMs) => log('reconcile failed', { analysis: key, error: errorMessage(err), retryInMs: Math.round(retryInMs) }),
     });
     this.analyses = new Informer<HZZAnalysis>(kube.client, { path: paths.analyses(namespace), resyncMs: opts.resyncMs, log },
-      (_type, a) => this.queue.add(keyOf(a.metadata.namespace, a.metadata.name)));
+      (_type, a) => this.queue.add(namespacedName(a.metadata.namespace, a.metadata.name)));
     // Resyncs come from the analyses' informer; this one only reports changes to the Jobs.
     this.jobs = new Informer<Job>(kube.client, { path: paths.jobs(namespace), labelSelector: `${LABELS.managedBy}=${MANAGER},${LABELS.analysis}`, resyncMs: 0, log },
-      (_type, job) => this.queue.add(keyOf(job.metadata.namespace, job.metadata.labels![LABELS.analysis]!)));
+      (_type, job) => this.queue.add(namespacedName(job.metadata.namespace, job.metadata.labels![LABELS.analysis]!)));
   }
 
   start(): void {
@@ -85,7 +83,7 @@ export class Controller {
       analysis,
       attempts: mine.map((j) => observeJob(j, pods)).filter((a): a is ChunkAttempt => a !== undefined),
       plans: configMaps.filter((cm) => isControlledBy(cm, analysis.metadata.uid)).map(readPlanRecord),
-      config: { worker: this.opts.worker, retry: this.opts.retry },
+      config: { worker: this.opts.worker, retryWait: this.opts.retryWait },
       now: Date.now(),
     });
     try {

@@ -1,7 +1,7 @@
-import { backoffDelay, type RetryPolicy } from '../transport/backoff.js';
-import { silentLog, type Log } from '../transport/log.js';
-import type { KubeObject, KubeList } from './kube-types.js';
+import { backoffDelay, type Backoff } from '../core/util/backoff.js';
+import { silentLog, type Log } from '../core/util/log.js';
 import type { KubeClient, WatchEvent } from './kube-client.js';
+import { namespacedName, type KubeObject, type KubeList } from './kube-types.js';
 
 /**
  * List, then watch from the list's resourceVersion, keeping a local copy of the objects; when the
@@ -24,10 +24,10 @@ export interface InformerOptions {
   watchSeconds?: number;
 }
 
-const RELIST_BACKOFF: RetryPolicy = { initialMs: 500, maxMs: 30_000, budgetMs: Infinity };
+const RELIST_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000, budgetMs: Infinity };
 const PAGE = 500;
 
-const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const storeKey = (o: KubeObject): string => namespacedName(o.metadata.namespace, o.metadata.name);
 
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
@@ -70,10 +70,6 @@ export class Informer<T extends KubeObject> {
     return this.synced ? Promise.resolve() : new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
-  list(): T[] {
-    return [...this.store.values()];
-  }
-
   private async run(): Promise<void> {
     for (let failures = 0; !this.stopped;) {
       try {
@@ -102,7 +98,7 @@ export class Informer<T extends KubeObject> {
     let next: string | undefined;
     do {
       const page = await this.client.get<KubeList<T>>(this.opts.path, { labelSelector: this.opts.labelSelector, limit: PAGE, continue: next });
-      for (const item of page.items) seen.set(keyOf(item), item);
+      for (const item of page.items) seen.set(storeKey(item), item);
       version = page.metadata.resourceVersion;
       next = page.metadata.continue || undefined;
     } while (next);
@@ -144,7 +140,7 @@ export class Informer<T extends KubeObject> {
         const obj = e.object as T;
         latest = obj.metadata.resourceVersion ?? latest;
         if (e.type === 'BOOKMARK') return;
-        const key = keyOf(obj);
+        const key = storeKey(obj);
         if (e.type === 'DELETED') {
           this.store.delete(key);
           this.onEvent('deleted', obj);

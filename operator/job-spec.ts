@@ -1,5 +1,5 @@
-import type { Task } from '../core/messages.js';
-import { NON_RETRYABLE_EXIT_CODES } from '../worker/exit-codes.js';
+import { NON_RETRYABLE_EXIT_CODES } from '../core/contracts/exit-codes.js';
+import type { Task } from '../core/contracts/messages.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
 import type { Job } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, controllerRef, jobName } from './naming.js';

@@ -30,6 +30,9 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
+/** An object's `namespace/name`: its key in an informer's store and on the work queue. */
+export const namespacedName = (namespace: string | undefined, name: string): string => `${namespace ?? ''}/${name}`;
+
 export interface KubeList<T> {
   metadata: { resourceVersion: string; continue?: string };
   items: T[];

@@ -34,9 +34,6 @@ export interface ElectionTiming {
   retryPeriodMs: number;
 }
 
-/** client-go's defaults. */
-export const DEFAULT_TIMING: ElectionTiming = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
-
 /** When this candidate first saw the Lease's current record: the start of that record's lease. */
 export interface Observation { record: string; sinceMs: number }
 

@@ -1,5 +1,5 @@
+import { jsonLog } from '../core/util/log.js';
 import { brokerFromEnv } from '../transport/broker-address.js';
-import { jsonLog } from '../transport/log.js';
 import type { OperatorOptions } from './config.js';
 import { Controller } from './controller.js';
 import { portOf, startHealthServer } from './health.js';
@@ -24,7 +24,7 @@ export async function operatorMain(opts: OperatorOptions, env: NodeJS.ProcessEnv
     publisher,
     worker: { image: opts.workerImage, command: opts.workerCommand, amqpSecret: opts.amqpSecret, ...(opts.workerServiceAccount ? { serviceAccountName: opts.workerServiceAccount } : {}) },
     dataPvcs: opts.dataPvcs,
-    retry: { backoffMs: opts.retryBackoffSeconds * 1000, maxBackoffMs: 300_000 },
+    retryWait: { initialMs: opts.retryBackoffSeconds * 1000, maxMs: 300_000 },
     namespace: opts.namespace,
     resyncMs: opts.resyncSeconds * 1000,
     workers: opts.workers,

@@ -47,18 +47,6 @@ function bounded(prefix: string, suffix: string): string {
   return `${keep}-${hash}${suffix}`;
 }
 
-/**
- * The plotter's analysis id, which is also its output folder:
- * `[<output>/]<namespace>/<name>/g<generation>-<uid>`, uid cut to its first 8 hex digits. They tell
- * apart an analysis deleted and created again under its name, whose generations restart at 1:
- * without them the plotter would refuse the new plan as a conflicting copy of the old one, and take
- * the new run's chunks for ones it already holds, keeping the old results.
- */
-export function analysisId(analysis: { metadata: { namespace: string; name: string; uid: string } }, generation: number, output?: string): string {
-  const { namespace, name, uid } = analysis.metadata;
-  return [output, namespace, name, `g${generation}-${uid.replace(/-/g, '').slice(0, 8)}`].filter(Boolean).join('/');
-}
-
 export const plotPath = (id: string): string => `/${id}/hzz_m4l.png`;
 
 /** Selects the Jobs (and their pods) of one plan: the /scale subresource's selector. */

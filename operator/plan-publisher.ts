@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import type { Plan } from '../core/messages.js';
-import type { RetryPolicy } from '../transport/backoff.js';
+import type { Plan } from '../core/contracts/messages.js';
+import type { Backoff } from '../core/util/backoff.js';
+import type { Log } from '../core/util/log.js';
 import type { BrokerAddress } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
-import type { Log } from '../transport/log.js';
-import { openPublishSession, type PublishSession } from '../worker/broker-session.js';
+import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
 
 /**
  * Hands plans to the plotter through the broker's plan queue (docs/pipeline.md), with a publisher
@@ -18,7 +18,7 @@ export interface PlanPublisher {
 }
 
 /** One publish keeps trying this long, then fails as transient and the work queue retries later. */
-const PUBLISH_RETRY: RetryPolicy = { initialMs: 250, maxMs: 5_000, budgetMs: 30_000 };
+const PUBLISH_RETRY: Backoff = { initialMs: 250, maxMs: 5_000, budgetMs: 30_000 };
 
 export function brokerPlanPublisher(address: BrokerAddress, log: Log): PlanPublisher {
   let session: Promise<PublishSession> | undefined;

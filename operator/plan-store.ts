@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { splitIntoChunks } from '../core/chunk-plan.js';
-import { PlanSchema, TaskSchema, type Plan, type Task } from '../core/messages.js';
+import { chunkTasks, splitIntoChunks } from '../core/chunk-plan.js';
+import { PlanSchema, TaskSchema, type Plan, type Task } from '../core/contracts/messages.js';
+import { canonicalJson } from '../core/util/canonical-json.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
 import type { ConfigMap } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, controllerRef, planConfigMapName } from './naming.js';
@@ -51,15 +52,6 @@ export function planSpecHash(spec: ResolvedSpec): string {
   return createHash('sha256').update(canonicalJson({ release, catalogue, samples, source, lumi, binning, chunkSize, output })).digest('hex').slice(0, 16);
 }
 
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 export function planConfigMap(owner: HZZAnalysis, generation: number, specHash: string, content: PlanContent): ConfigMap {
   const data: Record<string, string> = 'error' in content
     ? { [KEYS.error]: content.error }
@@ -100,13 +92,6 @@ export function readPlanRecord(cm: ConfigMap): PlanRecord {
 
 /** Every chunk's Task, rebuilt from the stored plan exactly as planAnalysis made them. */
 export function tasksOf({ plan, recipe }: StoredPlan): Task[] {
-  const weights = new Map(plan.samples.map((s) => [s.sample, s.xsecWeight]));
   const files = plan.samples.map(({ sample, category, url, entries }) => ({ sample, category, url, entries, clusterEntries: recipe.clusterEntries?.[sample] }));
-  return splitIntoChunks(files, recipe.chunkSize).map((chunk): Task => {
-    const xsecWeight = weights.get(chunk.sample);
-    return {
-      schema: 'hzz.task/v1', analysis: plan.analysis, chunk, tree: recipe.tree, energyUnit: recipe.energyUnit,
-      branches: recipe.branches, binning: plan.binning, ...(xsecWeight === undefined ? {} : { xsecWeight }),
-    };
-  });
+  return chunkTasks(plan, recipe, splitIntoChunks(files, recipe.chunkSize));
 }

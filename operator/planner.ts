@@ -1,11 +1,11 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { parseCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
 import { describeFailure, planAnalysis, type PlanRequest } from '../core/chunk-plan.js';
-import { badInput, errorKind, errorMessage, transient } from '../core/errors.js';
+import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
+import { badInput, errorKind, errorMessage, transient } from '../core/contracts/errors.js';
 import { binningProblems } from '../core/histogram.js';
 import { builtInReleases } from './api/releases.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
-import { analysisId } from './naming.js';
 import type { PlanContent } from './plan-store.js';
 
 /**
@@ -20,7 +20,7 @@ import type { PlanContent } from './plan-store.js';
 export type DataPvcs = ReadonlyMap<string, string>;
 
 export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, generation: number, dataPvcs: DataPvcs): Promise<PlanContent> {
-  const id = analysisId(analysis, generation, spec.output);
+  const id = clusterAnalysisId(analysis, generation, spec.output);
   let request: PlanRequest;
   try {
     request = planRequest(id, spec, dataPvcs);

@@ -1,12 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Chunk, Plan } from '../core/messages.js';
+import { ChunkRetryRule, type RetryWait } from '../core/contracts/chunk-retry.js';
+import { describeChunk, type Chunk, type Plan } from '../core/contracts/messages.js';
 import {
   CONDITION_TYPES, resolveSpec, type AnalysisStatus, type Condition, type ConditionType, type HZZAnalysis, type Phase, type ResolvedSpec,
 } from './api/v1alpha1.js';
-import { chunkStates, describeChunk, type AttemptFailure, type ChunkAttempt, type ChunkState, type RetryPolicy } from './chunk-status.js';
+import { chunkStates, type AttemptFailure, type ChunkAttempt, type ChunkState } from './chunk-status.js';
 import { chunkJob, type WorkerConfig } from './job-spec.js';
 import type { Job } from './kube-types.js';
-import { analysisId, planSelector, plotPath } from './naming.js';
+import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
+import { planSelector, plotPath } from './naming.js';
 import { planSpecHash, tasksOf, type PlanRecord, type StoredPlan } from './plan-store.js';
 
 /**
@@ -24,7 +26,8 @@ import { planSpecHash, tasksOf, type PlanRecord, type StoredPlan } from './plan-
  */
 export interface ReconcileConfig {
   worker: WorkerConfig;
-  retry: Omit<RetryPolicy, 'retriesPerChunk'>;
+  /** The wait before a failed chunk's next Job; spec.retriesPerChunk says how many there may be. */
+  retryWait: Omit<RetryWait, 'jitter'>;
 }
 
 export interface ReconcileInput {
@@ -92,7 +95,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const ctx: Context = {
     ...input, spec, planGeneration,
     mine: input.attempts.filter((a) => a.generation === planGeneration),
-    plotPath: plotPath(analysisId(analysis, planGeneration, spec.output)),
+    plotPath: plotPath(clusterAnalysisId(analysis, planGeneration, spec.output)),
   };
 
   const outcome = !current ? planning(planGeneration, specHash)
@@ -162,7 +165,7 @@ function publishing(plan: PlanRecord & StoredPlan): Outcome {
 function running(ctx: Context, stored: StoredPlan): Outcome {
   const { spec, mine, now } = ctx;
   const tasks = tasksOf(stored);
-  const states = chunkStates(tasks.length, mine, { ...ctx.config.retry, retriesPerChunk: spec.retriesPerChunk });
+  const states = chunkStates(tasks.length, mine, new ChunkRetryRule(spec.retriesPerChunk, { ...ctx.config.retryWait, jitter: false }));
   const failures = states.flatMap((s, i) => (s.kind === 'failed' ? [{ index: i, attempts: s.attempts, last: s.last }] : []));
   const count = (kind: ChunkState['kind']): number => states.filter((s) => s.kind === kind).length;
   const succeeded = count('succeeded');
@@ -264,7 +267,7 @@ function transitionEvents(before: AnalysisStatus, after: AnalysisStatus, ctx: Co
   const samePlan = before.planGeneration === after.planGeneration;
   if (before.phase !== after.phase || !samePlan) {
     if ((after.phase === 'Running' || after.phase === 'Pending') && (before.phase === 'Planning' || before.phase === undefined || !samePlan)) {
-      events.push({ type: 'Normal', reason: 'Planned', message: `${after.chunks?.total} chunks; plan ${analysisId(ctx.analysis, ctx.planGeneration, ctx.spec.output)} handed to the plotter` });
+      events.push({ type: 'Normal', reason: 'Planned', message: `${after.chunks?.total} chunks; plan ${clusterAnalysisId(ctx.analysis, ctx.planGeneration, ctx.spec.output)} handed to the plotter` });
     }
     if (after.phase === 'Succeeded') events.push({ type: 'Normal', reason: 'Succeeded', message: message('Ready') });
     if (after.phase === 'Failed') events.push({ type: 'Warning', reason: 'Failed', message: message('Degraded') });

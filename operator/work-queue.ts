@@ -1,4 +1,4 @@
-import { backoffDelay, type RetryPolicy } from '../transport/backoff.js';
+import { backoffDelay, type Backoff } from '../core/util/backoff.js';
 
 /**
  * Keys to reconcile, with client-go's workqueue guarantees: a key is queued at most once however
@@ -9,12 +9,12 @@ import { backoffDelay, type RetryPolicy } from '../transport/backoff.js';
 export type Handler = (key: string) => Promise<{ requeueAfterMs?: number } | void>;
 
 export interface WorkQueueOptions {
-  retry?: RetryPolicy;
+  retry?: Backoff;
   /** Called when a handler throws, before the retry is scheduled. */
   onError?: (key: string, err: unknown, retryInMs: number) => void;
 }
 
-const DEFAULT_RETRY: RetryPolicy = { initialMs: 500, maxMs: 60_000, budgetMs: Infinity };
+const DEFAULT_RETRY: Backoff = { initialMs: 500, maxMs: 60_000, budgetMs: Infinity };
 
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -25,7 +25,7 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly idleWorkers: (() => void)[] = [];
   private shuttingDown = false;
-  private readonly retry: RetryPolicy;
+  private readonly retry: Backoff;
 
   constructor(private readonly opts: WorkQueueOptions = {}) {
     this.retry = opts.retry ?? DEFAULT_RETRY;

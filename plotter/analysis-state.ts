@@ -1,5 +1,5 @@
-import type { Partial, Plan } from '../core/messages.js';
-import { combinePartials, type Results } from '../core/results.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import { mergePartials, type MergedHistograms } from '../core/merge.js';
 import { partialMismatch } from './message-checks.js';
 
 /**
@@ -7,7 +7,7 @@ import { partialMismatch } from './message-checks.js';
  * chunk index. Partials that came before the plan are kept; when the plan arrives they are counted
  * if they belong to it, and listed as inconsistent if they do not.
  */
-export interface AnalysisStatus {
+export interface AnalysisProgress {
   schema: 'hzz.status/v1';
   analysis: string;
   /** False until the plan has arrived; `chunks.total` is null until then. */
@@ -24,7 +24,7 @@ export interface AnalysisStatus {
 
 export class AnalysisState {
   plan: Plan | undefined;
-  readonly partials = new Map<number, Partial>();
+  readonly partials = new Map<number, PartialHistogram>();
   /** Complete, its partials on disk only (see retire()), with the chunks that did not fit its plan. */
   private retired: { inconsistent: number[] } | undefined;
   /** The chunk count the outputs on disk were last drawn from, and whether that draw worked. */
@@ -61,7 +61,7 @@ export class AnalysisState {
   }
 
   /** Partials that count (of those in memory, or those given): all of them when they match the plan. */
-  counted(partials: Iterable<Partial> = this.partials.values()): Partial[] {
+  counted(partials: Iterable<PartialHistogram> = this.partials.values()): PartialHistogram[] {
     const plan = this.plan;
     if (!plan) return [];
     return [...partials].filter((p) => partialMismatch(plan, p) === undefined);
@@ -83,11 +83,11 @@ export class AnalysisState {
   }
 
   /** From the partials in memory; a retired analysis's are passed in (read back from disk). */
-  results(partials?: Iterable<Partial>): Results | undefined {
-    return this.plan ? combinePartials(this.plan, this.counted(partials)) : undefined;
+  results(partials?: Iterable<PartialHistogram>): MergedHistograms | undefined {
+    return this.plan ? mergePartials(this.plan, this.counted(partials)) : undefined;
   }
 
-  status(): AnalysisStatus {
+  status(): AnalysisProgress {
     const done = this.plan ? this.done : this.partials.size;
     const bad = this.inconsistent();
     return {

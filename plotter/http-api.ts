@@ -1,10 +1,10 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { errorMessage } from '../core/errors.js';
-import { OUTPUT_FILES } from '../core/write-results.js';
-import type { AnalysisStatus } from './analysis-state.js';
-import { analysisIdProblem } from './analysis-id.js';
+import { analysisIdProblem } from '../core/contracts/analysis-id.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import { OUTPUT_FILES } from '../core/outputs.js';
+import type { AnalysisProgress } from './analysis-state.js';
 import { PLAN_FILE, STATUS_FILE } from './output-store.js';
 
 /**
@@ -19,10 +19,10 @@ import { PLAN_FILE, STATUS_FILE } from './output-store.js';
  */
 export interface PlotterApi {
   ready(): { ready: boolean; reason?: string };
-  statuses(): AnalysisStatus[];
-  status(id: string): AnalysisStatus | undefined;
+  statuses(): AnalysisProgress[];
+  status(id: string): AnalysisProgress | undefined;
   dir(id: string): string;
-  acceptPlan(doc: unknown, id: string): Promise<{ ok: true; created: boolean; status: AnalysisStatus } | { ok: false; conflict: boolean; reason: string }>;
+  acceptPlan(doc: unknown, id: string): Promise<{ ok: true; created: boolean; status: AnalysisProgress } | { ok: false; conflict: boolean; reason: string }>;
 }
 
 const FILE_TYPES: Record<string, string> = {

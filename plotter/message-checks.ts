@@ -1,9 +1,9 @@
-import { errorMessage } from '../core/errors.js';
-import { binCount, binningProblems, sameBinning } from '../core/histogram.js';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { PartialSchema, PlanSchema, type Partial, type Plan } from '../core/messages.js';
+import { analysisIdProblem } from '../core/contracts/analysis-id.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import { PartialHistogramSchema, PlanSchema, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
+import { binCount, binningProblems, sameBinning } from '../core/histogram.js';
 import { checked } from '../core/schema-check.js';
-import { analysisIdProblem } from './analysis-id.js';
 
 /**
  * What the plotter refuses, and why, in words that go into the dead-letter header. A message is
@@ -12,8 +12,8 @@ import { analysisIdProblem } from './analysis-id.js';
  */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-export function parsePartial(body: Buffer | string): Checked<Partial> {
-  const doc = parseDocument(body, PartialSchema, 'partial');
+export function parsePartial(body: Buffer | string): Checked<PartialHistogram> {
+  const doc = parseDocument(body, PartialHistogramSchema, 'partial');
   if (!doc.ok) return doc;
   const p = doc.value;
   const problem = analysisIdProblem(p.analysis) ?? binningProblems(p.binning)[0];
@@ -40,7 +40,7 @@ export function parsePlan(input: unknown): Checked<Plan> {
 }
 
 /** Why a partial does not belong to this plan, or undefined when it does. */
-export function partialMismatch(plan: Plan, p: Partial): string | undefined {
+export function partialMismatch(plan: Plan, p: PartialHistogram): string | undefined {
   const c = p.chunk;
   if (c.index >= plan.chunks) return `chunk ${c.index} is beyond the plan's ${plan.chunks} chunks`;
   if (!sameBinning(p.binning, plan.binning)) return `chunk ${c.index} has binning ${JSON.stringify(p.binning)}, the plan ${JSON.stringify(plan.binning)}`;

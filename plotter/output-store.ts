@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
-import { errorMessage } from '../core/errors.js';
-import type { Partial, Plan } from '../core/messages.js';
-import { ATOMIC_WRITE_TEMP, writeAtomic } from '../core/results.js';
-import { analysisDir, analysisIdProblem } from './analysis-id.js';
+import { analysisDir, analysisIdProblem } from '../core/contracts/analysis-id.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import { ATOMIC_WRITE_TEMP, writeAtomic } from '../core/util/write-atomic.js';
 import { parsePartial, parsePlan } from './message-checks.js';
 
 /**
@@ -26,7 +26,7 @@ export function storePlan(out: string, plan: Plan): void {
   writeAtomic(join(analysisDir(out, plan.analysis), PLAN_FILE), JSON.stringify(plan, null, 1) + '\n');
 }
 
-export function storePartial(out: string, p: Partial): void {
+export function storePartial(out: string, p: PartialHistogram): void {
   writeAtomic(partialFile(analysisDir(out, p.analysis), p.chunk.index), JSON.stringify(p) + '\n');
 }
 
@@ -46,7 +46,7 @@ export interface StoredAnalysis {
   id: string;
   dir: string;
   plan?: Plan;
-  partials: Partial[];
+  partials: PartialHistogram[];
   /** status.json as last written, when it parses. */
   status?: unknown;
   /**
@@ -118,8 +118,8 @@ function partialFiles(pdir: string, names: readonly string[] = listDir(pdir)): M
 }
 
 /** An analysis's stored partials, read and checked. */
-export function loadPartials(id: string, dir: string, warn: Warn, files = partialFiles(join(dir, PARTIALS_DIR))): Partial[] {
-  const partials: Partial[] = [];
+export function loadPartials(id: string, dir: string, warn: Warn, files = partialFiles(join(dir, PARTIALS_DIR))): PartialHistogram[] {
+  const partials: PartialHistogram[] = [];
   for (const [index, file] of files) {
     const p = readChecked(file, parsePartial, warn);
     if (!p) continue;

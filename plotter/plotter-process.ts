@@ -1,22 +1,22 @@
+import { jsonLog } from '../core/util/log.js';
 import { brokerFromEnv } from '../transport/broker-address.js';
-import { jsonLog } from '../transport/log.js';
-import { startPlotter, type Plotter } from './plotter.js';
+import { startPlotter, type Plotter, type PlotterOptions } from './plotter.js';
 
 /**
  * The plotter as a long-running process (`hzz plotter`, `node dist/plotter/main.js`): broker from
  * the environment, logs on stderr, a graceful stop on SIGTERM (Kubernetes) or SIGINT (a terminal).
- * The two HZZ_TEST_* variables are fault-injection hooks for the pipeline tests.
  */
 export interface PlotterProcessOptions {
   out: string;
   port: number;
   host?: string | undefined;
   prefetch?: number | undefined;
+  /** Only test/support/faulty-plotter.ts sets these. */
+  faults?: PlotterOptions['faults'];
 }
 
 export async function plotterMain(opts: PlotterProcessOptions, env: NodeJS.ProcessEnv = process.env): Promise<Plotter> {
   const log = jsonLog('plotter');
-  const delay = Number(env.HZZ_TEST_DELAY_MS ?? 0);
   const plotter = await startPlotter({
     out: opts.out,
     broker: brokerFromEnv(env),
@@ -24,7 +24,7 @@ export async function plotterMain(opts: PlotterProcessOptions, env: NodeJS.Proce
     host: opts.host,
     prefetch: opts.prefetch,
     log,
-    test: { holdAcks: env.HZZ_TEST_HOLD_ACKS === '1', delayPerMessageMs: Number.isFinite(delay) ? delay : 0 },
+    ...(opts.faults ? { faults: opts.faults } : {}),
   });
   let stopping = false;
   const stop = (signal: string): void => {

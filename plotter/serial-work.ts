@@ -5,17 +5,11 @@
  */
 export class SerialWork {
   private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
 
   run<T>(job: () => T | Promise<T>): Promise<T> {
-    this.pending++;
-    const result = this.tail.then(job).finally(() => { this.pending--; });
+    const result = this.tail.then(job);
     this.tail = result.catch(() => {});
     return result;
-  }
-
-  get queued(): number {
-    return this.pending;
   }
 
   /** Resolves when everything queued so far has run. */

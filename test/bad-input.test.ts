@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
-import { AnalysisError } from '../core/errors.js';
-import { RootTree } from '../core/root/tree-reader.js';
+import { AnalysisError } from '../core/contracts/errors.js';
+import { RootTree } from '../core/root/tree.js';
 import { runLocal } from '../local/run-local.js';
-import { CLI, fullCatalogueDir, manyBasketsDir, REPO, SHARED_DATA } from './support/paths.js';
-import { serveFolder, type TestServer } from './support/http-server.js';
 import { chunkTask } from './support/analysis-fixture.js';
+import { serveFolder, type TestServer } from './support/http-server.js';
+import { CLI, fullCatalogueDir, manyBasketsDir, REPO, SHARED_DATA } from './support/paths.js';
 
 /** Every kind of bad input gives an error that names the file or field and the problem. */
 const dir = mkdtempSync(join(tmpdir(), 'hzz-bad-'));

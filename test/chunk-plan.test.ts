@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { splitIntoChunks } from '../core/chunk-plan.js';
+import { promisify } from 'node:util';
+import { loadCatalogue, selectSamples } from '../core/catalogue.js';
+import { planAnalysis, splitIntoChunks } from '../core/chunk-plan.js';
+import { SHARED_DATA } from './support/paths.js';
 
 const files = [
   { sample: 'a', category: 'data', url: 'A', entries: 10 },
@@ -28,9 +32,32 @@ test('in a file of even clusters, chunks are whole clusters: at most the chunk s
   assert.deepEqual(ranges(100), [[0, 10]]);
 });
 
-test('the plan is deterministic and rejects a non-positive chunk size', () => {
-  assert.deepEqual(splitIntoChunks(files, 3), splitIntoChunks(files, 3));
+test('a chunk size must be a positive whole number', () => {
   assert.throws(() => splitIntoChunks(files, 0), /positive whole number/);
   assert.throws(() => splitIntoChunks(files, -5), /positive whole number/);
   assert.throws(() => splitIntoChunks(files, 2.5), /positive whole number/);
+});
+
+// The operator plans in one process, and rebuilds the tasks in another after a restart; the
+// plotter compares plans byte for byte. A plan must depend on its inputs only: not on the process,
+// the clock, or the order in which the files' headers were read or the samples named.
+const REQUEST = { analysis: 'default/higgs/g1-0123abcd', source: SHARED_DATA, lumi: 10, binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 300 };
+
+test('the plan is the same in another process, whatever order the samples are named in', async () => {
+  const cat = loadCatalogue();
+  const request = (names: string[]) => ({ ...REQUEST, catalogue: cat, samples: selectSamples(cat, names) });
+  const here = await planAnalysis(request(['data', 'Ztt']));
+  assert.ok(here.plan.chunks > 10 && here.failures.length === 0);
+  const reordered = await planAnalysis(request(['Ztt', 'data_D', 'data']));
+  assert.deepEqual(reordered.plan, here.plan);
+  assert.deepEqual(reordered.tasks, here.tasks);
+
+  const script = `
+    const { loadCatalogue, selectSamples } = await import(${JSON.stringify(new URL('../core/catalogue.js', import.meta.url).href)});
+    const { planAnalysis } = await import(${JSON.stringify(new URL('../core/chunk-plan.js', import.meta.url).href)});
+    const cat = loadCatalogue();
+    const { plan, tasks } = await planAnalysis({ ...${JSON.stringify(REQUEST)}, catalogue: cat, samples: selectSamples(cat, ['Zmumu', 'data_B', 'ttbar_lep', 'Zee', 'data']) });
+    process.stdout.write(JSON.stringify({ plan, tasks }));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+  assert.equal(stdout, JSON.stringify({ plan: here.plan, tasks: here.tasks }), 'byte for byte');
 });

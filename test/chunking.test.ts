@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { MergedHistograms } from '../core/merge.js';
 import { runLocal } from '../local/run-local.js';
-import type { Results } from '../core/results.js';
 import { SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference } from './support/reference.js';
 
@@ -10,7 +10,7 @@ import { maxRelativeDifference } from './support/reference.js';
  * Counts must be exactly equal; sums of weights may differ only by float64 rounding of the
  * different grouping of additions (1e-12 relative; the physics tolerance is 1e-6).
  */
-function assertSameHistograms(a: Results, b: Results, label: string): void {
+function assertSameHistograms(a: MergedHistograms, b: MergedHistograms, label: string): void {
   for (const [name, h] of a.samples) {
     const g = b.samples.get(name)!;
     assert.equal(g.nRead, h.nRead, `${label} ${name} nRead`);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binCount, binEdges, binFinder, binningProblems, emptyHistogram, merged, mergeInto, type SampleHistogram } from '../core/histogram.js';
-import type { Partial, Plan } from '../core/messages.js';
-import { combinePartials } from '../core/results.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import { binCount, binEdges, binFinder, binningProblems, emptyHistogram, mergeInto, type SampleHistogram } from '../core/histogram.js';
+import { mergePartials } from '../core/merge.js';
 
 const B = { lo: 80, hi: 250, width: 5 };
 
@@ -74,33 +74,46 @@ test('merging is associative and commutative', () => {
   const cba = mergeInto(mergeInto(copy(c), b), a);
   assert.deepEqual(ab_c, a_bc);
   assert.deepEqual(ab_c, cba);
-  assert.deepEqual(merged(B, [c, a, b]), ab_c);
   assert.equal(ab_c.nRead, a.nRead + b.nRead + c.nRead);
-  assert.deepEqual(merged(B, []), emptyHistogram(B), 'the empty histogram is the identity');
+  assert.deepEqual(mergeInto(emptyHistogram(B), a), a, 'the empty histogram is the identity');
 });
 
 test('histograms of different binnings refuse to merge', () => {
   assert.throws(() => mergeInto(emptyHistogram(B), emptyHistogram({ lo: 80, hi: 250, width: 2.5 })), /34 bins|68 and 34|cannot merge/);
 });
 
-test('combining partials gives bit-identical sums whatever order they arrive in', () => {
+test('merging partials gives bit-identical sums whatever order they arrive in', () => {
   const plan: Plan = {
     schema: 'hzz.plan/v1', analysis: 't', release: 'r', lumi: 10, binning: B,
     categories: [{ name: 'bkg', kind: 'background', label: 'B', color: '#ff0000' }],
-    samples: [{ sample: 's', category: 'bkg', url: 'f', entries: 30 }], chunks: 3,
+    samples: [{ sample: 's', category: 'bkg', url: 'f', entries: 400 }], chunks: 40,
   };
-  // Arbitrary floats: these do depend on summation order, which combinePartials fixes.
-  const partial = (index: number): Partial => {
+  // Weights of very different sizes, as MC samples have: float64 sums of these depend on the order
+  // of the additions, which mergePartials fixes by adding in chunk order.
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const partial = (index: number): PartialHistogram => {
     const h = emptyHistogram(B);
-    h.sumw[3] = 0.1 * (index + 1) + 1e-9 / 3;
-    h.sumw2[3] = h.sumw[3]! ** 2;
-    h.entries[3] = 1;
-    return { schema: 'hzz.partial/v1', analysis: 't', chunk: { index, sample: 's', category: 'bkg', url: 'f', entryStart: index * 10, entryStop: index * 10 + 10 }, binning: B, ...h, nRead: 10, nSelected: 1, worker: { host: 'h', version: 'v' }, producedAt: '' };
+    for (const bin of [3, 9]) {
+      h.sumw[bin] = (rnd() - 0.3) * 10 ** Math.floor(rnd() * 12 - 4);
+      h.sumw2[bin] = h.sumw[bin]! ** 2;
+      h.entries[bin] = 1;
+    }
+    return { schema: 'hzz.partial/v1', analysis: 't', chunk: { index, sample: 's', category: 'bkg', url: 'f', entryStart: index * 10, entryStop: index * 10 + 10 }, binning: B, ...h, nRead: 10, nSelected: 2, worker: { host: 'h', version: 'v' }, producedAt: '' };
   };
-  const ps = [0, 1, 2].map(partial);
-  const one = combinePartials(plan, ps);
-  const two = combinePartials(plan, [ps[2]!, ps[0]!, ps[1]!]);
-  assert.deepEqual(one.samples.get('s'), two.samples.get('s'));
-  assert.equal(one.chunksDone, 3);
-  assert.equal(one.categories.get('bkg')!.nRead, 30);
+  const inOrder = Array.from({ length: plan.chunks }, (_, i) => partial(i));
+  const shuffles = [1, 2, 3, 4, 5].map((k) => [...inOrder].sort((p, q) => ((p.chunk.index * 7919 * k) % 41) - ((q.chunk.index * 7919 * k) % 41)));
+  // The values must be able to show a missing sort: added in arrival order, the shuffles' sums differ.
+  const naive = (ps: PartialHistogram[]) => ps.reduce((acc, p) => mergeInto(acc, p), emptyHistogram(B)).sumw;
+  assert.ok(shuffles.some((ps) => naive(ps).some((w, i) => w !== naive(inOrder)[i])), 'the test values are order-sensitive');
+
+  const expected = mergePartials(plan, inOrder);
+  for (const ps of shuffles) {
+    const got = mergePartials(plan, ps);
+    assert.deepEqual(got.samples.get('s'), expected.samples.get('s'));
+    assert.deepEqual(got.categories.get('bkg'), expected.categories.get('bkg'));
+  }
+  assert.deepEqual(expected.samples.get('s')!.sumw, naive(inOrder), 'chunk order is the order of the sums');
+  assert.equal(expected.chunksDone, 40);
+  assert.equal(expected.categories.get('bkg')!.nRead, 400);
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { histogramsDocument } from '../core/outputs.js';
 import { runLocal } from '../local/run-local.js';
-import { histogramsDocument } from '../core/results.js';
-import { fullCatalogueDir, SHARED_DATA } from './support/paths.js';
 import { serveFolder, type TestServer } from './support/http-server.js';
+import { fullCatalogueDir, SHARED_DATA } from './support/paths.js';
 
 /** Reading over HTTP with Range requests must give exactly what reading from disk gives. */
 let shared: TestServer;

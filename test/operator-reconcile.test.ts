@@ -1,37 +1,29 @@
 // The operator's decisions without a cluster: reconcile() is pure, so each rule of the contract in
-// docs/operator.md is one input and the actions it must produce. Also the pieces it is made of:
-// names, the stored plan, chunk states from Jobs, the work queue, the CRD schema conversion.
-import { test } from 'node:test';
+// docs/operator.md is one input and the actions it must produce. Also the stored plan and the chunk
+// states it decides from (operator-machinery.test.ts has the rest of the operator's parts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
-import type { Plan } from '../core/messages.js';
-import { structuralSchema } from '../operator/api/structural.js';
+import type { Plan } from '../core/contracts/messages.js';
 import { API_VERSION, KIND, type AnalysisSpec, type AnalysisStatus, type HZZAnalysis } from '../operator/api/v1alpha1.js';
-import { toYaml } from '../operator/api/yaml.js';
+import { resolveSpec } from '../operator/api/v1alpha1.js';
 import { observeJob, type ChunkAttempt } from '../operator/chunk-status.js';
 import { chunkJob, type WorkerConfig } from '../operator/job-spec.js';
-import { Informer } from '../operator/informer.js';
-import type { KubeClient, Query, WatchEvent } from '../operator/kube-client.js';
-import type { ConfigMap, KubeList, Pod } from '../operator/kube-types.js';
-import { ANNOTATIONS, jobName, LABELS, planConfigMapName } from '../operator/naming.js';
-import { makePlan } from '../operator/planner.js';
+import type { ConfigMap, Pod } from '../operator/kube-types.js';
+import { ANNOTATIONS, LABELS } from '../operator/naming.js';
 import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
-import { OPERATOR_RULES } from '../operator/rbac.js';
+import { makePlan } from '../operator/planner.js';
 import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
-import { resolveSpec } from '../operator/api/v1alpha1.js';
-import { WorkQueue } from '../operator/work-queue.js';
 import { DATA_DIR } from './support/analysis-fixture.js';
-import { waitUntil } from './support/broker.js';
 import { manyBasketsDir } from './support/paths.js';
 
 const catalogue = loadCatalogue();
 const worker: WorkerConfig = { image: 'hzz-operator:test', command: ['hzz', 'worker'], amqpSecret: { name: 'amqp', key: 'url' } };
-const retry = { backoffMs: 1_000, maxBackoffMs: 300_000 };
+const retryWait = { initialMs: 1_000, maxMs: 300_000 };
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 // Two files of 39 and 156 entries in chunks of 50: chunks 0 (data_A 0-39), 1-4 (data_B).
@@ -87,7 +79,7 @@ function attempt(a: HZZAnalysis, chunk: number, n: number, outcome: Outcome, gen
 }
 
 function run(a: HZZAnalysis, attempts: ChunkAttempt[] = [], plans: PlanRecord[] = [record(a)], now = T0): ReturnType<typeof reconcile> {
-  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retry }, now };
+  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retryWait }, now };
   return reconcile(input);
 }
 
@@ -95,20 +87,6 @@ const ofType = <T extends Action['type']>(actions: Action[], type: T) => actions
 const statusOf = (actions: Action[]): AnalysisStatus => ofType(actions, 'updateStatus')[0]!.status;
 const created = (actions: Action[]): string[] => ofType(actions, 'createJob').map((x) => x.job.metadata.name);
 const condition = (s: AnalysisStatus, type: string) => s.conditions!.find((c) => c.type === type)!;
-
-test('names: deterministic, at most 63 characters, distinct after hashing', () => {
-  assert.equal(jobName('higgs', 3, 12, 0), 'higgs-g3-c12');
-  assert.equal(jobName('higgs', 3, 12, 2), 'higgs-g3-c12-a2');
-  assert.equal(planConfigMapName('higgs', 3), 'higgs-g3-plan');
-  const long = 'a-very-long-analysis-name-that-is-exactly-sixty-three-chars-xyz';
-  const names = [jobName(long, 12, 1234, 3), jobName(`${long.slice(0, -1)}w`, 12, 1234, 3)];
-  for (const n of names) {
-    assert.ok(n.length <= 63, n);
-    assert.match(n, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?-g12-c1234-a3$/);
-  }
-  assert.notEqual(names[0], names[1]);
-  assert.equal(jobName(long, 12, 1234, 3), names[0]);
-});
 
 test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis made, cluster-aligned chunks included', async () => {
   // The shared files (one basket each) and a file of 1,000-entry clusters, on one mounted volume.
@@ -303,97 +281,4 @@ test('reconcile: a spec change that shapes the plan replans under the new genera
 
 test('reconcile: a deleted analysis is left to the garbage collector', () => {
   assert.deepEqual(run(analysis({}, { deleting: true })).actions, []);
-});
-
-test('work queue: one entry per key, one worker per key, nothing lost while a key is busy', async () => {
-  const q = new WorkQueue();
-  const seen: string[] = [];
-  let release: () => void = () => {};
-  const gate = new Promise<void>((r) => { release = r; });
-  let calls = 0;
-  const running = q.run(2, async (key) => {
-    seen.push(key);
-    if (key === 'a' && calls++ === 0) await gate;
-  });
-  q.add('a'); q.add('a'); q.add('b');
-  await new Promise((r) => setTimeout(r, 20));
-  q.add('a'); // while 'a' is being handled: handled again afterwards, once
-  q.add('a');
-  release();
-  await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(seen.sort(), ['a', 'a', 'b']);
-  q.shutDown();
-  await running;
-});
-
-test('work queue: failures are retried with backoff, requeueAfter is honoured', async () => {
-  const q = new WorkQueue({ retry: { initialMs: 30, maxMs: 30, budgetMs: Infinity } });
-  const times: number[] = [];
-  const start = Date.now();
-  const running = q.run(1, async () => {
-    times.push(Date.now() - start);
-    if (times.length === 1) throw new Error('boom');
-    if (times.length === 2) return { requeueAfterMs: 40 };
-  });
-  q.add('k');
-  await new Promise((r) => setTimeout(r, 200));
-  q.shutDown();
-  await running;
-  assert.equal(times.length, 3);
-  assert.ok(times[1]! >= 15 && times[2]! - times[1]! >= 35, `times ${times.join(', ')}`);
-});
-
-test('crd conversion: TypeBox keywords become their structural form; unknown ones are refused', () => {
-  assert.deepEqual(structuralSchema({ type: 'number', exclusiveMinimum: 0 }), { type: 'number', minimum: 0, exclusiveMinimum: true });
-  assert.deepEqual(structuralSchema({ anyOf: [{ const: 'a', type: 'string' }, { const: 'b', type: 'string' }] }), { type: 'string', enum: ['a', 'b'] });
-  assert.deepEqual(structuralSchema({ type: 'object', additionalProperties: false, properties: { x: { type: 'string' } }, required: [] }), { type: 'object', properties: { x: { type: 'string' } } });
-  assert.deepEqual(structuralSchema({ type: 'object', patternProperties: { '^(.*)$': { anyOf: [{ type: 'integer' }, { type: 'string' }] } } }), { type: 'object', additionalProperties: { 'x-kubernetes-int-or-string': true } });
-  assert.throws(() => structuralSchema({ type: 'object', properties: { x: { oneOf: [] } } }), /#\/properties\/x: keyword 'oneOf'/);
-});
-
-test('yaml: strings YAML would misread are quoted', () => {
-  assert.equal(
-    toYaml({ a: 'true', b: '', c: 'x: y', d: '80', e: [{ k: 1, l: [] }, 'plain text'], f: {}, g: "it's", h: null }),
-    'a: "true"\nb: ""\nc: "x: y"\nd: "80"\ne:\n  - k: 1\n    l: []\n  - plain text\nf: {}\ng: "it\'s"\nh: null\n',
-  );
-});
-
-test('docs/operator.md lists the RBAC rules the operator is tested with', () => {
-  const docs = readFileSync(fileURLToPath(new URL('../../docs/operator.md', import.meta.url)), 'utf8');
-  assert.ok(docs.includes(toYaml({ rules: OPERATOR_RULES })), 'copy toYaml({ rules: OPERATOR_RULES }) into the RBAC section of docs/operator.md');
-});
-
-test('informer: a failed list is retried after a backoff; a watch that expires (410) is replaced by a relist that reports what was missed', async () => {
-  const cm = (name: string, resourceVersion: string): ConfigMap => ({ metadata: { name, namespace: 'ns', resourceVersion } });
-  const list = (items: ConfigMap[], resourceVersion: string): KubeList<ConfigMap> => ({ metadata: { resourceVersion }, items });
-  const lists = [
-    () => { throw new Error('connection refused'); },
-    () => list([cm('a', '1'), cm('b', '2')], '10'),
-    () => list([cm('b', '11'), cm('c', '12')], '20'),
-  ];
-  const watchedFrom: unknown[] = [];
-  const fake = {
-    get: async () => lists.shift()!(),
-    watch: async (_path: string, query: Query, onEvent: (e: WatchEvent) => void, done: (err?: unknown) => void) => {
-      watchedFrom.push(query.resourceVersion);
-      if (watchedFrom.length === 1) {
-        setTimeout(() => {
-          onEvent({ type: 'MODIFIED', object: cm('b', '11') });
-          onEvent({ type: 'ERROR', object: { kind: 'Status', code: 410, message: 'too old resource version' } });
-          done();
-        }, 5);
-      }
-      return () => done();
-    },
-  } as unknown as KubeClient;
-  const seen: string[] = [];
-  const informer = new Informer<ConfigMap>(fake, { path: '/api/v1/configmaps', resyncMs: 0 }, (type, o) => seen.push(`${type} ${o.metadata.name}`));
-  const started = Date.now();
-  informer.start();
-  await waitUntil('the relist', () => seen.length >= 5, 5_000, 10);
-  informer.stop();
-  assert.ok(Date.now() - started >= 250, 'the failed list was retried after a pause');
-  assert.deepEqual(seen, ['added a', 'added b', 'modified b', 'deleted a', 'added c']);
-  assert.deepEqual(watchedFrom, ['10', '20']);
-  assert.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['b', 'c']);
 });

@@ -3,16 +3,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { toPartial } from '../core/analyze-chunk.js';
+import { ExitCode } from '../core/contracts/exit-codes.js';
 import { emptyHistogram } from '../core/histogram.js';
-import { startPlotter, type RejectedEvent } from '../plotter/plotter.js';
+import type { RejectedEvent } from '../plotter/inbox.js';
+import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
+import { openPublishSession } from '../transport/publish-session.js';
 import { EXCHANGE, HEADERS, QUEUES, ROUTING } from '../transport/topology.js';
-import { openPublishSession } from '../worker/broker-session.js';
-import { ExitCode } from '../worker/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
-import { createVhost, drain, publishRaw, waitUntil } from './support/broker.js';
+import { createVhost, drain, plotterReady, publishRaw, waitUntil } from './support/broker.js';
 
 // Messages the plotter cannot use go to a dead-letter queue with the reason in a header, where a
 // person can find them; the plotter carries on and the run completes with the good ones.
@@ -29,7 +30,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   const rejected: RejectedEvent[] = [];
   plotter.on('rejected', (e: RejectedEvent) => rejected.push(e));
-  await plotter.whenReady();
+  await plotterReady(plotter);
 
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
@@ -50,7 +51,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   for (const b of bad) await publishRaw(vhost.url, EXCHANGE, b.key, b.body);
 
   // The good chunks come after the bad messages in the same queue: the plotter must get past them.
-  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, {}, { publisher: session.publisher })));
+  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published));
   const status = await plotter.waitForComplete(ID, 30_000);
   assert.deepEqual(status.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });

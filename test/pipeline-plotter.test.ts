@@ -3,16 +3,16 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { toPartial } from '../core/analyze-chunk.js';
+import { analysisIdProblem } from '../core/contracts/analysis-id.js';
+import { ExitCode } from '../core/contracts/exit-codes.js';
 import { emptyHistogram } from '../core/histogram.js';
-import { analysisIdProblem } from '../plotter/analysis-id.js';
 import { startPlotter, type Plotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { partialEnvelope, planEnvelope } from '../transport/envelope.js';
-import { openPublishSession, type PublishSession } from '../worker/broker-session.js';
-import { ExitCode } from '../worker/exit-codes.js';
+import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
-import { createVhost, waitUntil } from './support/broker.js';
+import { createVhost, plotterReady, waitUntil } from './support/broker.js';
 
 // The plotter's own promises: partials may come before their plan; a plan can also come over HTTP;
 // the folder alone is enough to come back; redraws are throttled but the last one is never late;
@@ -26,7 +26,7 @@ before(async () => { fx = await analysisFixture(ID); });
 const retry = { initialMs: 100, maxMs: 1000, budgetMs: 10_000 };
 
 async function publishAll(session: PublishSession): Promise<void> {
-  const codes = await Promise.all(fx.tasks.map((t) => runWorker(t, {}, { publisher: session.publisher })));
+  const codes = await Promise.all(fx.tasks.map((t) => runWorker(t, {}, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published));
 }
 
@@ -43,7 +43,7 @@ test('partials that come before their plan are kept, and counted when the plan a
   const plotter = await startPlotter({ out: out.path, broker: address, port: 0, host: '127.0.0.1' });
   const session = await openPublishSession(address, { name: 'test', retry });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
-  await plotter.whenReady();
+  await plotterReady(plotter);
   assert.equal((await http(plotter, '/healthz')).status, 200);
   assert.equal((await http(plotter, '/readyz')).status, 200);
 
@@ -85,7 +85,7 @@ test('redraws are throttled, the last chunk is drawn at once, and a restart need
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   const drawn: { done: number; complete: boolean }[] = [];
   plotter.on('drawn', (s: { chunks: { done: number }; complete: boolean }) => drawn.push({ done: s.chunks.done, complete: s.complete }));
-  await plotter.whenReady();
+  await plotterReady(plotter);
 
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
@@ -119,7 +119,7 @@ test('a complete analysis keeps its partials on disk only: a late copy of a chun
   const plotter = await startPlotter({ out: out.path, broker: address, port: null, log });
   const session = await openPublishSession(address, { name: 'test', retry });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
-  await plotter.whenReady();
+  await plotterReady(plotter);
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
   await publishAll(session);

@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { startPlotter, type PartialEvent } from '../plotter/plotter.js';
+import { ExitCode } from '../core/contracts/exit-codes.js';
+import type { PartialEvent } from '../plotter/inbox.js';
+import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
+import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
 import { QUEUES } from '../transport/topology.js';
-import { openPublishSession, type PublishSession } from '../worker/broker-session.js';
-import { ExitCode } from '../worker/exit-codes.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
-import { createVhost, queueDepth, waitUntil } from './support/broker.js';
+import { createVhost, plotterReady, queueDepth, waitUntil } from './support/broker.js';
 import { spawnPlotter } from './support/child-process.js';
 import { cleanupStack } from './support/cleanup.js';
 
@@ -31,7 +32,7 @@ async function publishPlan(session: PublishSession): Promise<void> {
 }
 
 async function publishChunks(session: PublishSession, tasks = fx.tasks): Promise<void> {
-  const codes = await Promise.all(tasks.map((t) => runWorker(t, {}, { publisher: session.publisher })));
+  const codes = await Promise.all(tasks.map((t) => runWorker(t, {}, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published), `exit codes ${codes.join(',')}`);
 }
 
@@ -39,7 +40,7 @@ test('a partial stored but not acked when the plotter is killed is redelivered a
   const vhost = await createVhost('redeliver');
   const out = tempDir('redeliver');
   const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry });
-  const dying = spawnPlotter({ out: out.path, amqpUrl: vhost.url, env: { HZZ_TEST_HOLD_ACKS: '1' } });
+  const dying = spawnPlotter({ out: out.path, amqpUrl: vhost.url, faults: { holdAcks: true } });
   const defer = cleanupStack(t);
   defer(() => vhost.dispose());
   defer(() => out.dispose());
@@ -63,7 +64,7 @@ test('a partial stored but not acked when the plotter is killed is redelivered a
   plotter.on('partial', (e: PartialEvent) => seen.push(e));
   assert.equal(plotter.status(ID)?.chunks.done, 1, 'the restarted plotter found chunk 0 on disk');
 
-  await plotter.whenReady();
+  await plotterReady(plotter);
   await waitUntil('chunk 0 to be redelivered', () => seen.some((e) => e.chunk === 0));
   assert.deepEqual(seen.find((e) => e.chunk === 0), { analysis: ID, chunk: 0, redelivered: true });
   assert.equal(plotter.status(ID)?.chunks.done, 1, 'the redelivered chunk replaced its twin');
@@ -81,7 +82,7 @@ test('a plotter killed mid-run and restarted finishes with the identical result'
   const out = tempDir('restart');
   const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry });
   // Slowed down so that SIGKILL lands while most partials are still queued or in flight.
-  const first = spawnPlotter({ out: out.path, amqpUrl: vhost.url, env: { HZZ_TEST_DELAY_MS: '60' } });
+  const first = spawnPlotter({ out: out.path, amqpUrl: vhost.url, faults: { delayPerMessageMs: 60 } });
   const plotters = [first];
   t.after(async () => {
     for (const p of plotters) await p.kill('SIGKILL');

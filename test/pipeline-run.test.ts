@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { ExitCode } from '../core/contracts/exit-codes.js';
+import { runThroughBroker } from '../local/run-through-broker.js';
 import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
+import { openPublishSession } from '../transport/publish-session.js';
 import { QUEUES } from '../transport/topology.js';
-import { openPublishSession } from '../worker/broker-session.js';
-import { ExitCode } from '../worker/exit-codes.js';
-import { runThroughBroker } from '../worker/run-through-broker.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
-import { createVhost, queueDepth, waitUntil } from './support/broker.js';
+import { createVhost, plotterReady, queueDepth, waitUntil } from './support/broker.js';
 
 // The pipeline's main promise: going through RabbitMQ changes nothing. Every chunk is counted once,
 // and the histograms equal, number for number, the in-process run of the same chunks.
@@ -30,7 +30,7 @@ test('a run through RabbitMQ gives the in-process histograms, drawn and stored i
   t.after(async () => { await vhost.dispose(); out.dispose(); });
 
   const progress: number[] = [];
-  const r = await runThroughBroker({ plan: fx.plan, tasks: fx.tasks, broker: vhost.url, out: out.path, concurrency: 3, onProgress: (p) => progress.push(p.done) });
+  const r = await runThroughBroker({ plan: fx.plan, tasks: fx.tasks, broker: vhost.url, out: out.path, concurrency: 3, onProgress: (p) => progress.push(p.done) }, { runWorker, startPlotter });
 
   assert.deepEqual(r.failures, []);
   assert.equal(r.complete, true);
@@ -55,7 +55,7 @@ test('the same chunk published twice is counted once', { timeout: 60_000 }, asyn
   const out = tempDir('dup');
   const plotter = await startPlotter({ out: out.path, broker: brokerFromUrl(vhost.url), port: null });
   t.after(async () => { await plotter.stop(); await vhost.dispose(); out.dispose(); });
-  await plotter.whenReady();
+  await plotterReady(plotter);
 
   const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
   const plan = planEnvelope(fx.plan);
@@ -66,7 +66,7 @@ test('the same chunk published twice is counted once', { timeout: 60_000 }, asyn
   const env = { HZZ_AMQP_URL: vhost.url };
   const twice = [fx.tasks[0]!, fx.tasks[7]!, fx.tasks[7]!];
   const codes = [];
-  for (const task of [...fx.tasks, ...twice]) codes.push(await runWorker(task, env));
+  for (const task of [...fx.tasks, ...twice]) codes.push(await runWorker(task, env).then((o) => o.code));
   assert.ok(codes.every((c) => c === ExitCode.Published), `exit codes ${codes.join(',')}`);
 
   // All copies must have been handled before the count means anything: stored, or dropped when

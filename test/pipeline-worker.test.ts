@@ -3,13 +3,13 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { badInput, transient } from '../core/errors.js';
-import type { Task } from '../core/messages.js';
+import { badInput, transient } from '../core/contracts/errors.js';
+import { ExitCode, exitCodeFor, failureKindOf } from '../core/contracts/exit-codes.js';
+import type { Task } from '../core/contracts/messages.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
+import { openPublishSession } from '../transport/publish-session.js';
 import { QUEUES } from '../transport/topology.js';
-import { openPublishSession } from '../worker/broker-session.js';
-import { ExitCode, exitCodeFor, isRetryable } from '../worker/exit-codes.js';
-import { runWorker, runWorkerDetailed } from '../worker/run-worker.js';
+import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, tempDir, type Fixture } from './support/analysis-fixture.js';
 import { createVhost, declareTopology, drain, queueDepth, withChannel, type TestVhost } from './support/broker.js';
 import { runWorkerProcess } from './support/child-process.js';
@@ -52,13 +52,13 @@ test('bad input exits 2 and publishes nothing', { timeout: 60_000 }, async (t) =
     ['not a task at all', 'hello', /task: invalid/],
   ];
   for (const [what, input, message] of cases) {
-    const outcome = await runWorkerDetailed(input, env);
+    const outcome = await runWorker(input, env);
     assert.equal(outcome.code, ExitCode.BadInput, `${what}: ${outcome.message}`);
     assert.match(outcome.message, message, what);
   }
   assert.equal(await queueDepth(vhost.url, QUEUES.partials), 0, 'nothing was published');
   // The same worker with a good task does publish: the zero above is not an accident of the setup.
-  assert.equal(await runWorker(task, env), ExitCode.Published);
+  assert.equal(await runWorker(task, env).then((o) => o.code), ExitCode.Published);
   const [m] = await drain(vhost.url, QUEUES.partials);
   assert.equal(JSON.parse(m!.content.toString()).chunk.index, task.chunk.index);
   assert.equal(m!.properties.deliveryMode, 2, 'persistent');
@@ -105,10 +105,10 @@ test('a publisher whose queue was deleted under it declares it again and deliver
   const vhost = await brokerWithTopology(t, 'unroutable');
   const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry: { initialMs: 100, maxMs: 500, budgetMs: 10_000 } });
   t.after(() => session.close());
-  assert.equal(await runWorker(task, {}, { publisher: session.publisher }), ExitCode.Published);
+  assert.equal(await runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code), ExitCode.Published);
   await withChannel(vhost.url, (ch) => ch.deleteQueue(QUEUES.partials));
   // Without the queue the broker returns the message as unroutable: the publish must not count as done.
-  assert.equal(await runWorker(task, {}, { publisher: session.publisher }), ExitCode.Published);
+  assert.equal(await runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code), ExitCode.Published);
   assert.equal(await queueDepth(vhost.url, QUEUES.partials), 1);
   assert.ok(session.connection.connects >= 2, 'the topology was declared again on a new connection');
 });
@@ -117,7 +117,7 @@ test('exit codes follow the error kinds', () => {
   assert.equal(exitCodeFor(badInput('x', 'y')), ExitCode.BadInput);
   assert.equal(exitCodeFor(transient('x', 'y')), ExitCode.Transient);
   assert.equal(exitCodeFor(new TypeError('boom')), ExitCode.Crash);
-  assert.deepEqual([0, 1, 2, 3, 137].map(isRetryable), [false, true, false, true, true]);
+  assert.deepEqual([1, 2, 3, 137].map(failureKindOf), ['crash', 'bad-input', 'transient', 'crash'], 'what an exit status says to the chunk retry rule');
 });
 
 function freePort(): Promise<number> {

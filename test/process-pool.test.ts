@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
-import type { Task } from '../core/messages.js';
+import type { Task } from '../core/contracts/messages.js';
 import { ProcessPool } from '../local/process-pool.js';
 import { SHARED_DATA } from './support/paths.js';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import type { MergedHistograms } from '../core/merge.js';
 import { runLocal } from '../local/run-local.js';
-import type { Results } from '../core/results.js';
 import { fullCatalogueDir, manyBasketsDir, REPO, SHARED_2020_FILES, SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference, runReference, type ReferenceSample } from './support/reference.js';
 
@@ -15,7 +15,7 @@ import { maxRelativeDifference, runReference, type ReferenceSample } from './sup
  */
 const TOLERANCE = 1e-6;
 
-function compare(ours: Results, ref: Record<string, ReferenceSample>, sample: string): void {
+function compare(ours: MergedHistograms, ref: Record<string, ReferenceSample>, sample: string): void {
   const h = ours.samples.get(sample);
   const r = ref[sample];
   assert.ok(h, `our run has no sample ${sample}`);
@@ -29,7 +29,7 @@ function compare(ours: Results, ref: Record<string, ReferenceSample>, sample: st
 
 describe('every shared 2020 file equals the uproot reference bin for bin', () => {
   const catalog = join(REPO, 'catalogues/atlas-2020-4lep.json');
-  let ours: Results;
+  let ours: MergedHistograms;
   let ref: Record<string, ReferenceSample>;
   const samples = ['data', 'Zee', 'Zmumu', 'ttbar_lep'];
   before(async () => {
@@ -80,7 +80,7 @@ test('a file of 40 baskets, in chunks of whole clusters, equals the reference', 
 describe('uproot-written stand-ins (counted-array branches) equal the reference', () => {
   const catalog = join(REPO, 'catalogues/atlas-2020-4lep.json');
   const samples = ['llll', 'ggH125_ZZ4lep', 'VBFH125_ZZ4lep', 'WH125_ZZ4lep', 'ZH125_ZZ4lep'];
-  let ours: Results;
+  let ours: MergedHistograms;
   let ref: Record<string, ReferenceSample>;
   before(async () => {
     const dir = fullCatalogueDir();

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { connect, type ChannelModel } from 'amqplib';
-import { errorMessage, transient } from '../core/errors.js';
-import { backoffDelay, type RetryPolicy } from './backoff.js';
+import { errorMessage, transient } from '../core/contracts/errors.js';
+import { backoffDelay, type Backoff } from '../core/util/backoff.js';
+import { silentLog, type Log } from '../core/util/log.js';
 import type { BrokerAddress } from './broker-address.js';
-import { silentLog, type Log } from './log.js';
 
 /**
  * One AMQP connection that comes back by itself. amqplib gives a connection that, once closed, is
@@ -20,7 +20,7 @@ export interface BrokerConnectionOptions {
   /** Shows up as the connection's name in the broker's management UI and `rabbitmqctl list_connections`. */
   name: string;
   /** The budget counts from the moment the broker went missing, per outage. */
-  retry: RetryPolicy;
+  retry: Backoff;
   log?: Log;
   /** TCP connect timeout for one attempt. */
   connectTimeoutMs?: number;

@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import { silentLog, type Log } from '../core/util/log.js';
 import type { BrokerConnection } from './connection.js';
-import { silentLog, type Log } from './log.js';
 
 /**
  * A queue consumer with manual acks that survives reconnects: it subscribes again on every new

@@ -1,6 +1,6 @@
-import type { Partial, Plan } from '../core/messages.js';
-import { EXCHANGE, HEADERS, ROUTING, type RoutingKey } from './topology.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import type { PublishOptions } from './publisher.js';
+import { EXCHANGE, HEADERS, ROUTING, type RoutingKey } from './topology.js';
 
 /**
  * How our documents travel: JSON bodies, their schema name as the AMQP `type`, and a few headers
@@ -14,7 +14,7 @@ export interface Envelope {
   options: PublishOptions;
 }
 
-export function partialEnvelope(p: Partial): Envelope {
+export function partialEnvelope(p: PartialHistogram): Envelope {
   return {
     exchange: EXCHANGE,
     routingKey: ROUTING.partial,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
-import { errorMessage, transient } from '../core/errors.js';
-import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
+import { errorMessage, transient } from '../core/contracts/errors.js';
+import { backoffDelay, sleep, type Backoff } from '../core/util/backoff.js';
 import type { BrokerConnection } from './connection.js';
 import { HEADERS } from './topology.js';
 
@@ -25,7 +25,7 @@ export class ConfirmPublisher {
   constructor(
     private readonly conn: BrokerConnection,
     /** How long one publish keeps retrying (through reconnects) before it fails as transient. */
-    private readonly retry: RetryPolicy,
+    private readonly retry: Backoff,
     /** How long to wait for a confirm before treating the connection as dead. */
     private readonly confirmTimeoutMs = 30_000,
   ) {}

@@ -26,9 +26,6 @@ export const QUEUES = {
   plansDead: 'hzz.plans.dead',
 } as const;
 
-/** The dead-letter queue for messages that arrived with each routing key. */
-export const DEAD_QUEUE_FOR: Record<RoutingKey, string> = { partial: QUEUES.partialsDead, plan: QUEUES.plansDead };
-
 /** Headers our messages carry (docs/pipeline.md). */
 export const HEADERS = {
   reason: 'x-hzz-reason',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode } from '../core/contracts/exit-codes.js';
 import { workerMain } from './worker-process.js';
 
 // `node dist/worker/main.js [--task FILE]`: the worker without the CLI, for a slim container image

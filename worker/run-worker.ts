@@ -1,14 +1,15 @@
 import { hostname } from 'node:os';
 import { analyzeChunk, toPartial } from '../core/analyze-chunk.js';
-import { errorMessage } from '../core/errors.js';
-import { TaskSchema, type Task } from '../core/messages.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import { exitCodeFor, ExitCode } from '../core/contracts/exit-codes.js';
+import { TaskSchema, type Task } from '../core/contracts/messages.js';
 import { checked } from '../core/schema-check.js';
+import type { Backoff } from '../core/util/backoff.js';
+import { silentLog, type Log } from '../core/util/log.js';
 import { brokerFromEnv } from '../transport/broker-address.js';
 import { partialEnvelope } from '../transport/envelope.js';
-import { silentLog, type Log } from '../transport/log.js';
+import { openPublishSession } from '../transport/publish-session.js';
 import type { ConfirmPublisher } from '../transport/publisher.js';
-import { openPublishSession, workerRetryPolicy } from './broker-session.js';
-import { exitCodeFor, ExitCode } from './exit-codes.js';
 
 /**
  * One chunk, start to finish: validate the task, analyse the chunk, publish its partial and wait
@@ -29,11 +30,7 @@ export interface WorkerOutcome {
   chunk?: number;
 }
 
-export async function runWorker(task: unknown, env: NodeJS.ProcessEnv = process.env, deps: WorkerDeps = {}): Promise<ExitCode> {
-  return (await runWorkerDetailed(task, env, deps)).code;
-}
-
-export async function runWorkerDetailed(input: unknown, env: NodeJS.ProcessEnv = process.env, deps: WorkerDeps = {}): Promise<WorkerOutcome> {
+export async function runWorker(input: unknown, env: NodeJS.ProcessEnv = process.env, deps: WorkerDeps = {}): Promise<WorkerOutcome> {
   const log = deps.log ?? silentLog;
   let task: Task | undefined;
   try {
@@ -46,7 +43,7 @@ export async function runWorkerDetailed(input: unknown, env: NodeJS.ProcessEnv =
     } else {
       const session = await openPublishSession(brokerFromEnv(env), {
         name: `hzz-worker ${hostname()} ${task.analysis}#c${task.chunk.index}`,
-        retry: workerRetryPolicy(env),
+        retry: workerBackoff(env),
         log,
       });
       try {
@@ -64,4 +61,14 @@ export async function runWorkerDetailed(input: unknown, env: NodeJS.ProcessEnv =
     log('failed', { analysis: task?.analysis, chunk: task?.chunk.index, code, error: message });
     return { code, message, ...(task ? { chunk: task.chunk.index } : {}) };
   }
+}
+
+const DEFAULT_RETRY_SECONDS = 60;
+
+/** The worker's patience with the broker, from HZZ_AMQP_RETRY_SECONDS (default 60). */
+function workerBackoff(env: NodeJS.ProcessEnv = process.env): Backoff {
+  const text = env.HZZ_AMQP_RETRY_SECONDS;
+  const seconds = text === undefined || text === '' ? DEFAULT_RETRY_SECONDS : Number(text);
+  if (!(Number.isFinite(seconds) && seconds >= 0)) throw new Error(`HZZ_AMQP_RETRY_SECONDS must be a number of seconds (got '${text}')`);
+  return { initialMs: 200, maxMs: 5_000, budgetMs: seconds * 1000 };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { badInput } from '../core/errors.js';
-import type { Task } from '../core/messages.js';
-import { TaskSchema } from '../core/messages.js';
+import { badInput } from '../core/contracts/errors.js';
+import type { Task } from '../core/contracts/messages.js';
+import { TaskSchema } from '../core/contracts/messages.js';
 import { checked } from '../core/schema-check.js';
 
 /**

@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { errorMessage } from '../core/errors.js';
-import { jsonLog } from '../transport/log.js';
-import { describeExitCode, exitCodeFor, type ExitCode } from './exit-codes.js';
-import { runWorkerDetailed } from './run-worker.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import { describeExitCode, exitCodeFor, type ExitCode } from '../core/contracts/exit-codes.js';
+import { jsonLog } from '../core/util/log.js';
+import { runWorker } from './run-worker.js';
 import { readTask } from './task-input.js';
 
 /**
@@ -15,7 +15,7 @@ export async function workerMain(opts: { taskFile?: string | undefined }, env: N
   let outcome: { code: ExitCode; message: string };
   try {
     const task = readTask({ file: opts.taskFile, env });
-    outcome = await runWorkerDetailed(task, env, { log });
+    outcome = await runWorker(task, env, { log });
   } catch (err) {
     outcome = { code: exitCodeFor(err), message: errorMessage(err) };
     log('failed', { code: outcome.code, error: outcome.message });

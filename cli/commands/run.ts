@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { CommandModule } from 'yargs';
-import { errorMessage } from '../../core/errors.js';
-import { describeExitCode } from '../../worker/exit-codes.js';
-import { runThroughBroker } from '../../worker/run-through-broker.js';
-import { planLocalRun, runLocal, writeRunOutputs, type LocalRunOptions, type LocalRunReport } from '../../local/run-local.js';
-import { summaryTable } from '../../local/summary.js';
-import { OUTPUT_FILES } from '../../core/write-results.js';
+import { OUTPUT_FILES } from '../../core/outputs.js';
+import { runLocal } from '../../local/run-local.js';
+import type { LocalRunOptions } from '../../local/run-plan.js';
+import { summaryTable, writeRunOutputs, type LocalRunReport } from '../../local/run-report.js';
+import { runLocalThroughBroker } from '../../local/run-through-broker.js';
+import { startPlotter } from '../../plotter/plotter.js';
+import { runWorker } from '../../worker/run-worker.js';
 
 interface RunArgs {
   catalog?: string | undefined;
@@ -51,7 +50,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     let report: LocalRunReport;
     try {
-      report = argv.broker ? await runWithBroker(opts, argv.broker) : await runLocal(opts);
+      report = argv.broker ? await runLocalThroughBroker(opts, argv.broker, { runWorker, startPlotter }) : await runLocal(opts);
     } finally {
       bar.stop();
     }
@@ -69,24 +68,3 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
   },
 };
-
-/** The same run, but every chunk goes worker → RabbitMQ → plotter, as in the cluster. */
-async function runWithBroker(opts: LocalRunOptions, broker: string): Promise<LocalRunReport> {
-  const started = performance.now();
-  const planned = await planLocalRun(opts);
-  opts.onPlanned?.(planned);
-  const store = mkdtempSync(join(tmpdir(), 'hzz-broker-run-'));
-  try {
-    const r = await runThroughBroker({
-      plan: planned.plan, tasks: planned.tasks, broker, out: store, concurrency: opts.parallel,
-      onProgress: (p) => opts.onChunk?.(p.done, p.total),
-    });
-    const failures = [
-      ...planned.failures.map((f) => ({ what: `sample ${f.sample}`, kind: 'bad-input', message: errorMessage(f.error) })),
-      ...r.failures.map((f) => ({ what: `chunk ${f.chunk}`, kind: describeExitCode(f.code), message: f.message })),
-    ];
-    return { results: r.results, failures, seconds: (performance.now() - started) / 1000 };
-  } finally {
-    rmSync(store, { recursive: true, force: true });
-  }
-}

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { CatalogueSchema } from '../../core/catalogue.js';
-import { PartialSchema, PlanSchema, TaskSchema } from '../../core/messages.js';
+import { PartialHistogramSchema, PlanSchema, TaskSchema } from '../../core/contracts/messages.js';
 
-const schemas = { catalogue: CatalogueSchema, task: TaskSchema, partial: PartialSchema, plan: PlanSchema };
+const schemas = { catalogue: CatalogueSchema, task: TaskSchema, partial: PartialHistogramSchema, plan: PlanSchema };
 
 export const schemaCommand: CommandModule<object, { name: keyof typeof schemas }> = {
   command: 'schema <name>',

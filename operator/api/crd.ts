@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { API_VERSION, GROUP, KIND, PLURAL, ResourceSchema, SHORT_NAMES, SINGULAR, VERSION } from './v1alpha1.js';
 import { structuralSchema } from './structural.js';
+import { analysisSchemas, API_VERSION, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './v1alpha1.js';
 import { toYaml } from './yaml.js';
 
 /** The HZZAnalysis CustomResourceDefinition, generated from the TypeBox schema in v1alpha1.ts. */
@@ -20,7 +20,7 @@ export function customResourceDefinition(): object {
         name: VERSION,
         served: true,
         storage: true,
-        schema: { openAPIV3Schema: structuralSchema(ResourceSchema) },
+        schema: { openAPIV3Schema: structuralSchema(analysisSchemas().resource) },
         subresources: {
           status: {},
           // `kubectl scale hzz/NAME --replicas=N` sets how many chunk Jobs run at once.

@@ -9,7 +9,10 @@ import { DEFAULT_CATALOGUE, loadCatalogue, type Catalogue } from '../../core/cat
  */
 const CATALOGUE_DIR = dirname(DEFAULT_CATALOGUE);
 
-export const DEFAULT_RELEASE = loadCatalogue(DEFAULT_CATALOGUE).release;
+/** The release of the default catalogue, which `hzz run` uses too. */
+export function defaultRelease(): string {
+  return loadCatalogue(DEFAULT_CATALOGUE).release;
+}
 
 let cached: ReadonlyMap<string, Catalogue> | undefined;
 

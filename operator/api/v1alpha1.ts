@@ -1,8 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { CatalogueSchema } from '../../core/catalogue.js';
+import { CatalogueSchema, type Catalogue } from '../../core/catalogue.js';
 import { DEFAULT_BINNING } from '../../core/histogram.js';
-import { builtInReleases, DEFAULT_RELEASE } from './releases.js';
+import { builtInReleases, defaultRelease } from './releases.js';
 
 /**
  * HZZAnalysis, hzz.opendata.dev/v1alpha1: the one definition of the resource's schema. The CRD in
@@ -12,6 +12,10 @@ import { builtInReleases, DEFAULT_RELEASE } from './releases.js';
  * What a plain OpenAPI schema cannot say is written as CEL rules (x-kubernetes-validations), which
  * the API server evaluates on every write, so a bad manifest is refused by kubectl with a message
  * naming the field, instead of being accepted and failing later in the operator.
+ *
+ * The spec's enums and rules name the built-in releases (catalogues/), so its schema is built the
+ * first time it is needed, not when this module is imported: importing a constant from here reads
+ * no file.
  */
 export const GROUP = 'hzz.opendata.dev';
 export const VERSION = 'v1alpha1';
@@ -21,10 +25,6 @@ export const PLURAL = 'hzzanalyses';
 export const SINGULAR = 'hzzanalysis';
 export const SHORT_NAMES = ['hzz'];
 
-const releases = [...builtInReleases().values()];
-const categories = [...new Set(releases.flatMap((r) => r.categories.map((c) => c.name)))];
-const dataCategories = [...new Set(releases.flatMap((r) => r.categories.filter((c) => c.kind === 'data').map((c) => c.name)))];
-
 const cel = (values: readonly string[]): string => `[${values.map((v) => `'${v}'`).join(', ')}]`;
 const literals = <T extends string>(values: readonly T[], options: object = {}) =>
   Type.Union(values.map((v) => Type.Literal(v)), options);
@@ -33,34 +33,38 @@ const catalogueSample = CatalogueSchema.properties.samples.items.properties;
 /** Sample and category names end up in label values and Job annotations: 63 characters at most. */
 const SampleName = Type.String({ minLength: 1, maxLength: 63, pattern: catalogueSample.name.pattern });
 
-const InlineSample = Type.Object({
-  name: SampleName,
-  category: literals(categories, { maxLength: 63, description: `The sample's category; its kind (data, background, signal) comes from the release's categories` }),
-  path: Type.String({ minLength: 1, maxLength: 1024, description: 'File path relative to the source (URL prefix or folder), as in the release catalogue' }),
-  dsid: catalogueSample.dsid,
-  xsec: catalogueSample.xsec,
-  sumw: catalogueSample.sumw,
-  efficiency: catalogueSample.efficiency,
-}, {
-  'x-kubernetes-validations': [{
-    rule: `self.category in ${cel(dataCategories)} || (has(self.xsec) && has(self.sumw) && has(self.efficiency))`,
-    messageExpression: `'sample ' + self.name + ': an MC sample (category ' + self.category + ') needs xsec, sumw and efficiency'`,
-  }],
-});
+function inlineSample(releases: readonly Catalogue[]) {
+  const categories = [...new Set(releases.flatMap((r) => r.categories.map((c) => c.name)))];
+  const dataCategories = [...new Set(releases.flatMap((r) => r.categories.filter((c) => c.kind === 'data').map((c) => c.name)))];
+  return Type.Object({
+    name: SampleName,
+    category: literals(categories, { maxLength: 63, description: `The sample's category; its kind (data, background, signal) comes from the release's categories` }),
+    path: Type.String({ minLength: 1, maxLength: 1024, description: 'File path relative to the source (URL prefix or folder), as in the release catalogue' }),
+    dsid: catalogueSample.dsid,
+    xsec: catalogueSample.xsec,
+    sumw: catalogueSample.sumw,
+    efficiency: catalogueSample.efficiency,
+  }, {
+    'x-kubernetes-validations': [{
+      rule: `self.category in ${cel(dataCategories)} || (has(self.xsec) && has(self.sumw) && has(self.efficiency))`,
+      messageExpression: `'sample ' + self.name + ': an MC sample (category ' + self.category + ') needs xsec, sumw and efficiency'`,
+    }],
+  });
+}
 
 /**
  * Names are only known per release, so each rule is an `||` over the built-in releases: a selection
  * entry names a category or a sample of the release (or of the inline catalogue, which replaces the
  * release's samples), and an inline sample's category must be one of the release's.
  */
-function perRelease(test: (names: { categories: string[]; samples: string[] }) => string): string {
+function perRelease(releases: readonly Catalogue[], test: (names: { categories: string[]; samples: string[] }) => string): string {
   return releases.map((r) => `(self.release == '${r.release}' && ${test({ categories: r.categories.map((c) => c.name), samples: r.samples.map((x) => x.name) })})`).join(' || ');
 }
 
-function selectionRules(): { rule: string; messageExpression: string }[] {
+function selectionRules(releases: readonly Catalogue[]): { rule: string; messageExpression: string }[] {
   const known = (s: string): string =>
-    `(has(self.catalogue) ? (self.catalogue.samples.exists(c, c.name == ${s}) || ${perRelease((n) => `${s} in ${cel(n.categories)}`)}) : (${perRelease((n) => `${s} in ${cel([...n.categories, ...n.samples])}`)}))`;
-  const categoryOfRelease = (c: string): string => `(${perRelease((n) => `${c}.category in ${cel(n.categories)}`)})`;
+    `(has(self.catalogue) ? (self.catalogue.samples.exists(c, c.name == ${s}) || ${perRelease(releases, (n) => `${s} in ${cel(n.categories)}`)}) : (${perRelease(releases, (n) => `${s} in ${cel([...n.categories, ...n.samples])}`)}))`;
+  const categoryOfRelease = (c: string): string => `(${perRelease(releases, (n) => `${c}.category in ${cel(n.categories)}`)})`;
   return [{
     rule: `!has(self.samples) || self.samples.all(s, ${known('s')})`,
     // filter()[0] rather than join(): the cost estimate has no bound for a joined string.
@@ -114,40 +118,42 @@ const Source = Type.Object({
 
 const Quantities = Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String()]));
 
-export const SpecSchema = Type.Object({
-  release: Type.Optional(literals(releases.map((r) => r.release), { default: DEFAULT_RELEASE, maxLength: 63, description: 'Built-in sample catalogue (catalogues/<release>.json)' })),
-  catalogue: Type.Optional(Type.Object({
-    samples: Type.Array(InlineSample, {
-      minItems: 1, maxItems: 200, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'],
-      description: "Replace the release's samples with these (the release still gives categories, tree and branches)",
-    }),
-  }, { description: 'Inline catalogue entries instead of the release’s own samples' })),
-  samples: Type.Optional(Type.Array(SampleName, { maxItems: 100, description: 'Sample or category names to run (default: all samples)' })),
-  source: Type.Optional(Source),
-  lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Integrated luminosity, fb⁻¹' })),
-  binning: Type.Optional(Binning),
-  chunkSize: Type.Optional(Type.Integer({ minimum: 1, default: 50_000, description: 'Entries per chunk (one Job each)' })),
-  parallelism: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 4, description: 'Chunk Jobs running at once; 0 pauses (the /scale subresource)' })),
-  retriesPerChunk: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, default: 3, description: 'Extra attempts for a chunk whose worker failed with a retryable exit code' })),
-  chunkTimeoutSeconds: Type.Optional(Type.Integer({
-    minimum: 1, maximum: 604_800, default: 3600,
-    description: 'Seconds a chunk attempt may run (its Job\'s activeDeadlineSeconds); a worker hung past it is stopped, and the attempt fails retryably',
-  })),
-  maxFailedChunks: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Chunks allowed to fail for good before the analysis fails' })),
-  output: Type.Optional(Type.String({
-    maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$',
-    description: "Folder on the plotter's volume under which <namespace>/<name>/g<generation>-<uid>/ is written",
-    'x-kubernetes-validations': [
-      { rule: `self.split('/').size() <= 5`, message: 'output has at most 5 segments' },
-      { rule: `!self.split('/').exists(s, s == 'partials')`, message: "output: 'partials' is reserved by the plotter" },
-    ],
-  })),
-  image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "Worker image (default: the operator's --worker-image)" })),
-  resources: Type.Optional(Type.Object({
-    requests: Type.Optional(Quantities),
-    limits: Type.Optional(Quantities),
-  }, { description: "Worker container resources" })),
-}, { 'x-kubernetes-validations': selectionRules() });
+function specSchema(releases: readonly Catalogue[], defaultName: string) {
+  return Type.Object({
+    release: Type.Optional(literals(releases.map((r) => r.release), { default: defaultName, maxLength: 63, description: 'Built-in sample catalogue (catalogues/<release>.json)' })),
+    catalogue: Type.Optional(Type.Object({
+      samples: Type.Array(inlineSample(releases), {
+        minItems: 1, maxItems: 200, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'],
+        description: "Replace the release's samples with these (the release still gives categories, tree and branches)",
+      }),
+    }, { description: 'Inline catalogue entries instead of the release’s own samples' })),
+    samples: Type.Optional(Type.Array(SampleName, { maxItems: 100, description: 'Sample or category names to run (default: all samples)' })),
+    source: Type.Optional(Source),
+    lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Integrated luminosity, fb⁻¹' })),
+    binning: Type.Optional(Binning),
+    chunkSize: Type.Optional(Type.Integer({ minimum: 1, default: 50_000, description: 'Entries per chunk (one Job each)' })),
+    parallelism: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 4, description: 'Chunk Jobs running at once; 0 pauses (the /scale subresource)' })),
+    retriesPerChunk: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, default: 3, description: 'Extra attempts for a chunk whose worker failed with a retryable exit code' })),
+    chunkTimeoutSeconds: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 604_800, default: 3600,
+      description: 'Seconds a chunk attempt may run (its Job\'s activeDeadlineSeconds); a worker hung past it is stopped, and the attempt fails retryably',
+    })),
+    maxFailedChunks: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Chunks allowed to fail for good before the analysis fails' })),
+    output: Type.Optional(Type.String({
+      maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$',
+      description: "Folder on the plotter's volume under which <namespace>/<name>/g<generation>-<uid>/ is written",
+      'x-kubernetes-validations': [
+        { rule: `self.split('/').size() <= 5`, message: 'output has at most 5 segments' },
+        { rule: `!self.split('/').exists(s, s == 'partials')`, message: "output: 'partials' is reserved by the plotter" },
+      ],
+    })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "Worker image (default: the operator's --worker-image)" })),
+    resources: Type.Optional(Type.Object({
+      requests: Type.Optional(Quantities),
+      limits: Type.Optional(Quantities),
+    }, { description: "Worker container resources" })),
+  }, { 'x-kubernetes-validations': selectionRules(releases) });
+}
 
 export const PHASES = ['Pending', 'Planning', 'Running', 'Succeeded', 'Failed'] as const;
 export const CONDITION_TYPES = ['Progressing', 'Ready', 'Degraded'] as const;
@@ -176,11 +182,11 @@ export const StatusSchema = Type.Object({
 });
 
 /** The whole object as the CRD's openAPIV3Schema sees it. */
-export const ResourceSchema = Type.Object({
+const resourceSchema = (spec: ReturnType<typeof specSchema>) => Type.Object({
   apiVersion: Type.Optional(Type.String()),
   kind: Type.Optional(Type.String()),
   metadata: Type.Optional(Type.Object({})),
-  spec: SpecSchema,
+  spec,
   status: Type.Optional(StatusSchema),
 }, {
   description: 'The ATLAS Open Data H→ZZ*→4ℓ analysis, run as one Job per chunk',
@@ -190,7 +196,18 @@ export const ResourceSchema = Type.Object({
   }],
 });
 
-export type AnalysisSpec = Static<typeof SpecSchema>;
+let schemas: { spec: ReturnType<typeof specSchema>; resource: ReturnType<typeof resourceSchema> } | undefined;
+
+/** The spec's and the whole resource's schemas, built from catalogues/ on first use. */
+export function analysisSchemas(): NonNullable<typeof schemas> {
+  if (!schemas) {
+    const spec = specSchema([...builtInReleases().values()], defaultRelease());
+    schemas = { spec, resource: resourceSchema(spec) };
+  }
+  return schemas;
+}
+
+export type AnalysisSpec = Static<ReturnType<typeof specSchema>>;
 export type AnalysisStatus = Static<typeof StatusSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type ConditionType = Condition['type'];
@@ -221,5 +238,5 @@ export interface HZZAnalysis {
  * it again from the same schema covers objects stored before a default was added.
  */
 export function resolveSpec(spec: AnalysisSpec): ResolvedSpec {
-  return Value.Default(SpecSchema as TSchema, structuredClone(spec)) as ResolvedSpec;
+  return Value.Default(analysisSchemas().spec as TSchema, structuredClone(spec)) as ResolvedSpec;
 }

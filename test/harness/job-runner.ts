@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage } from '../../core/contracts/errors.js';
 import { CRD_FILE } from '../../operator/api/crd.js';
 import { Informer } from '../../operator/informer.js';
 import { KubeClient, isNotFound } from '../../operator/kube-client.js';

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { analyzeChunk, toPartial } from '../../core/analyze-chunk.js';
 import { loadCatalogue, selectSamples } from '../../core/catalogue.js';
 import { planAnalysis } from '../../core/chunk-plan.js';
-import type { Plan, Task } from '../../core/messages.js';
-import { combinePartials, histogramsDocument, type Results } from '../../core/results.js';
+import type { Plan, Task } from '../../core/contracts/messages.js';
+import { mergePartials, type MergedHistograms } from '../../core/merge.js';
+import { histogramsDocument } from '../../core/outputs.js';
 import { SHARED_DATA } from './paths.js';
 
 /**
@@ -18,7 +19,7 @@ export const DATA_DIR = SHARED_DATA;
 export interface Fixture {
   plan: Plan;
   tasks: Task[];
-  expected: Results;
+  expected: MergedHistograms;
 }
 
 export async function analysisFixture(analysis: string, chunkSize = 200): Promise<Fixture> {
@@ -30,11 +31,11 @@ export async function analysisFixture(analysis: string, chunkSize = 200): Promis
   if (failures.length) throw new Error(`fixture samples missing: ${failures.map((f) => f.sample).join(', ')}`);
   const partials = [];
   for (const t of tasks) partials.push(toPartial(t, await analyzeChunk(t)));
-  return { plan, tasks, expected: combinePartials(plan, partials) };
+  return { plan, tasks, expected: mergePartials(plan, partials) };
 }
 
 /** What "identical" means: every number of every sample and category, via a JSON round trip. */
-export function histogramsOf(r: Results): unknown {
+export function histogramsOf(r: MergedHistograms): unknown {
   return JSON.parse(JSON.stringify(histogramsDocument(r)));
 }
 

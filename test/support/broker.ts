@@ -80,6 +80,11 @@ export function publishRaw(url: string, exchange: string, routingKey: string, bo
   });
 }
 
+/** Waits until the plotter is connected and consuming both queues (its /readyz). */
+export function plotterReady(plotter: { ready(): { ready: boolean } }): Promise<void> {
+  return waitUntil('the plotter to be ready', () => plotter.ready().ready);
+}
+
 export async function waitUntil(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 100): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { PlotterOptions } from '../../plotter/plotter.js';
 
 /**
  * The plotter and the worker as real processes, for what only a process can show: a SIGKILL at a
@@ -7,6 +8,7 @@ import { fileURLToPath } from 'node:url';
  * test can wait for "stored partial" or "listening" instead of sleeping.
  */
 const PLOTTER_MAIN = fileURLToPath(new URL('../../plotter/main.js', import.meta.url));
+const FAULTY_PLOTTER = fileURLToPath(new URL('./faulty-plotter.js', import.meta.url));
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.js', import.meta.url));
 
 export interface LogLine {
@@ -26,9 +28,11 @@ export interface ChildPlotter {
   kill(signal: NodeJS.Signals): Promise<number | string>;
 }
 
-export function spawnPlotter(opts: { out: string; amqpUrl: string; env?: Record<string, string> }): ChildPlotter {
-  const proc = spawn(process.execPath, [PLOTTER_MAIN, '--out', opts.out, '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, HZZ_AMQP_URL: opts.amqpUrl, ...opts.env },
+/** The plotter's real entry point; with `faults`, the same process with fault injection. */
+export function spawnPlotter(opts: { out: string; amqpUrl: string; faults?: PlotterOptions['faults'] }): ChildPlotter {
+  const main = opts.faults ? [FAULTY_PLOTTER, '--faults', JSON.stringify(opts.faults)] : [PLOTTER_MAIN];
+  const proc = spawn(process.execPath, [...main, '--out', opts.out, '--port', '0', '--host', '127.0.0.1'], {
+    env: { ...process.env, HZZ_AMQP_URL: opts.amqpUrl },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines: LogLine[] = [];

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BranchesSchema, CategoryKind } from './catalogue.js';
+import { BranchesSchema, CategoryKind } from '../catalogue.js';
 
 /**
  * The versioned JSON documents that cross process boundaries: a chunk task (what a worker is told),
@@ -39,7 +39,7 @@ export const TaskSchema = Type.Object({
   xsecWeight: Type.Optional(Type.Number()),
 }, { additionalProperties: false });
 
-export const PartialSchema = Type.Object({
+export const PartialHistogramSchema = Type.Object({
   schema: Type.Literal('hzz.partial/v1'),
   analysis: Type.String({ minLength: 1 }),
   chunk: ChunkSchema,
@@ -74,5 +74,10 @@ export const PlanSchema = Type.Object({
 
 export type Chunk = Static<typeof ChunkSchema>;
 export type Task = Static<typeof TaskSchema>;
-export type Partial = Static<typeof PartialSchema>;
+export type PartialHistogram = Static<typeof PartialHistogramSchema>;
 export type Plan = Static<typeof PlanSchema>;
+
+/** A chunk as people read it in errors, conditions and events: `chunk 3 (Zee entries 0-50000)`. */
+export function describeChunk(chunk: Chunk): string {
+  return `chunk ${chunk.index} (${chunk.sample} entries ${chunk.entryStart}-${chunk.entryStop})`;
+}

@@ -1,4 +1,33 @@
-import type { LocalRunReport } from './run-local.js';
+import type { PlanResult } from '../core/chunk-plan.js';
+import { errorKind, errorMessage, type FailureKind } from '../core/contracts/errors.js';
+import type { MergedHistograms } from '../core/merge.js';
+import { writeOutputs } from '../core/outputs.js';
+
+/**
+ * What `hzz run` reports, with or without a broker: the merged histograms of what succeeded, and
+ * every sample and chunk that failed, in the output folder and as the end-of-run table.
+ */
+export interface RunFailure {
+  /** What failed: a sample (its file could not be opened) or a chunk. */
+  what: string;
+  kind: FailureKind;
+  message: string;
+}
+
+export interface LocalRunReport {
+  results: MergedHistograms;
+  failures: RunFailure[];
+  seconds: number;
+}
+
+/** The samples left out of the plan, because their file could not be found or opened. */
+export function sampleFailures(planned: PlanResult): RunFailure[] {
+  return planned.failures.map((f) => ({ what: `sample ${f.sample}`, kind: errorKind(f.error), message: errorMessage(f.error) }));
+}
+
+export function writeRunOutputs(out: string, report: LocalRunReport): void {
+  writeOutputs(out, report.results, { failures: report.failures, wallSeconds: report.seconds });
+}
 
 /** The end-of-run table: what was read, what passed, and the weighted yield per category. */
 export function summaryTable(report: LocalRunReport): string {

@@ -5,6 +5,9 @@
  */
 export type ErrorKind = 'bad-input' | 'transient';
 
+/** What a failure was: one of the kinds above, or a crash (anything unexpected, a killed process). */
+export type FailureKind = ErrorKind | 'crash';
+
 export class AnalysisError extends Error {
   constructor(
     readonly kind: ErrorKind,
@@ -24,7 +27,12 @@ export const badInput = (subject: string, message: string, cause?: unknown): Ana
 export const transient = (subject: string, message: string, cause?: unknown): AnalysisError =>
   new AnalysisError('transient', subject, message, cause === undefined ? undefined : { cause });
 
-export function errorKind(err: unknown): ErrorKind | 'crash' {
+/** A failure another process reported as its kind and message, as an error of that kind again. */
+export function failureError(kind: FailureKind, message: string): Error {
+  return kind === 'crash' ? new Error(message) : new AnalysisError(kind, '', message);
+}
+
+export function errorKind(err: unknown): FailureKind {
   return err instanceof AnalysisError ? err.kind : 'crash';
 }
 

@@ -1,0 +1,29 @@
+import type { PartialHistogram, Plan } from './contracts/messages.js';
+import { emptyHistogram, mergeInto, sameBinning, type SampleHistogram } from './histogram.js';
+
+/**
+ * The merge: partial histograms added up per sample and per category. Partials are always added in
+ * chunk order, whatever order they arrived in, so the same set of partials gives bit-identical sums.
+ */
+export interface MergedHistograms {
+  plan: Plan;
+  /** Per sample of the plan, the sum of its chunks' histograms. */
+  samples: Map<string, SampleHistogram>;
+  /** Per category, the sum of its samples. */
+  categories: Map<string, SampleHistogram>;
+  chunksDone: number;
+}
+
+export function mergePartials(plan: Plan, partials: Iterable<PartialHistogram>): MergedHistograms {
+  const ordered = [...partials].sort((a, b) => a.chunk.index - b.chunk.index);
+  const samples = new Map(plan.samples.map((s) => [s.sample, emptyHistogram(plan.binning)]));
+  for (const p of ordered) {
+    if (!sameBinning(p.binning, plan.binning)) throw new Error(`chunk ${p.chunk.index} has binning ${JSON.stringify(p.binning)}, the plan ${JSON.stringify(plan.binning)}`);
+    const h = samples.get(p.chunk.sample);
+    if (!h) throw new Error(`chunk ${p.chunk.index} is for sample '${p.chunk.sample}', which is not in the plan`);
+    mergeInto(h, p);
+  }
+  const categories = new Map(plan.categories.map((c) => [c.name, emptyHistogram(plan.binning)]));
+  for (const s of plan.samples) mergeInto(categories.get(s.category)!, samples.get(s.sample)!);
+  return { plan, samples, categories, chunksDone: ordered.length };
+}

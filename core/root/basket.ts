@@ -1,0 +1,60 @@
+import type { BasketMemory } from './basket-memory.js';
+import type { JsrootBasket } from './branch.js';
+import type { BasketPayload } from './columns.js';
+import { decompressBlocks } from './decompress.js';
+
+/**
+ * Basket parsing: a basket's bytes (on disk: its key with the TBasket header, then the data;
+ * or embedded in the TTree object by jsroot) into its payload (the uncompressed data, the entry
+ * count and the entry offsets), in the branch's own reusable memory. columns.ts turns a payload
+ * into typed arrays.
+ */
+
+/** A basket jsroot read inside the TTree object: copied into the slot, as decoding overwrites it. */
+export function embeddedPayload(bk: JsrootBasket, memory: BasketMemory): BasketPayload {
+  const arr = bk.fBufferRef?.arr;
+  const n = arr?.byteLength ?? 0;
+  const data = memory.bytes('data', n).subarray(0, n);
+  if (arr) data.set(new Uint8Array(arr.buffer, arr.byteOffset, n));
+  let entryOffsets: Int32Array | undefined;
+  if (bk.fEntryOffset) {
+    entryOffsets = memory.int32('entryOffsets', bk.fEntryOffset.length);
+    for (let i = 0; i < entryOffsets.length; i++) entryOffsets[i] = bk.fEntryOffset[i]!;
+  }
+  return { data, keylen: bk.fKeylen, last: bk.fLast, entries: bk.fNevBuf, entryOffsets };
+}
+
+/**
+ * Parses a basket as stored on disk: its key (with the TBasket header at the key's end), then data,
+ * which lands in the slot's memory, inflated or copied.
+ */
+export async function diskPayload(raw: DataView, hasOffsets: boolean, what: string, memory: BasketMemory): Promise<BasketPayload> {
+  const nbytes = raw.getInt32(0, false);
+  const objlen = raw.getInt32(6, false);
+  const keylen = raw.getInt16(14, false);
+  if (nbytes !== raw.byteLength || keylen <= 0 || keylen > nbytes || objlen <= 0) {
+    throw new Error(`${what}: not a basket (key says ${nbytes} bytes, ${raw.byteLength} read)`);
+  }
+  // The TBasket header ends the key: ..., fNevBuf (4), fLast (4), flag (1).
+  const entries = raw.getInt32(keylen - 9, false);
+  const last = raw.getInt32(keylen - 5, false);
+  const stored = new Uint8Array(raw.buffer, raw.byteOffset + keylen, nbytes - keylen);
+  const room = memory.bytes('data', objlen);
+  let data: Uint8Array;
+  if (objlen === stored.length) {
+    data = room.subarray(0, objlen);
+    data.set(stored);
+  } else {
+    data = await decompressBlocks(stored, room, objlen, what);
+  }
+  let entryOffsets: Int32Array | undefined;
+  if (hasOffsets) {
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const at = last - keylen;
+    const n = dv.getInt32(at, false);
+    if (n < entries || at + 4 + 4 * n > data.length) throw new Error(`${what}: bad entry offset table`);
+    entryOffsets = memory.int32('entryOffsets', n);
+    for (let i = 0; i < n; i++) entryOffsets[i] = dv.getInt32(at + 4 + 4 * i, false);
+  }
+  return { data, keylen, last, entries, entryOffsets };
+}

@@ -1,0 +1,187 @@
+import { badInput } from '../contracts/errors.js';
+import { BasketMemory } from './basket-memory.js';
+import { diskPayload, embeddedPayload } from './basket.js';
+import { describeBranch, findBranch, type BranchInfo, type JsrootTree } from './branch.js';
+import { decodeBasket, type Column } from './columns.js';
+import { RootFile } from './file.js';
+
+/**
+ * Reads chosen branches of a TTree, over any entry range, basket by basket into typed columns, in
+ * windows within which every branch stays in one basket. jsroot does the parts that need ROOT's
+ * streamer machinery (the file header, keys, the TTree object with its branch and basket tables,
+ * HTTP range requests); the baskets themselves are fetched raw (file.ts), parsed (basket.ts) and
+ * decoded (columns.ts) into memory reused from basket to basket, so that memory holds one basket
+ * per branch whatever the file size.
+ */
+
+/** A branch being read: its memory, and the basket last decoded into it. */
+interface Slot { branch: BranchInfo; memory: BasketMemory; column?: Column }
+
+/**
+ * What one pass over the tree (one windows() call) decodes into: a slot per branch, and the buffer
+ * compressed baskets are read into. A pass takes an arena of its own, so passes that run at the same
+ * time never share memory; a pass that follows another gets its arena back and finds the basket the
+ * previous chunk ended in still decoded, as consecutive chunks of one file often share a basket.
+ */
+interface Arena { slots: Map<string, Slot>; compressed: Buffer }
+
+export class RootTree {
+  private readonly arenas: Arena[] = [];
+  /** The TTree object never changes once read: each branch's basket table is worked out once. */
+  private readonly branches = new Map<string, BranchInfo>();
+  private static readonly cache = new Map<string, Promise<RootTree>>();
+
+  private constructor(
+    readonly url: string,
+    readonly treeName: string,
+    readonly entries: number,
+    private readonly file: RootFile,
+    private readonly tree: JsrootTree,
+  ) {}
+
+  /**
+   * Opens a tree, reusing one of the last few opened: a local run sends many chunks of the same
+   * file to one thread, and reading the TTree object again for each would dominate small chunks.
+   */
+  static openCached(url: string, treeName: string): Promise<RootTree> {
+    const key = `${treeName}\u0000${url}`;
+    let p = RootTree.cache.get(key);
+    if (!p) {
+      p = RootTree.open(url, treeName);
+      p.catch(() => RootTree.cache.delete(key));
+      RootTree.cache.set(key, p);
+      while (RootTree.cache.size > 4) {
+        const oldest = RootTree.cache.keys().next().value!;
+        RootTree.cache.get(oldest)!.then((t) => t.close(), () => {});
+        RootTree.cache.delete(oldest);
+      }
+    }
+    return p;
+  }
+
+  static async open(url: string, treeName: string): Promise<RootTree> {
+    const file = await RootFile.open(url);
+    let obj: JsrootTree | null;
+    try {
+      obj = (await file.readObject(treeName)) as JsrootTree | null;
+    } catch (err) {
+      throw badInput(url, `cannot read tree '${treeName}': ${(err as Error).message}`, err);
+    }
+    if (!obj || obj._typename !== 'TTree') {
+      throw badInput(url, `has no TTree named '${treeName}'${obj ? ` ('${treeName}' is a ${obj._typename})` : ''}`);
+    }
+    return new RootTree(url, treeName, Number(obj.fEntries), file, obj);
+  }
+
+  /**
+   * Entries per cluster when the named branches' baskets share boundaries at an even spacing (the
+   * last cluster may be shorter), as ROOT's auto-flush and uproot's writer make them; undefined
+   * otherwise, for a single basket, or when a branch is missing (the worker reports that).
+   */
+  clusterEntries(branchNames: readonly string[]): number | undefined {
+    let shared: Set<number> | undefined;
+    for (const name of branchNames) {
+      let starts: Set<number>;
+      try {
+        starts = new Set(this.branch(name).baskets.map((k) => k.entryStart));
+      } catch {
+        return undefined;
+      }
+      shared = shared ? new Set([...shared].filter((s) => starts.has(s))) : starts;
+    }
+    const bounds = [...(shared ?? [])].sort((x, y) => x - y);
+    const spacing = bounds[1];
+    if (spacing === undefined || bounds[0] !== 0) return undefined;
+    return bounds.every((s, i) => s === i * spacing) ? spacing : undefined;
+  }
+
+  branch(name: string): BranchInfo {
+    let info = this.branches.get(name);
+    if (!info) {
+      const b = findBranch(this.tree.fBranches.arr, name);
+      if (!b) throw badInput(this.url, `tree '${this.treeName}' has no branch '${name}'`);
+      info = describeBranch(b, this.url, this.entries);
+      this.branches.set(name, info);
+    }
+    return info;
+  }
+
+  /**
+   * Yields the entry range [start, stop) in windows within which every requested branch stays in
+   * one basket. A window's columns are views of the decoded baskets, valid until the next window is
+   * asked for: the memory under them is reused.
+   */
+  async *windows(branchNames: readonly string[], start: number, stop: number): AsyncGenerator<Window> {
+    if (!(Number.isInteger(start) && Number.isInteger(stop) && start >= 0 && start <= stop && stop <= this.entries)) {
+      throw badInput(this.url, `entry range [${start}, ${stop}) is outside the tree's ${this.entries} entries`);
+    }
+    const branches = [...new Set(branchNames)].map((n) => this.branch(n));
+    const arena = this.arenas.pop() ?? { slots: new Map<string, Slot>(), compressed: Buffer.alloc(0) };
+    try {
+      const slots = branches.map((branch) => {
+        let slot = arena.slots.get(branch.name);
+        if (!slot) arena.slots.set(branch.name, (slot = { branch, memory: new BasketMemory() }));
+        return slot;
+      });
+      const columns = new Map<string, Column>();
+      let at = start;
+      while (at < stop) {
+        const covers = (c: Column | undefined) => c !== undefined && at >= c.entryStart && at < c.entryStop;
+        await this.loadBaskets(slots.filter((s) => !covers(s.column)), at, arena);
+        let end = stop;
+        for (const s of slots) {
+          columns.set(s.branch.name, s.column!);
+          end = Math.min(end, s.column!.entryStop);
+        }
+        yield { entryStart: at, entryStop: end, columns };
+        at = end;
+      }
+    } finally {
+      this.arenas.push(arena);
+    }
+  }
+
+  /** Fetches, in one request, the basket of each slot's branch that holds entry `at`, and decodes them. */
+  private async loadBaskets(slots: Slot[], at: number, arena: Arena): Promise<void> {
+    const refs = slots.map(({ branch: b }) => {
+      const ref = b.baskets.find((k) => at >= k.entryStart && at < k.entryStop);
+      if (!ref) throw badInput(this.url, `branch '${b.name}' has no basket for entry ${at}`);
+      return ref;
+    });
+    const place = refs.flatMap((r) => (r.embedded ? [] : [r.seek!, r.bytes!]));
+    const raw = place.length === 0 ? [] : await this.file.read(place, arena);
+    let next = 0;
+    // allSettled: a failed basket must not return the arena while another is still being written.
+    const settled = await Promise.allSettled(refs.map(async (ref, i) => {
+      const slot = slots[i]!;
+      const { branch, memory } = slot;
+      // The slot's basket is about to be overwritten: never leave it claiming entries it lost.
+      slot.column = undefined;
+      const what = `${this.url}: branch '${branch.name}' basket at entry ${ref.entryStart}`;
+      // Whatever goes wrong from here on is in the file's bytes: bad input, named by `what`.
+      try {
+        const payload = ref.embedded ? embeddedPayload(ref.embedded, memory) : await diskPayload(raw[next++]!, branch.layout !== 'scalar', what, memory);
+        if (payload.entries !== ref.entryStop - ref.entryStart) {
+          throw new Error(`${what}: holds ${payload.entries} entries, the tree says ${ref.entryStop - ref.entryStart}`);
+        }
+        slot.column = decodeBasket(branch.layout, branch.type, payload, ref.entryStart, what, memory);
+      } catch (err) {
+        throw badInput('', (err as Error).message, err);
+      }
+    }));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Closes the file descriptor of a local file; the tree reopens it if read again. */
+  close(): void {
+    this.file.close();
+  }
+}
+
+export interface Window {
+  entryStart: number;
+  entryStop: number;
+  /** Branch name → the decoded basket that covers [entryStart, entryStop). */
+  columns: ReadonlyMap<string, Column>;
+}

@@ -1,0 +1,13 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** writeAtomic's temporary file names: what a crash between writing and renaming leaves behind. */
+export const ATOMIC_WRITE_TEMP = /^\.\d+\.\w+\.tmp$/;
+
+/** Writes through a temporary file and a rename, so readers never see a half-written file. */
+export function writeAtomic(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}

@@ -1,0 +1,53 @@
+import { loadCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
+import { planAnalysis, type PlanResult } from '../core/chunk-plan.js';
+import { localAnalysisId } from '../core/contracts/analysis-id.js';
+import { badInput } from '../core/contracts/errors.js';
+import { binningProblems, DEFAULT_BINNING, type Binning } from '../core/histogram.js';
+
+/**
+ * `hzz run`'s options and its plan, the same with or without `--broker`: the catalogue, the samples
+ * and the files cut into the chunks the cluster would run.
+ */
+export interface LocalRunOptions {
+  catalogue?: string | undefined;
+  /** Local folder or URL prefix; the catalogue's official URL prefix when absent. */
+  data?: string | undefined;
+  samples?: string[] | undefined;
+  chunkSize: number;
+  parallel?: number | undefined;
+  lumi?: number | undefined;
+  binning?: Binning | undefined;
+  onPlanned?: (p: PlanResult) => void;
+  onChunk?: (done: number, total: number) => void;
+}
+
+export interface PreparedRun {
+  catalogue: Catalogue;
+  lumi: number;
+  binning: Binning;
+}
+
+/** Checks and completes the options, so that bad input fails before any file is opened. */
+export function prepareRun(opts: LocalRunOptions): PreparedRun {
+  if (!(Number.isInteger(opts.chunkSize) && opts.chunkSize > 0)) throw badInput('--chunk-size', `must be a positive whole number (got ${opts.chunkSize})`);
+  if (opts.parallel !== undefined && !(Number.isInteger(opts.parallel) && opts.parallel > 0)) throw badInput('--parallel', `must be a positive whole number (got ${opts.parallel})`);
+  const catalogue = loadCatalogue(opts.catalogue);
+  const lumi = opts.lumi ?? catalogue.lumi;
+  if (!(lumi > 0)) throw badInput('--lumi', `must be positive (got ${lumi})`);
+  const binning = opts.binning ?? DEFAULT_BINNING;
+  const problems = binningProblems(binning);
+  if (problems.length > 0) throw badInput('binning', problems.join('; '));
+  return { catalogue, lumi, binning };
+}
+
+/** Reads every selected file's header and cuts the files into chunks; reports the plan to onPlanned. */
+export async function planLocalRun(opts: LocalRunOptions, prepared = prepareRun(opts)): Promise<PlanResult> {
+  const { catalogue, lumi, binning } = prepared;
+  const planned = await planAnalysis({
+    analysis: localAnalysisId(new Date()),
+    catalogue, samples: selectSamples(catalogue, opts.samples), source: opts.data ?? catalogue.urlPrefix,
+    lumi, binning, chunkSize: opts.chunkSize,
+  });
+  opts.onPlanned?.(planned);
+  return planned;
+}

@@ -1,0 +1,155 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analysisDir } from '../core/contracts/analysis-id.js';
+import { failureError } from '../core/contracts/errors.js';
+import { ExitCode, failureKindOf } from '../core/contracts/exit-codes.js';
+import type { Plan, Task } from '../core/contracts/messages.js';
+import type { MergedHistograms } from '../core/merge.js';
+import { silentLog, type Log } from '../core/util/log.js';
+import { brokerFromUrl, type BrokerAddress } from '../transport/broker-address.js';
+import { planEnvelope } from '../transport/envelope.js';
+import { openPublishSession } from '../transport/publish-session.js';
+import type { ConfirmPublisher } from '../transport/publisher.js';
+import { QUEUES } from '../transport/topology.js';
+import { runChunks } from './run-chunks.js';
+import { planLocalRun, type LocalRunOptions } from './run-plan.js';
+import { sampleFailures, type LocalRunReport, type RunFailure } from './run-report.js';
+
+/**
+ * The whole pipeline on one machine, through a real broker (`hzz run --broker URL`): publish the
+ * plan, run the chunks' workers in-process (the same function a chunk Job runs), let an in-process
+ * plotter consume into the output folder, and return once the plotter has every chunk. It takes
+ * exactly the path the cluster takes, so a local run through the broker is a rehearsal of it.
+ *
+ * The plotter consumes the vhost's shared queues, so give a run a vhost of its own (or make sure no
+ * other plotter consumes there), or partials will be split between the two.
+ *
+ * The worker and the plotter are handed in by whoever wires the run (cli/commands/run.ts, the
+ * tests): local/ stands beside worker/ and plotter/ and imports neither (eslint.config.js).
+ */
+export interface PipelineParts {
+  /** worker/run-worker.ts's runWorker: one chunk analysed and its partial published through `publisher`. */
+  runWorker(task: Task, env: NodeJS.ProcessEnv, deps: { publisher: ConfirmPublisher; log: Log }): Promise<{ code: number; message: string }>;
+  /** plotter/plotter.ts's startPlotter. */
+  startPlotter(opts: { out: string; broker: BrokerAddress; port: null; log: Log }): Promise<RunPlotter>;
+}
+
+/** A message the plotter refused. */
+interface Rejected { queue: string; reason: string; analysis?: string }
+
+/** What the run needs of the plotter. */
+export interface RunPlotter {
+  on(event: 'plan', listener: (id: string) => void): unknown;
+  on(event: 'rejected', listener: (e: Rejected) => void): unknown;
+  on(event: 'partial', listener: () => void): unknown;
+  off(event: 'plan', listener: (id: string) => void): unknown;
+  off(event: 'rejected', listener: (e: Rejected) => void): unknown;
+  status(id: string): { chunks: { total: number | null; done: number } } | undefined;
+  waitForComplete(id: string, timeoutMs: number): Promise<unknown>;
+  waitForChunks(id: string, indices: readonly number[], timeoutMs: number): Promise<void>;
+  flush(id: string): Promise<unknown>;
+  results(id: string): MergedHistograms | undefined;
+  stop(): Promise<void>;
+}
+
+export interface BrokerRunOptions {
+  plan: Plan;
+  tasks: readonly Task[];
+  /** amqp://user:password@host:port/vhost. */
+  broker: string;
+  /** Output root: the analysis lands in <out>/<plan.analysis>/. */
+  out: string;
+  /** Chunks analysed at once (default: the machine's cores). */
+  concurrency?: number | undefined;
+  onProgress?: (p: { done: number; total: number }) => void;
+}
+
+export interface BrokerRunResult {
+  results: MergedHistograms;
+  /** The analysis's output folder (hzz_m4l.png, histograms.json, histograms.csv, status.json, …). */
+  dir: string;
+  /** Every chunk of the plan is counted. */
+  complete: boolean;
+  /** Chunks whose worker did not publish, after retries. */
+  failures: RunFailure[];
+}
+
+/** How long one publish or connect keeps retrying before the chunk fails as transient. */
+const PUBLISH_RETRY = { initialMs: 200, maxMs: 5_000, budgetMs: 60_000 };
+/** How long to wait for the plotter to take the plan, and to see every published chunk. */
+const PLOTTER_TIMEOUT_MS = 300_000;
+
+/** `hzz run --broker`: plan as `hzz run` does, run the plan through the broker, report as `hzz run` does. */
+export async function runLocalThroughBroker(opts: LocalRunOptions, broker: string, parts: PipelineParts): Promise<LocalRunReport> {
+  const started = performance.now();
+  const planned = await planLocalRun(opts);
+  // The plotter's copy of the outputs is a by-product here: the caller writes the run's own.
+  const store = mkdtempSync(join(tmpdir(), 'hzz-broker-run-'));
+  try {
+    const r = await runThroughBroker({
+      plan: planned.plan, tasks: planned.tasks, broker, out: store, concurrency: opts.parallel,
+      onProgress: (p) => opts.onChunk?.(p.done, p.total),
+    }, parts);
+    return { results: r.results, failures: [...sampleFailures(planned), ...r.failures], seconds: (performance.now() - started) / 1000 };
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+  }
+}
+
+export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelineParts): Promise<BrokerRunResult> {
+  // A terminal run reports through its result and the progress bar: the parts stay quiet.
+  const log = silentLog;
+  const address = brokerFromUrl(opts.broker);
+  const id = opts.plan.analysis;
+  const mismatched = opts.tasks.find((t) => t.analysis !== id);
+  if (mismatched) throw new Error(`task for chunk ${mismatched.chunk.index} belongs to '${mismatched.analysis}', not to the plan's '${id}'`);
+
+  const plotter = await parts.startPlotter({ out: opts.out, broker: address, port: null, log });
+  const session = await openPublishSession(address, { name: `hzz-run ${id}`, retry: PUBLISH_RETRY, log });
+  try {
+    plotter.on('partial', () => {
+      const s = plotter.status(id);
+      if (s?.chunks.total != null) opts.onProgress?.({ done: s.chunks.done, total: s.chunks.total });
+    });
+    await handOverPlan(plotter, opts.plan, session.publisher);
+    const { failures, failedChunks } = await runChunks(opts.tasks, {
+      concurrency: opts.concurrency ?? availableParallelism(),
+      attempt: async (task) => {
+        const outcome = await parts.runWorker(task, {}, { publisher: session.publisher, log });
+        if (outcome.code !== ExitCode.Published) throw failureError(failureKindOf(outcome.code), outcome.message);
+      },
+    });
+
+    if (failures.length === 0) {
+      await plotter.waitForComplete(id, PLOTTER_TIMEOUT_MS);
+    } else {
+      const published = opts.tasks.map((t) => t.chunk.index).filter((i) => !failedChunks.has(i));
+      await plotter.waitForChunks(id, published, PLOTTER_TIMEOUT_MS);
+      await plotter.flush(id);
+    }
+    const results = plotter.results(id)!;
+    return { results, dir: analysisDir(opts.out, id), complete: results.chunksDone === opts.plan.chunks, failures };
+  } finally {
+    await session.close();
+    await plotter.stop();
+  }
+}
+
+/** Publishes the plan and waits until the plotter has it (or refuses it, e.g. another plan under the same id). */
+async function handOverPlan(plotter: RunPlotter, plan: Plan, publisher: ConfirmPublisher): Promise<void> {
+  const id = plan.analysis;
+  const accepted = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`the plotter did not take the plan for '${id}' within ${PLOTTER_TIMEOUT_MS} ms`)); }, PLOTTER_TIMEOUT_MS);
+    const onPlan = (planId: string): void => { if (planId === id) { cleanup(); resolve(); } };
+    const onRejected = (e: Rejected): void => {
+      if (e.queue === QUEUES.plans && e.analysis === id) { cleanup(); reject(new Error(`the plotter refused the plan: ${e.reason}`)); }
+    };
+    const cleanup = (): void => { clearTimeout(timer); plotter.off('plan', onPlan); plotter.off('rejected', onRejected); };
+    plotter.on('plan', onPlan);
+    plotter.on('rejected', onRejected);
+  });
+  const msg = planEnvelope(plan);
+  await publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
+  await accepted;
+}

@@ -1,0 +1,172 @@
+import type { EventEmitter } from 'node:events';
+import { analysisDir } from '../core/contracts/analysis-id.js';
+import { errorMessage } from '../core/contracts/errors.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import type { MergedHistograms } from '../core/merge.js';
+import { writeOutputs } from '../core/outputs.js';
+import { canonicalJson } from '../core/util/canonical-json.js';
+import type { Log } from '../core/util/log.js';
+import { AnalysisState, type AnalysisProgress } from './analysis-state.js';
+import { partialMismatch, type Checked } from './message-checks.js';
+import { loadPartials, scanOutputRoot, storePartial, storePlan, storeStatus } from './output-store.js';
+import type { SerialWork } from './serial-work.js';
+import { KeyedThrottle } from './throttle.js';
+
+/**
+ * The plotter's analyses: what it holds of each (plan, partials, what was drawn), stored in the
+ * output folder as it changes and read back from there at start-up, and the drawing of each
+ * analysis's outputs as its chunks come in (at most once per interval, at once for the last chunk).
+ * Every change runs inside the plotter's serial work, so none interleaves with another.
+ *
+ * Events on `events`: 'plan' (id), 'drawn' (progress), 'complete' (progress).
+ */
+export interface AnalysesOptions {
+  out: string;
+  work: SerialWork;
+  events: EventEmitter;
+  counters: { partialsStored: number; copiesDropped: number; plansStored: number };
+  log: Log;
+  /** Minimum time between two redraws of one analysis. */
+  drawIntervalMs: number;
+}
+
+export class Analyses {
+  private readonly states = new Map<string, AnalysisState>();
+  private readonly throttle: KeyedThrottle;
+
+  constructor(private readonly opts: AnalysesOptions) {
+    this.throttle = new KeyedThrottle(opts.drawIntervalMs, (id) => {
+      opts.work.run(() => this.draw(id)).catch((err) => opts.log('drawing failed', { analysis: id, error: errorMessage(err) }));
+    });
+  }
+
+  progress(id: string): AnalysisProgress | undefined {
+    return this.states.get(id)?.status();
+  }
+
+  all(): AnalysisProgress[] {
+    return [...this.states.values()].map((s) => s.status());
+  }
+
+  /** Whether the analysis holds every listed chunk (counted or not). */
+  holds(id: string, indices: readonly number[]): boolean {
+    const s = this.states.get(id);
+    return s !== undefined && indices.every((i) => s.has(i));
+  }
+
+  /** The merged result of an analysis's counted partials, as last stored. */
+  results(id: string): MergedHistograms | undefined {
+    const s = this.states.get(id);
+    return s?.isRetired ? s.results(loadPartials(id, s.dir, (msg, fields) => this.opts.log(msg, fields))) : s?.results();
+  }
+
+  /** Everything the plotter knew before it stopped is in the folder; outputs that lag behind are redrawn. */
+  rebuild(): void {
+    const { out, log } = this.opts;
+    const found = scanOutputRoot(out, (msg, fields) => log(msg, fields));
+    for (const a of found) {
+      const s = new AnalysisState(a.id, a.dir);
+      if (a.plan) s.plan = a.plan;
+      for (const p of a.partials) s.partials.set(p.chunk.index, p);
+      const onDisk = a.status as Partial<AnalysisProgress> | undefined;
+      if (a.complete) s.retire(Array.isArray(onDisk?.inconsistent) ? onDisk.inconsistent.filter(Number.isInteger) : []);
+      this.states.set(a.id, s);
+      if (typeof onDisk?.updatedAt === 'string' && !Number.isNaN(Date.parse(onDisk.updatedAt))) s.updatedAt = new Date(onDisk.updatedAt);
+      if (s.plan && onDisk?.chunks?.done === s.done && onDisk.complete === s.allIn) s.drawnDone = s.done;
+      else if (s.plan) this.throttle.request(s.id, { immediate: true });
+    }
+    log('rebuilt state from the output folder', {
+      out, analyses: found.length, complete: found.filter((a) => a.complete).length, partials: found.reduce((n, a) => n + a.partials.length, 0),
+    });
+  }
+
+  /** Stores a plan; true when it is new. A different plan under an existing id is refused. */
+  storePlan(plan: Plan): Checked<boolean> {
+    const s = this.stateFor(plan.analysis);
+    if (s.plan) {
+      // An id names one generation, whose plan never changes; a different one would silently
+      // reinterpret the chunks already stored under it.
+      if (canonicalJson(s.plan) !== canonicalJson(plan)) return { ok: false, reason: `plan: conflicts with the plan already stored for '${plan.analysis}'` };
+      this.opts.events.emit('plan', plan.analysis);
+      return { ok: true, value: false };
+    }
+    storePlan(this.opts.out, plan);
+    s.plan = plan;
+    s.touch();
+    this.opts.counters.plansStored++;
+    const bad = s.inconsistent();
+    this.opts.log('stored plan', { analysis: plan.analysis, chunks: plan.chunks, alreadyIn: s.done, ...(bad.length ? { inconsistent: bad.length } : {}) });
+    this.opts.events.emit('plan', plan.analysis);
+    this.throttle.request(s.id, { immediate: true });
+    return { ok: true, value: true };
+  }
+
+  /** Stores a partial, replacing any earlier copy of the same chunk. */
+  storePartial(p: PartialHistogram): Checked<void> {
+    const s = this.stateFor(p.analysis);
+    if (s.plan) {
+      const mismatch = partialMismatch(s.plan, p);
+      if (mismatch) return { ok: false, reason: `partial: ${mismatch}` };
+    }
+    if (s.isRetired) {
+      // Every chunk of a complete analysis is in and drawn: this is a late copy of one (a retried
+      // Job's, say). The first copy counted; this one changes nothing, on disk or in the outputs.
+      this.opts.log('dropped a copy of a chunk of a complete analysis', { analysis: p.analysis, chunk: p.chunk.index });
+      this.opts.counters.copiesDropped++;
+      return { ok: true, value: undefined };
+    }
+    storePartial(this.opts.out, p);
+    s.partials.set(p.chunk.index, p);
+    s.touch();
+    this.opts.counters.partialsStored++;
+    return { ok: true, value: undefined };
+  }
+
+  /** Redraws the analysis soon: at once when its last chunk is in. */
+  requestDraw(id: string): void {
+    const s = this.states.get(id);
+    if (s?.plan) this.throttle.request(id, { immediate: s.allIn });
+  }
+
+  /** Draws what is not drawn yet, then stops drawing (the plotter is stopping). */
+  async drawPendingAndStop(): Promise<void> {
+    for (const s of this.states.values()) if (s.plan && s.drawnDone !== s.done) await this.opts.work.run(() => this.draw(s.id)).catch(() => {});
+    this.throttle.stop();
+  }
+
+  /** Runs inside the serial work: the state cannot change underneath. */
+  draw(id: string): void {
+    const s = this.states.get(id);
+    // A retired analysis is drawn from all its chunks already, and holds none in memory to draw from.
+    if (!s || s.isRetired) return;
+    const results = s.results();
+    if (!results) return;
+    try {
+      writeOutputs(s.dir, results);
+      s.drawnDone = results.chunksDone;
+      s.drawError = undefined;
+      s.touch();
+    } catch (err) {
+      s.drawError = errorMessage(err);
+      this.opts.log('drawing failed; will retry', { analysis: id, error: s.drawError });
+      this.throttle.request(id);
+    }
+    const status = s.status();
+    storeStatus(s.dir, status);
+    this.opts.events.emit('drawn', status);
+    if (status.complete) {
+      s.retire();
+      this.opts.log('analysis complete', { analysis: id, chunks: status.chunks.total, partials: 'on disk only' });
+      this.opts.events.emit('complete', status);
+    }
+  }
+
+  private stateFor(id: string): AnalysisState {
+    let s = this.states.get(id);
+    if (!s) {
+      s = new AnalysisState(id, analysisDir(this.opts.out, id));
+      this.states.set(id, s);
+    }
+    return s;
+  }
+}

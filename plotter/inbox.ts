@@ -1,0 +1,131 @@
+import type { EventEmitter } from 'node:events';
+import { errorMessage } from '../core/contracts/errors.js';
+import { sleep } from '../core/util/backoff.js';
+import type { Log } from '../core/util/log.js';
+import type { Delivery } from '../transport/consumer.js';
+import { deadLetter } from '../transport/dead-letter.js';
+import type { ConfirmPublisher } from '../transport/publisher.js';
+import { QUEUES } from '../transport/topology.js';
+import type { Analyses } from './analyses.js';
+import type { AnalysisProgress } from './analysis-state.js';
+import { parsePartial, parsePlan } from './message-checks.js';
+import type { SerialWork } from './serial-work.js';
+
+/**
+ * What comes in: plans and partials from the queues (and plans over HTTP), each checked, stored
+ * and only then acked; one that fails the checks is dead-lettered with its reason; one we could not
+ * store (our failure, a full disk say) goes back to the queue. Deliveries are handled one at a time,
+ * in arrival order, inside the plotter's serial work.
+ *
+ * Events on `events`: 'partial' (PartialEvent), 'rejected' (RejectedEvent).
+ */
+export interface PartialEvent {
+  analysis: string;
+  chunk: number;
+  redelivered: boolean;
+}
+
+export interface RejectedEvent {
+  queue: string;
+  reason: string;
+  /** When the message was readable enough to tell. */
+  analysis?: string;
+}
+
+export type PlanHandover = { ok: true; created: boolean; status: AnalysisProgress } | { ok: false; conflict: boolean; reason: string };
+
+export interface InboxOptions {
+  analyses: Analyses;
+  work: SerialWork;
+  events: EventEmitter;
+  counters: { deliveries: number; redelivered: number; rejected: number };
+  log: Log;
+  faults?: {
+    /** Store partials but never ack them, as if the process died just before the ack. */
+    holdAcks?: boolean;
+    /** Pause before handling each message, to make a run slow enough to interrupt. */
+    delayPerMessageMs?: number;
+  } | undefined;
+}
+
+export class Inbox {
+  constructor(private readonly opts: InboxOptions) {}
+
+  /** A plan handed over directly (HTTP); the same checks and storage as one from the queue. */
+  acceptPlan(doc: unknown, expectedId?: string): Promise<PlanHandover> {
+    return this.opts.work.run((): PlanHandover => {
+      const parsed = parsePlan(doc);
+      if (!parsed.ok) return { ok: false, conflict: false, reason: parsed.reason };
+      if (expectedId !== undefined && parsed.value.analysis !== expectedId) return { ok: false, conflict: false, reason: `plan is for '${parsed.value.analysis}', not '${expectedId}'` };
+      const r = this.opts.analyses.storePlan(parsed.value);
+      if (!r.ok) return { ok: false, conflict: true, reason: r.reason };
+      return { ok: true, created: r.value, status: this.opts.analyses.progress(parsed.value.analysis)! };
+    });
+  }
+
+  /** The queue consumers' handler; refused messages are dead-lettered through `deadLetters`. */
+  deliveries(deadLetters: ConfirmPublisher): (d: Delivery) => void {
+    return (d) => {
+      this.opts.counters.deliveries++;
+      if (d.redelivered) this.opts.counters.redelivered++;
+      this.opts.work.run(() => this.handle(d, deadLetters)).catch((err) => this.opts.log('message handling failed', { queue: d.queue, error: errorMessage(err) }));
+    };
+  }
+
+  private async handle(d: Delivery, deadLetters: ConfirmPublisher): Promise<void> {
+    const { faults, log } = this.opts;
+    if (faults?.delayPerMessageMs) await sleep(faults.delayPerMessageMs);
+    // Its channel is gone, so the broker has already queued it again: handling it now is wasted work.
+    if (d.stale) return;
+    try {
+      const refused = d.queue === QUEUES.plans ? this.takePlan(d) : this.takePartial(d);
+      if (refused) await this.reject(d, deadLetters, refused);
+    } catch (err) {
+      // Our failure (a full disk, say), not the message's: hand it back and slow down.
+      log('could not store message; requeued', { queue: d.queue, error: errorMessage(err) });
+      await sleep(1000);
+      d.requeue();
+    }
+  }
+
+  /** Stores and acks a plan; what refused it, if anything. */
+  private takePlan(d: Delivery): Omit<RejectedEvent, 'queue'> | undefined {
+    const parsed = parsePlan(d.body);
+    const r = parsed.ok ? this.opts.analyses.storePlan(parsed.value) : parsed;
+    if (!r.ok) return { reason: r.reason, ...(parsed.ok ? { analysis: parsed.value.analysis } : {}) };
+    d.ack();
+    return undefined;
+  }
+
+  /** Stores and acks a partial, then has its analysis redrawn; what refused it, if anything. */
+  private takePartial(d: Delivery): Omit<RejectedEvent, 'queue'> | undefined {
+    const { analyses, events, log, faults } = this.opts;
+    const parsed = parsePartial(d.body);
+    if (!parsed.ok) return { reason: parsed.reason };
+    const p = parsed.value;
+    const r = analyses.storePartial(p);
+    if (!r.ok) return { reason: r.reason, analysis: p.analysis };
+    const event: PartialEvent = { analysis: p.analysis, chunk: p.chunk.index, redelivered: d.redelivered };
+    log('stored partial', { ...event });
+    events.emit('partial', event);
+    if (faults?.holdAcks) {
+      log('holding the ack (test hook)', { ...event });
+      return undefined;
+    }
+    d.ack();
+    analyses.requestDraw(p.analysis);
+    return undefined;
+  }
+
+  private async reject(d: Delivery, deadLetters: ConfirmPublisher, refused: Omit<RejectedEvent, 'queue'>): Promise<void> {
+    this.opts.counters.rejected++;
+    const event: RejectedEvent = { queue: d.queue, ...refused };
+    this.opts.log('rejected message', { ...event, redelivered: d.redelivered });
+    this.opts.events.emit('rejected', event);
+    try {
+      await deadLetter(deadLetters, d, event.reason);
+    } catch (err) {
+      this.opts.log('could not dead-letter; the broker will redeliver it', { queue: d.queue, error: errorMessage(err) });
+    }
+  }
+}
