@@ -1,7 +1,7 @@
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { BarController, BarElement, Chart, LinearScale, type Plugin } from 'chart.js';
 import { binEdges, type SampleHistogram } from './histogram.js';
-import type { Results } from './results.js';
+import type { MergedHistograms } from './merge.js';
 
 /**
  * The notebook's figure: backgrounds stacked in catalogue order, the signal on top of them, data as
@@ -38,7 +38,7 @@ interface Drawn {
   values: number[];
 }
 
-export function renderPlot(r: Results): Buffer {
+export function renderPlot(r: MergedHistograms): Buffer {
   registerFont();
   const { binning, lumi } = r.plan;
   const edges = binEdges(binning);
