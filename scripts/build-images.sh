@@ -132,13 +132,15 @@ write_archive() {
   printf 'key=%s\nref=%s\nid=%s\narchive=%s\n' "$key" "$ref" "$id" "$archive" >"$BUILD/$name.stamp"
 }
 
-# buildah bud of CONTAINERFILE in CONTEXT as REF, never pulling: every base is local.
+# buildah bud of CONTAINERFILE in CONTEXT as REF, never pulling: every base is local. Docker's image
+# format, as `docker build` makes: OCI's has no place for SHELL, which buildah would drop with a
+# warning per instruction, and the archives are docker-archives anyway.
 bud() {
   local name="$1" ref="$2" containerfile="$3" context="$4"; shift 4
   local logfile="$BUILD/$name.log" cache_flag=()
   [[ "${HZZ_IMAGES_REBUILD:-}" == 1 ]] && cache_flag=(--no-cache)
   run_step "$name: buildah bud -f $containerfile" "$logfile" \
-    buildah bud --isolation chroot --layers --pull=never --force-rm "${cache_flag[@]}" -f "$containerfile" -t "$ref" "$@" "$context"
+    buildah bud --isolation chroot --layers --pull=never --force-rm --format docker "${cache_flag[@]}" -f "$containerfile" -t "$ref" "$@" "$context"
 }
 
 # One line per image: "<name>: <what> <ref> (<id>) in <N>s -> <archive>", timed from the start of

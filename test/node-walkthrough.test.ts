@@ -137,6 +137,35 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
     return { histograms: JSON.parse(readFileSync(join(into, 'histograms.json'), 'utf8')) as Histograms, png: readFileSync(join(into, 'hzz_m4l.png')) };
   }
 
+  /** The README's other way to look: kubectl port-forward to the plotter's Service, then curl. */
+  async function plotterOverHttp(analysis: string, png: Buffer): Promise<void> {
+    const forward = cluster.kubectlInBackground(['-n', NS, 'port-forward', 'svc/hzz-plotter', '8080:8080']);
+    try {
+      const banner = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`port-forward said nothing in 30 s: ${out}`)), 30_000);
+        forward.stdout!.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (out.includes('Forwarding from')) {
+            clearTimeout(timer);
+            resolve(out);
+          }
+        });
+        forward.once('exit', (code) => reject(new Error(`port-forward exited ${code}: ${out}`)));
+      });
+      transcript.push('$ kubectl -n hzz-system port-forward svc/hzz-plotter 8080:8080 &', banner.trimEnd(), '');
+      const plot = await jsonpath(['-n', NS, 'get', 'hzz', analysis], '{.status.output.path}');
+      const status = await cluster.exec('curl', ['-s', `localhost:8080/analyses${plot.replace(/\/hzz_m4l\.png$/, '')}/status`]);
+      record(status, 'curl -s "localhost:8080/analyses${PLOT%/hzz_m4l.png}/status"');
+      assert.equal((JSON.parse(status.stdout) as { complete: boolean }).complete, true);
+      const served = join(work, `${analysis}-served.png`);
+      await ok(cluster.exec('curl', ['-so', served, `localhost:8080/analyses${plot}`]).then((r) => (record(r, 'curl -so hzz_m4l.png "localhost:8080/analyses$PLOT"'), r)));
+      assert.deepEqual(readFileSync(served), png, 'the plotter serves the PNG kubectl cp copied');
+    } finally {
+      forward.kill('SIGTERM');
+    }
+  }
+
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'hzz-walkthrough-'));
     const images = nodeImages();
@@ -190,6 +219,15 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
     // The images really are this project's: the operator's pod runs the image the script built.
     const image = await jsonpath(['-n', NS, 'get', 'pod', '-l', 'app.kubernetes.io/component=operator'], '{.items[0].status.containerStatuses[0].image}');
     assert.equal(image, 'docker.io/library/hzz-operator:0.1.0');
+    // As the chart and the Dockerfile say: non-root users, a root filesystem nothing can write.
+    for (const [component, uid] of [['plotter', '10001'], ['operator', '10001'], ['broker', '999']] as const) {
+      const pod = `$(kubectl -n ${NS} get pod -l app.kubernetes.io/component=${component} -o name)`;
+      const name = await jsonpath(['-n', NS, 'get', 'pod', '-l', `app.kubernetes.io/component=${component}`], '{.items[0].metadata.name}');
+      assert.equal((await ok(kubectl(['-n', NS, 'exec', name, '--', 'id', '-u'], { shown: `kubectl -n ${NS} exec ${pod} -- id -u` }))).trim(), uid, `${component} runs as ${uid}`);
+      const write = await kubectl(['-n', NS, 'exec', name, '--', 'touch', '/usr/local/bin/x'], { shown: `kubectl -n ${NS} exec ${pod} -- touch /usr/local/bin/x` });
+      assert.notEqual(write.code, 0, `${component}: the root filesystem is read-only`);
+      assert.match(write.stderr, /Read-only file system/);
+    }
   });
 
   test('kubectl apply, scale mid-run, wait, cp: histograms.json equals hzz run', async () => {
@@ -226,16 +264,26 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
 
     const { histograms, png } = await copyResults(analysis, join(work, analysis));
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    await plotterOverHttp(analysis, png);
     assertSameHistograms(histograms, local, analysis);
     assert.deepEqual(png, readFileSync(join(work, 'local', 'hzz_m4l.png')), 'the plot drawn in the cluster is the one hzz run draws');
   });
 
-  /** Runs the analysis again under another name and deletes what `victim` picks once it is at work. */
+  /**
+   * Runs the analysis again under another name and deletes the pod `victim` picks once it is at
+   * work; the pod must really have been at work (chunks left to do) and really be replaced.
+   */
   async function runWithFault(analysis: string, victim: () => Promise<string | undefined>): Promise<void> {
     await ok(kubectl(['-n', NS, 'apply', '-f', '-'], { input: analysisManifest(analysis, 2), shown: `kubectl -n hzz-system apply -f ${analysis}.yaml` }));
     let pod: string | undefined;
     await waitUntil(`a moment to interrupt ${analysis}`, async () => (pod = await victim()) !== undefined, 300_000);
+    const uid = await jsonpath(['-n', NS, 'get', 'pod', pod!], '{.metadata.uid}');
     await ok(kubectl(['-n', NS, 'delete', 'pod', pod!, '--wait=false']));
+    assert.ok((await succeededChunks(analysis)) < 21, `${analysis}: the pod was deleted while chunks were left to do`);
+    await waitUntil(`${pod} to be gone`, async () => {
+      const r = await cluster.kubectl(['-n', NS, 'get', 'pod', pod!, '-o', 'jsonpath={.metadata.uid}']);
+      return r.code !== 0 || r.stdout.trim() !== uid;
+    }, 120_000);
     await ok(kubectl(['-n', NS, 'wait', '--for=condition=Ready', `hzz/${analysis}`, '--timeout=600s'], { timeoutMs: 610_000 }));
     record(await cluster.kubectl(['-n', NS, 'get', 'hzz', analysis]));
     const { histograms } = await copyResults(analysis, join(work, analysis));

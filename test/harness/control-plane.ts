@@ -117,7 +117,8 @@ const DIR_PREFIX = 'hzz-cp-';
 const OWNER_FILE = 'owner.pid';
 let swept = false;
 
-function alive(pid: number): boolean {
+/** Whether a process exists (EPERM: it does, but is someone else's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

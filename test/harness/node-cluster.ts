@@ -16,7 +16,7 @@ import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { launch, tail, terminate, toolsBin, waitFor, type KubectlResult } from './control-plane.js';
+import { alive, launch, spawnTied, tail, terminate, toolsBin, waitFor, type KubectlResult } from './control-plane.js';
 import { leftovers, readHostState, type HostState } from './host-state.js';
 import { coreDnsManifest } from './node-manifests.js';
 
@@ -64,6 +64,8 @@ export interface NodeCluster {
   exec(cmd: string, args: string[], opts?: ExecOptions): Promise<RunResult>;
   kubectl(args: string[], opts?: ExecOptions): Promise<RunResult>;
   helm(args: string[], opts?: ExecOptions): Promise<RunResult>;
+  /** A long-running kubectl (port-forward, say) in the namespace; the caller ends it. */
+  kubectlInBackground(args: string[]): ChildProcess;
   /** Tears everything down and says what, if anything, is left on the machine. */
   stop(): Promise<string[]>;
 }
@@ -113,15 +115,6 @@ function kubeconfig(server: string, caData: string, user: Record<string, string>
     contexts: [{ name: 'hzz-node', context: { cluster: 'hzz-node', user: 'user' } }],
     'current-context': 'hzz-node',
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Mount points at or below dir, deepest first, as the kernel lists them. */
@@ -477,6 +470,10 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       command: [cmd.split('/').pop(), ...args].join(' '),
     });
     const kubectl: NodeCluster['kubectl'] = (args, o) => exec(join(bin, 'kubectl'), args, o);
+    const kubectlInBackground: NodeCluster['kubectlInBackground'] = (args) => {
+      const [file, argv] = nsenter(netns, join(bin, 'kubectl'), args);
+      return spawnTied(file, argv, { env: { ...process.env, KUBECONFIG: adminKc, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    };
     const helm: NodeCluster['helm'] = (args, o) => exec(join(bin, 'helm'), args, o);
 
     await step('CoreDNS', async () => {
@@ -486,7 +483,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       if (waited.code !== 0) throw new Error(`CoreDNS did not become available: ${waited.stderr}\n${await describe(kubectl, 'kube-system')}`);
     });
 
-    return { dir, netns, kubeconfig: adminKc, exec, kubectl, helm, stop };
+    return { dir, netns, kubeconfig: adminKc, exec, kubectl, helm, kubectlInBackground, stop };
   } catch (err) {
     const logs = parts.map((p) => `--- ${p.name}:\n${tail(p.log, 15)}`).join('\n');
     const left = await stop().catch((e: Error) => [`teardown failed: ${e.message}`]);
