@@ -25,6 +25,7 @@ const VARIANTS: Record<string, string[]> = {
   'external broker': ['-f', join(CHART, 'ci', 'external-broker-values.yaml')],
   'watchNamespace + hostPath data + example': ['-f', join(CHART, 'ci', 'watch-namespace-values.yaml')],
   kind: ['-f', join(REPO, 'helm', 'kind-values.yaml')],
+  'test node': ['-f', join(REPO, 'helm', 'kind-values.yaml'), '-f', join(REPO, 'helm', 'test-node-values.yaml'), '--set', 'data.hostPath.path=/data'],
 };
 
 interface Run {

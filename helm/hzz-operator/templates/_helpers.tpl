@@ -133,7 +133,7 @@ seccompProfile:
 {{- end }}
 
 {{/*
-Node and its libraries look up caches under HOME (fontconfig for node-canvas, npm); the root
+Node and its libraries look up caches under HOME (npm, anything under ~/.cache); the root
 filesystem is read-only, so HOME points at the writable /tmp emptyDir.
 */}}
 {{- define "hzz.runtimeEnv" -}}
