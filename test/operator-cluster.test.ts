@@ -18,7 +18,7 @@ import { LABELS } from '../operator/naming.js';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
-import { spawnTied } from './harness/control-plane.js';
+import { spawnTied } from './harness/processes.js';
 import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';

@@ -6,7 +6,7 @@
 // never share state; start-up takes a few seconds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPair, randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
@@ -14,6 +14,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { alive, launch, removeOnExit, terminate, waitFor } from './processes.js';
 
 export interface KubectlResult {
   code: number;
@@ -42,7 +43,6 @@ export interface StartOptions {
 
 const INSTALL_HINT = 'run `bash scripts/install-k8s-tools.sh`';
 const READY_TIMEOUT_MS = 90_000; // generous: CI has two cores and may run a build beside us
-const STOP_GRACE_MS = 5_000;
 
 export function toolsBin(): string {
   const toolsDir = process.env.HZZ_TOOLS_DIR || join(homedir(), '.cache', 'hzz-operator', 'tools');
@@ -59,73 +59,9 @@ function binary(bin: string, name: string): string {
   return path;
 }
 
-// Children left behind would hold ports and temp dirs after the test process is gone, so every
-// live child is killed when this process ends, however it ends. Each temp dir holds about 130 MB
-// (etcd preallocates its 64 MB write-ahead log twice), so they are removed on the way out too.
-const liveChildren = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHooksInstalled = false;
-
-function killEverything(): void {
-  for (const child of liveChildren) child.kill('SIGKILL');
-  for (const dir of liveDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-    } catch {
-      // A dying etcd may still be writing; the sweep of the next run removes what is left.
-    }
-  }
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on('exit', killEverything);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      killEverything();
-      // Re-raise so that the default action (or another listener) still ends the process.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
-}
-
-// setpriv makes the kernel kill the child when this process dies, even by SIGKILL, which no
-// handler above can catch. It is part of util-linux; without it the hooks above still apply.
-const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
-/** A child that dies with this process even when it is SIGKILLed. */
-export function spawnTied(cmd: string, args: string[], opts: Parameters<typeof spawn>[2]): ChildProcess {
-  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', cmd, ...args]] : [cmd, args];
-  return spawn(file, argv, opts);
-}
-
-export function launch(cmd: string, args: string[], logFile: string): ChildProcess {
-  const fd = openSync(logFile, 'a');
-  try {
-    // The children write straight into the log file: no pipe to drain, nothing lost on a crash.
-    const child = spawnTied(cmd, args, { stdio: ['ignore', fd, fd] });
-    liveChildren.add(child);
-    child.once('exit', () => liveChildren.delete(child));
-    return child;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const DIR_PREFIX = 'hzz-cp-';
 const OWNER_FILE = 'owner.pid';
 let swept = false;
-
-/** Whether a process exists (EPERM: it does, but is someone else's). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 // A test process killed with SIGKILL cannot clean up after itself: its children die with it
 // (setpriv) but its temp dir stays. The first start in each process removes such leftovers, known
@@ -148,14 +84,6 @@ async function sweepStaleDirs(): Promise<void> {
     } catch {
       // Not ours, or another process is removing it right now.
     }
-  }
-}
-
-export function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
   }
 }
 
@@ -203,52 +131,6 @@ function get(url: string, headers: Record<string, string> = {}): Promise<HttpAns
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until check() is true; fails early when one of the watched children has exited. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  watched: { child: ChildProcess; name: string; log: string }[],
-  deadline: number,
-): Promise<void> {
-  let lastError = '';
-  for (;;) {
-    for (const w of watched) {
-      if (w.child.exitCode !== null || w.child.signalCode !== null) {
-        throw new Error(
-          `${w.name} exited (${w.child.exitCode ?? w.child.signalCode}) while waiting for ${what}; ` +
-            `last lines of ${w.log}:\n${tail(w.log)}`,
-        );
-      }
-    }
-    try {
-      if (await check()) return;
-      lastError = '';
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    if (Date.now() > deadline) {
-      const logs = watched.map((w) => `--- ${w.name} (${w.log}):\n${tail(w.log)}`).join('\n');
-      throw new Error(`timed out waiting for ${what}${lastError ? ` (${lastError})` : ''}\n${logs}`);
-    }
-    await sleep(100);
-  }
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-export async function terminate(child: ChildProcess): Promise<void> {
-  if (exited(child)) return;
-  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  await done;
-  clearTimeout(timer);
-}
-
 function kubeconfigFor(server: string, token: string, caFile: string): string {
   const cluster: Record<string, unknown> = { server };
   if (existsSync(caFile)) {
@@ -279,10 +161,9 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   const kubectlBin = binary(bin, 'kubectl');
 
   await sweepStaleDirs();
-  installExitHooks();
   const label = (opts.name ?? 'test').replace(/[^A-Za-z0-9_.-]/g, '-');
   const dir = await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${label}-`));
-  liveDirs.add(dir);
+  const forgetDir = removeOnExit(dir);
   await writeFile(join(dir, OWNER_FILE), `${process.pid}\n`);
   const children: ChildProcess[] = [];
   let stopped = false;
@@ -293,7 +174,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     // The apiserver first, so that it does not log a burst of etcd connection errors.
     for (const child of [...children].reverse()) await terminate(child);
     await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-    liveDirs.delete(dir);
+    forgetDir();
   };
 
   try {

@@ -19,7 +19,8 @@ import { CRD_FILE } from '../../operator/api/crd.js';
 import { Informer } from '../../operator/informer.js';
 import { KubeClient, isNotFound } from '../../operator/kube-client.js';
 import type { Pod } from '../../operator/kube-types.js';
-import { spawnTied, startControlPlane, type ControlPlane } from './control-plane.js';
+import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { spawnTied } from './processes.js';
 
 export const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.js', import.meta.url));
 export const NODE_NAME = 'hzz-test-node';

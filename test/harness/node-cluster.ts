@@ -9,27 +9,19 @@
 // only: the node's mounts must stay visible to the kubelet and containerd alike), and so do the
 // kubectl and helm calls of a test. Binaries come from scripts/install-k8s-tools.sh, images from
 // scripts/build-images.sh.
-import { execFile, type ChildProcess } from 'node:child_process';
-import { generateKeyPair, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { alive, launch, spawnTied, tail, terminate, toolsBin, waitFor, type KubectlResult } from './control-plane.js';
+import { toolsBin, type KubectlResult } from './control-plane.js';
 import { leftovers, readHostState, type HostState } from './host-state.js';
+import { inNetns, nsenter, sh, type ExecOptions } from './netns-exec.js';
+import { API_PORT, DNS_IP, NODE_IP, NODE_NAME, SERVICE_CIDR, cniConfig, containerdConfig, kubeconfig, kubeletConfig, kubeProxyConfig } from './node-config.js';
 import { coreDnsManifest } from './node-manifests.js';
+import { makeCredentials } from './node-pki.js';
+import { NODE_DIR_PREFIX, dismantle, machineNames, sweepStale } from './node-teardown.js';
+import { launch, spawnTied, tail, terminate, waitFor } from './processes.js';
 
-const run = promisify(execFile);
-
-export const NODE_NAME = 'hzz-node';
-/** The node's address, on the namespace's loopback device: kubelet refuses 127/8 as a node IP. */
-export const NODE_IP = '10.88.0.2';
-const POD_CIDR = '10.244.0.0/24';
-const SERVICE_CIDR = '10.96.0.0/16';
-const DNS_IP = '10.96.0.10';
-const API_PORT = 6443;
-const DIR_PREFIX = 'hzz-node-';
 const READY_TIMEOUT_MS = 180_000;
 
 export interface NodeImage {
@@ -77,186 +69,6 @@ interface Part {
   log: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function nsenter(netns: string, cmd: string, args: string[]): [string, string[]] {
-  return ['nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args]];
-}
-
-interface ExecOptions {
-  input?: string;
-  env?: NodeJS.ProcessEnv;
-  timeoutMs?: number;
-  cwd?: string;
-}
-
-async function inNetns(netns: string, cmd: string, args: string[], opts: ExecOptions = {}): Promise<KubectlResult> {
-  const [file, argv] = nsenter(netns, cmd, args);
-  return new Promise((resolve) => {
-    const child = execFile(file, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(opts.input ?? '');
-  });
-}
-
-async function sh(cmd: string, args: string[]): Promise<string> {
-  return (await run(cmd, args, { maxBuffer: 16 << 20 })).stdout;
-}
-
-function kubeconfig(server: string, caData: string, user: Record<string, string>): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'hzz-node', cluster: { server, 'certificate-authority-data': caData } }],
-    users: [{ name: 'user', user }],
-    contexts: [{ name: 'hzz-node', context: { cluster: 'hzz-node', user: 'user' } }],
-    'current-context': 'hzz-node',
-  });
-}
-
-/** Mount points at or below dir, deepest first, as the kernel lists them. */
-function mountsUnder(prefix: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m === prefix || m.startsWith(`${prefix}/`))
-    .sort((a, b) => b.length - a.length);
-}
-
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
-/** Every cgroup folder below the kubelet's kubepods, deepest first, across the v1 controllers. */
-function podCgroups(): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(dir, e);
-      try {
-        if (statSync(p).isDirectory()) walk(p);
-      } catch {
-        /* vanished */
-      }
-    }
-    found.push(dir);
-  };
-  for (const controller of existsSync(CGROUP_ROOT) ? readdirSync(CGROUP_ROOT) : []) {
-    const top = join(CGROUP_ROOT, controller, 'kubepods');
-    if (existsSync(top)) walk(top);
-  }
-  return found;
-}
-
-/**
- * Ends whatever a node in dir with network namespace netns left running or mounted: the pods'
- * processes (by cgroup), containerd's shims (by their socket in dir), the mounts under dir and the
- * pods' network namespaces, the node's network namespace, the pod cgroups. Used by stop() and, for a
- * test process that died without stopping, by the next start.
- */
-async function dismantle(dir: string, netns: string, before: Leftovers): Promise<void> {
-  const killAll = (pred: (pid: number, cmdline: string, cgroup: string) => boolean): void => {
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
-      let cmdline = '';
-      let cgroup = '';
-      try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-      } catch {
-        continue;
-      }
-      if (pred(pid, cmdline, cgroup)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    }
-  };
-  // Containers first (their shims would report them dead and containerd would restart nothing: it
-  // is stopped right after), then whatever still names the node's folder.
-  killAll((_pid, _cmd, cgroup) => cgroup.includes('/kubepods'));
-  killAll((_pid, cmdline) => cmdline.includes(dir));
-  await sleep(300);
-  for (let i = 0; i < 3; i++) {
-    for (const m of mountsUnder(dir)) await run('umount', ['-l', m]).catch(() => {});
-    if (mountsUnder(dir).length === 0) break;
-    await sleep(200);
-  }
-  for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
-    if (ns.startsWith('cni-') && !before.podNetns.has(ns)) {
-      await run('umount', [`/run/netns/${ns}`]).catch(() => {});
-      rmSync(`/run/netns/${ns}`, { force: true });
-    }
-  }
-  await run('ip', ['netns', 'del', netns]).catch(() => {});
-  for (let i = 0; i < 10; i++) {
-    const left = podCgroups();
-    if (left.length === 0) break;
-    for (const cg of left) {
-      try {
-        rmdirSync(cg);
-      } catch {
-        /* still has a process, or a child that goes first next round */
-      }
-    }
-    await sleep(200);
-  }
-  // containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its state dir says.
-  for (const f of existsSync(SHIM_SOCKETS) ? readdirSync(SHIM_SOCKETS) : []) {
-    if (!before.shimSockets.has(f)) rmSync(join(SHIM_SOCKETS, f), { force: true });
-  }
-  if (!before.containerdRun) rmSync('/run/containerd', { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-}
-
-const SHIM_SOCKETS = '/run/containerd/s';
-
-/** Machine-wide names a node creates but does not own alone: only the new ones are removed. */
-interface Leftovers {
-  podNetns: Set<string>;
-  shimSockets: Set<string>;
-  containerdRun: boolean;
-}
-
-function machineNames(): Leftovers {
-  const list = (d: string) => new Set(existsSync(d) ? readdirSync(d) : []);
-  return { podNetns: list('/run/netns'), shimSockets: list(SHIM_SOCKETS), containerdRun: existsSync('/run/containerd') };
-}
-
-/** Nodes of test processes that died before stopping theirs: their folder names a dead owner. */
-async function sweepStale(): Promise<void> {
-  for (const entry of readdirSync(tmpdir())) {
-    if (!entry.startsWith(DIR_PREFIX)) continue;
-    const dir = join(tmpdir(), entry);
-    try {
-      const [pid, netns] = (await readFile(join(dir, 'owner'), 'utf8')).trim().split(' ');
-      if (!alive(Number(pid))) await dismantle(dir, netns!, { podNetns: new Set(), shimSockets: new Set(), containerdRun: true });
-    } catch {
-      /* not ours, or being removed */
-    }
-  }
-}
-
-/** CA, and a client certificate signed by it, with which the API server proves itself to the kubelet. */
-async function kubeletClientCerts(pki: string): Promise<void> {
-  const ca = join(pki, 'kubelet-client-ca');
-  const client = join(pki, 'apiserver-kubelet-client');
-  await sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=hzz-node-kubelet-client-ca', '-keyout', `${ca}.key`, '-out', `${ca}.crt`]);
-  await sh('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client', '-keyout', `${client}.key`, '-out', `${client}.csr`]);
-  await sh('openssl', ['x509', '-req', '-days', '2', '-in', `${client}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${client}.crt`]);
-}
-
 export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCluster> {
   const bin = toolsBin();
   const log = opts.log ?? (() => {});
@@ -269,7 +81,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
 
   await sweepStale();
   const namesBefore = machineNames();
-  const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
+  const dir = await mkdtemp(join(tmpdir(), NODE_DIR_PREFIX));
   // Pods' users (RabbitMQ's 999, the app's 10001) traverse it to reach their hostPath volumes.
   await chmod(dir, 0o755);
   const netns = `hzz-node-${process.pid}`;
@@ -318,29 +130,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       await inside(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1']);
     });
 
-    const tokens = Object.fromEntries(['admin', 'node', 'proxy', 'scheduler', 'controller-manager'].map((k) => [k, randomBytes(24).toString('hex')]));
-    const [keys] = await Promise.all([
-      promisify(generateKeyPair)('rsa', {
-        modulusLength: 2048,
-        publicKeyEncoding: { type: 'spki', format: 'pem' },
-        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-      }),
-      kubeletClientCerts(pki),
-    ]);
-    await writeFile(join(pki, 'sa.pub'), keys.publicKey);
-    await writeFile(join(pki, 'sa.key'), keys.privateKey, { mode: 0o600 });
-    // The identities the bootstrap RBAC policy already knows, so each part has only its own rights.
-    await writeFile(
-      join(pki, 'tokens.csv'),
-      [
-        `${tokens.admin},hzz-admin,hzz-admin,"system:masters"`,
-        `${tokens.node},system:node:${NODE_NAME},${NODE_NAME},"system:nodes"`,
-        `${tokens.proxy},system:kube-proxy,kube-proxy`,
-        `${tokens.scheduler},system:kube-scheduler,kube-scheduler`,
-        `${tokens['controller-manager']},system:kube-controller-manager,kube-controller-manager`,
-      ].join('\n') + '\n',
-      { mode: 0o600 },
-    );
+    const tokens = await makeCredentials(pki);
 
     const server = `https://${NODE_IP}:${API_PORT}`;
     const curlStatus = async (url: string, token?: string): Promise<number> => {
@@ -398,11 +188,11 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       const path = join(cfg, `${name}.kubeconfig`);
       return writeFile(path, kubeconfig(server, caData, { token }), { mode: 0o600 }).then(() => path);
     };
-    const adminKc = await kc('admin', tokens.admin!);
+    const adminKc = await kc('admin', tokens.admin);
 
     await step('kube-controller-manager, kube-scheduler', async () => {
       start('kube-controller-manager', join(bin, 'kube-controller-manager'), [
-        `--kubeconfig=${await kc('controller-manager', tokens['controller-manager']!)}`,
+        `--kubeconfig=${await kc('controller-manager', tokens['controller-manager'])}`,
         '--leader-elect=false',
         // Each controller acts as its own service account, with the bootstrap policy's rights.
         '--use-service-account-credentials=true',
@@ -413,7 +203,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
         '-v=1',
       ]);
       start('kube-scheduler', join(bin, 'kube-scheduler'), [
-        `--kubeconfig=${await kc('scheduler', tokens.scheduler!)}`,
+        `--kubeconfig=${await kc('scheduler', tokens.scheduler)}`,
         '--leader-elect=false',
         '--secure-port=0',
         '-v=1',
@@ -446,7 +236,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       await writeFile(join(cfg, 'kubelet.yaml'), kubeletConfig(dir, socket, pki));
       start('kubelet', join(bin, 'kubelet'), [
         `--config=${join(cfg, 'kubelet.yaml')}`,
-        `--kubeconfig=${await kc('kubelet', tokens.node!)}`,
+        `--kubeconfig=${await kc('kubelet', tokens.node)}`,
         `--root-dir=${join(dir, 'kubelet')}`,
         `--node-ip=${NODE_IP}`,
         `--hostname-override=${NODE_NAME}`,
@@ -459,7 +249,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
     });
 
     await step('kube-proxy', async () => {
-      await writeFile(join(cfg, 'kube-proxy.yaml'), kubeProxyConfig(await kc('kube-proxy', tokens.proxy!)));
+      await writeFile(join(cfg, 'kube-proxy.yaml'), kubeProxyConfig(await kc('kube-proxy', tokens.proxy)));
       start('kube-proxy', join(bin, 'kube-proxy'), [`--config=${join(cfg, 'kube-proxy.yaml')}`, `--hostname-override=${NODE_NAME}`, '-v=1']);
     });
 
@@ -501,105 +291,4 @@ export async function describe(kubectl: NodeCluster['kubectl'], namespace: strin
     restarted.stdout.split('\n').filter(Boolean).map(async (pod) => `--- logs of ${pod} (previous):\n${(await kubectl(['-n', namespace, 'logs', pod, '--previous', '--all-containers', '--tail=20'])).stdout}`),
   );
   return `${pods.stdout}${pods.stderr}\n${events.stdout.split('\n').slice(-25).join('\n')}\n${logs.join('\n')}`;
-}
-
-function containerdConfig(root: string, cni: string, pauseImage: string): string {
-  return `# containerd 1.6, config version 2, for the test node (test/harness/node-cluster.ts)
-version = 2
-root = "${root}/root"
-state = "${root}/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-
-[grpc]
-  address = "${root}/containerd.sock"
-[ttrpc]
-  address = "${root}/containerd.sock.ttrpc"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${root}/opt"
-
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${pauseImage}"
-  # The VM lacks CAP_SYS_RESOURCE: runc cannot lower oom_score_adj below containerd's own and
-  # fails with "can't get final child's PID from pipe: EOF" unless the value is clamped.
-  restrict_oom_score_adj = true
-  disable_apparmor = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        # The machines mount cgroup v1 and run no systemd: the kubelet's cgroupfs driver matches.
-        SystemdCgroup = false
-        # runc's state beside containerd's, not in the machine's /run/containerd/runc.
-        Root = "${root}/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${cni}/net.d"
-`;
-}
-
-function cniConfig(ipamDir: string): string {
-  return JSON.stringify({
-    cniVersion: '1.0.0',
-    name: 'hzz-pods',
-    plugins: [
-      {
-        type: 'bridge',
-        bridge: 'hzz0',
-        isGateway: true,
-        ipMasq: true,
-        // A pod reaching itself through its Service comes back over the bridge port it left by.
-        hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  });
-}
-
-function kubeletConfig(dir: string, socket: string, pki: string): string {
-  return JSON.stringify({
-    apiVersion: 'kubelet.config.k8s.io/v1beta1',
-    kind: 'KubeletConfiguration',
-    // These machines mount cgroup v1, which kubelet 1.35+ refuses unless told otherwise.
-    failCgroupV1: false,
-    cgroupDriver: 'cgroupfs',
-    containerRuntimeEndpoint: `unix://${socket}`,
-    address: NODE_IP,
-    port: 10250,
-    readOnlyPort: 0,
-    healthzBindAddress: '127.0.0.1',
-    healthzPort: 10248,
-    // kubectl logs/exec/cp arrive from the API server with its client certificate; anyone else is refused.
-    authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: join(pki, 'kubelet-client-ca.crt') } },
-    authorization: { mode: 'Webhook' },
-    clusterDomain: 'cluster.local',
-    clusterDNS: [DNS_IP],
-    resolvConf: join(dir, 'resolv.conf'),
-    failSwapOn: false,
-    rotateCertificates: false,
-    serverTLSBootstrap: false,
-    // The machine's disk is shared with everything else: evict only when it is really full.
-    evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
-    imageGCHighThresholdPercent: 100,
-    imageGCLowThresholdPercent: 99,
-    volumePluginDir: join(dir, 'kubelet-plugins'),
-    shutdownGracePeriod: '0s',
-  });
-}
-
-function kubeProxyConfig(kubeconfigPath: string): string {
-  return JSON.stringify({
-    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-    kind: 'KubeProxyConfiguration',
-    clientConnection: { kubeconfig: kubeconfigPath },
-    mode: 'iptables',
-    clusterCIDR: POD_CIDR,
-    healthzBindAddress: '127.0.0.1:10256',
-    metricsBindAddress: '127.0.0.1:10249',
-    // conntrack's table size is the machine's, not the namespace's: leave it as it is.
-    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-  });
 }

@@ -1,0 +1,145 @@
+// Taking a test node apart: whatever a node in a folder with a network namespace left running or
+// mounted, found on the machine itself (/proc, /proc/self/mountinfo, /run/netns, the cgroup tree),
+// so that it works for the node of a test process that died as well as for one that stops.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { alive } from './processes.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const NODE_DIR_PREFIX = 'hzz-node-';
+
+/** Mount points at or below dir, deepest first, as the kernel lists them. */
+function mountsUnder(prefix: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === prefix || m.startsWith(`${prefix}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** Every cgroup folder below the kubelet's kubepods, deepest first, across the v1 controllers. */
+function podCgroups(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e);
+      try {
+        if (statSync(p).isDirectory()) walk(p);
+      } catch {
+        /* vanished */
+      }
+    }
+    found.push(dir);
+  };
+  for (const controller of existsSync(CGROUP_ROOT) ? readdirSync(CGROUP_ROOT) : []) {
+    const top = join(CGROUP_ROOT, controller, 'kubepods');
+    if (existsSync(top)) walk(top);
+  }
+  return found;
+}
+
+/**
+ * Ends whatever a node in dir with network namespace netns left running or mounted: the pods'
+ * processes (by cgroup), containerd's shims (by their socket in dir), the mounts under dir and the
+ * pods' network namespaces, the node's network namespace, the pod cgroups. Used by stop() and, for a
+ * test process that died without stopping, by the next start.
+ */
+export async function dismantle(dir: string, netns: string, before: Leftovers): Promise<void> {
+  const killAll = (pred: (pid: number, cmdline: string, cgroup: string) => boolean): void => {
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === process.pid) continue;
+      let cmdline = '';
+      let cgroup = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (pred(pid, cmdline, cgroup)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  };
+  // Containers first (their shims would report them dead and containerd would restart nothing: it
+  // is stopped right after), then whatever still names the node's folder.
+  killAll((_pid, _cmd, cgroup) => cgroup.includes('/kubepods'));
+  killAll((_pid, cmdline) => cmdline.includes(dir));
+  await sleep(300);
+  for (let i = 0; i < 3; i++) {
+    for (const m of mountsUnder(dir)) await run('umount', ['-l', m]).catch(() => {});
+    if (mountsUnder(dir).length === 0) break;
+    await sleep(200);
+  }
+  for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
+    if (ns.startsWith('cni-') && !before.podNetns.has(ns)) {
+      await run('umount', [`/run/netns/${ns}`]).catch(() => {});
+      rmSync(`/run/netns/${ns}`, { force: true });
+    }
+  }
+  await run('ip', ['netns', 'del', netns]).catch(() => {});
+  for (let i = 0; i < 10; i++) {
+    const left = podCgroups();
+    if (left.length === 0) break;
+    for (const cg of left) {
+      try {
+        rmdirSync(cg);
+      } catch {
+        /* still has a process, or a child that goes first next round */
+      }
+    }
+    await sleep(200);
+  }
+  // containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its state dir says.
+  for (const f of existsSync(SHIM_SOCKETS) ? readdirSync(SHIM_SOCKETS) : []) {
+    if (!before.shimSockets.has(f)) rmSync(join(SHIM_SOCKETS, f), { force: true });
+  }
+  if (!before.containerdRun) rmSync('/run/containerd', { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+const SHIM_SOCKETS = '/run/containerd/s';
+
+/** Machine-wide names a node creates but does not own alone: only the new ones are removed. */
+export interface Leftovers {
+  podNetns: Set<string>;
+  shimSockets: Set<string>;
+  containerdRun: boolean;
+}
+
+export function machineNames(): Leftovers {
+  const list = (d: string) => new Set(existsSync(d) ? readdirSync(d) : []);
+  return { podNetns: list('/run/netns'), shimSockets: list(SHIM_SOCKETS), containerdRun: existsSync('/run/containerd') };
+}
+
+/** Nodes of test processes that died before stopping theirs: their folder names a dead owner. */
+export async function sweepStale(): Promise<void> {
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith(NODE_DIR_PREFIX)) continue;
+    const dir = join(tmpdir(), entry);
+    try {
+      const [pid, netns] = (await readFile(join(dir, 'owner'), 'utf8')).trim().split(' ');
+      if (!alive(Number(pid))) await dismantle(dir, netns!, { podNetns: new Set(), shimSockets: new Set(), containerdRun: true });
+    } catch {
+      /* not ours, or being removed */
+    }
+  }
+}
