@@ -130,16 +130,24 @@ export function machineNames(): Leftovers {
   return { podNetns: list('/run/netns'), shimSockets: list(SHIM_SOCKETS), containerdRun: existsSync('/run/containerd') };
 }
 
-/** Nodes of test processes that died before stopping theirs: their folder names a dead owner. */
+/**
+ * Nodes of test processes that died before stopping theirs (their folder names a dead owner) are
+ * taken apart; a node whose owner lives is refused company.
+ */
 export async function sweepStale(): Promise<void> {
   for (const entry of readdirSync(tmpdir())) {
     if (!entry.startsWith(NODE_DIR_PREFIX)) continue;
     const dir = join(tmpdir(), entry);
+    let owner: string;
     try {
-      const [pid, netns] = (await readFile(join(dir, 'owner'), 'utf8')).trim().split(' ');
-      if (!alive(Number(pid))) await dismantle(dir, netns!, { podNetns: new Set(), shimSockets: new Set(), containerdRun: true });
+      owner = (await readFile(join(dir, 'owner'), 'utf8')).trim();
     } catch {
-      /* not ours, or being removed */
+      continue; // not ours, or being removed
     }
+    const [pid, netns] = owner.split(' ');
+    // The kubelet's kubepods cgroups and containerd's shim sockets are machine-wide: a second node
+    // would share them with the first, and either's teardown would kill the other's pods.
+    if (alive(Number(pid))) throw new Error(`another test node is running (process ${pid}, ${dir}): one node per machine`);
+    await dismantle(dir, netns!, { podNetns: new Set(), shimSockets: new Set(), containerdRun: true });
   }
 }
