@@ -59,8 +59,12 @@ interface Histograms {
   categories: Record<string, { sumw: number[]; sumw2: number[]; entries: number[]; nRead: number; nSelected: number }>;
 }
 
-/** Counts exactly, sums of weights to 1e-12 relative: the issue's definition of "equal". */
+/**
+ * Counts exactly, sums of weights to 1e-12 relative: the issue's definition of "equal". The largest
+ * relative difference found goes into the transcript.
+ */
 function assertSameHistograms(cluster: Histograms, local: Histograms, label: string): void {
+  let largest = 0;
   assert.equal(cluster.complete, true, `${label}: complete`);
   assert.deepEqual(cluster.chunks, local.chunks, `${label}: chunks`);
   for (const group of ['samples', 'categories'] as const) {
@@ -74,10 +78,12 @@ function assertSameHistograms(cluster: Histograms, local: Histograms, label: str
         want[key].forEach((w, i) => {
           const g = got[key][i]!;
           assert.ok(Math.abs(g - w) <= 1e-12 * Math.max(Math.abs(w), 1e-300), `${label}: ${name} ${key}[${i}] ${g} != ${w}`);
+          if (w !== 0) largest = Math.max(largest, Math.abs(g - w) / Math.abs(w));
         });
       }
     }
   }
+  transcript.push(`# ${label}: histograms.json equals hzz run's; largest relative difference of a sum of weights: ${largest}`);
 }
 
 describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait/cp, faults in containers', { timeout: 45 * 60_000 }, () => {
