@@ -10,6 +10,8 @@ import type { MergedHistograms } from './merge.js';
 export interface Yield {
   name: string;
   kind: Static<typeof CategoryKind>;
+  /** A sample's category (absent in a category's own yield). */
+  category?: string;
   read: number;
   selected: number;
   /** Selected events inside the binning's range (what the plot shows). */
@@ -55,7 +57,7 @@ export function categoryYields(r: MergedHistograms): Yield[] {
 
 export function sampleYields(r: MergedHistograms): Yield[] {
   const kinds = new Map(r.plan.categories.map((c) => [c.name, c.kind]));
-  return r.plan.samples.map((s) => yieldOf(s.sample, kinds.get(s.category)!, r.samples.get(s.sample)!));
+  return r.plan.samples.map((s) => ({ ...yieldOf(s.sample, kinds.get(s.category)!, r.samples.get(s.sample)!), category: s.category }));
 }
 
 /**

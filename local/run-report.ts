@@ -54,7 +54,7 @@ export function runSummary(report: LocalRunReport, out: string) {
 export function summaryTable(report: LocalRunReport, opts: { bySample?: boolean } = {}): string {
   const r = report.results;
   const yields = opts.bySample ? sampleYields(r) : categoryYields(r);
-  const standIns = new Set(r.plan.samples.filter((s) => s.standIn).map((s) => s.sample));
+  const standIns = new Set(r.plan.samples.filter((s) => s.standIn).flatMap((s) => [s.sample, s.category]));
   const rows: string[][] = [[opts.bySample ? 'sample' : 'category', 'kind', 'events read', 'selected', 'in range', 'weighted yield', '± stat']];
   for (const y of yields) {
     const data = y.kind === 'data';
