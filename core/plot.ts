@@ -250,7 +250,7 @@ function labels(g: CanvasRenderingContext2D, area: { left: number; right: number
   g.font = `italic 8px "${FONT}"`;
   g.fillText('for education', x, yAt(0.875));
   richText(g, `\u221A$s$ = 13 TeV, \u222BL dt = ${formatLumi(lumi)} fb^{\u22121}`, x, yAt(0.815), 10);
-  richText(g, '$H \u2192 ZZ^* \u2192 4\u2113$', x, yAt(0.75), 10);
+  richText(g, '$H \u2192 ZZ^* \u2192 $4$\u2113$', x, yAt(0.75), 10);
   if (standIns.length > 0) {
     // Synthetic files must not pass for ATLAS data: said in red right under the labels, naming what they stand in for.
     const text = `Stand-in files (${standIns.join(', ')}): synthetic, not physics`;

@@ -73,7 +73,7 @@ export function summaryTable(report: LocalRunReport, opts: { bySample?: boolean 
     ...rows.slice(1).map(line),
     '',
     `MC normalised to ${r.plan.lumi} fb⁻¹ (${source})`,
-    ...(w ? [`${w.lo}-${w.hi} GeV: signal ${w.signal.toFixed(3)}, background ${w.background.toFixed(3)}, data ${w.data}; s/√b ${w.sOverSqrtB.toFixed(2)}, Asimov Z ${w.asimovZ.toFixed(2)}`] : []),
+    ...(w ? [`${w.lo}-${w.hi} GeV: signal ${w.signal.toFixed(3)}, background ${w.background.toFixed(3)}, data ${w.data}; s/√b ${w.sOverSqrtB.toPrecision(3)}, Asimov Z ${w.asimovZ.toPrecision(3)}`] : []),
     `chunks ${r.chunksDone}/${r.plan.chunks}, wall time ${report.seconds.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`,
   ].join('\n');
 }

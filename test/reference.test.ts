@@ -46,6 +46,9 @@ describe('every shared 2020 file equals the uproot reference bin for bin', () =>
   for (const sample of ['data_A', 'data_B', 'data_C', 'data_D', 'Zee', 'Zmumu', 'ttbar_lep']) {
     test(sample, () => compare(ours, ref, sample));
   }
+  test('the run is at the four periods\' 0.5 + 1.9 + 2.9 + 4.7 = 10 fb⁻¹, the notebook\'s, and the reference at the same', () => {
+    assert.deepEqual([ours.plan.lumi, ours.plan.lumiSource], [10, 'data']);
+  });
   test('the notebook\'s own numbers: 39 data events in the fullest bin', () => {
     assert.equal(Math.max(...ours.categories.get('data')!.entries), 39);
   });

@@ -167,10 +167,17 @@ describe('--json is the run\'s result: the table\'s numbers', () => {
     assert.ok(Math.abs(w.sOverSqrtB - w.signal / Math.sqrt(w.background)) < 1e-12);
     assert.ok(Math.abs(w.asimovZ - Math.sqrt(2 * ((w.signal + w.background) * Math.log(1 + w.signal / w.background) - w.signal))) < 1e-12);
     const doc = json(dir);
+    // And the numbers are histograms.json's: the yield its sum of weights, the uncertainty √Σw².
+    for (const y of result.categories) {
+      const h = doc.categories[y.name];
+      assert.equal(y.inRange, sum(h.entries), y.name);
+      assert.ok(Math.abs(y.yield - sum(h.sumw)) <= 1e-12 * sum(h.sumw), y.name);
+      assert.ok(Math.abs(y.statUnc - Math.sqrt(sum(h.sumw2))) <= 1e-12 * y.statUnc, y.name);
+    }
     const inWindow = (h: { sumw: number[] }) => h.sumw[8]! + h.sumw[9]!;
     assert.ok(Math.abs(w.signal - inWindow(doc.categories.signal)) < 1e-12);
     assert.ok(Math.abs(w.background - inWindow(doc.categories.Ztt) - inWindow(doc.categories.ZZ)) < 1e-9);
-    assert.match(table, new RegExp(`^120-130 GeV: signal ${w.signal.toFixed(3)}, background ${w.background.toFixed(3)}, data ${w.data}; s/√b ${w.sOverSqrtB.toFixed(2)}, Asimov Z ${w.asimovZ.toFixed(2)}$`, 'm'));
+    assert.match(table, new RegExp(`^120-130 GeV: signal ${w.signal.toFixed(3)}, background ${w.background.toFixed(3)}, data ${w.data}; s/√b ${w.sOverSqrtB.toPrecision(3)}, Asimov Z ${w.asimovZ.toPrecision(3)}$`, 'm'));
   });
 });
 
