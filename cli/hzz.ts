@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorKind, errorMessage } from '../core/contracts/errors.js';
+import { PACKAGE_VERSION } from '../core/version.js';
 import { operatorCommand } from './commands/operator.js';
 import { plotterCommand } from './commands/plotter.js';
 import { runCommand } from './commands/run.js';
@@ -25,5 +26,5 @@ await yargs(hideBin(process.argv))
     process.exit(!err || errorKind(err) === 'bad-input' ? 2 : 1);
   })
   .help()
-  .version(false)
+  .version(PACKAGE_VERSION)
   .parseAsync();

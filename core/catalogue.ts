@@ -25,6 +25,7 @@ export const CatalogueSchema = Type.Object({
   tree: Type.String({ minLength: 1 }),
   energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
   branches: BranchesSchema,
+  /** fb⁻¹ for a run without data (MC only); a run with data takes the sum of its samples' lumi. */
   lumi: Type.Number({ exclusiveMinimum: 0 }),
   categories: Type.Array(Type.Object({
     name: Name, kind: CategoryKind, label: Type.String(), color: Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }),
@@ -37,6 +38,8 @@ export const CatalogueSchema = Type.Object({
     xsec: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     sumw: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     efficiency: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** A data sample's integrated luminosity, fb⁻¹: a run's MC is normalised to the data it ran. */
+    lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   }, { additionalProperties: false }), { minItems: 1 }),
 }, { additionalProperties: false });
 
@@ -68,6 +71,7 @@ export function parseCatalogue(raw: unknown, what: string): Catalogue {
     const c = categories.get(s.category);
     if (!c) throw badInput(at, `category '${s.category}' is not one of ${[...categories.keys()].join(', ')}`);
     if (c.kind !== 'data') {
+      if (s.lumi !== undefined) throw badInput(at, `'lumi' belongs to data samples: an MC sample (category kind '${c.kind}') is normalised to the run's`);
       for (const f of ['xsec', 'sumw', 'efficiency'] as const) {
         if (s[f] === undefined) throw badInput(at, `an MC sample (category kind '${c.kind}') needs '${f}'`);
       }
@@ -92,4 +96,24 @@ export function selectSamples(cat: Catalogue, names?: readonly string[]): Sample
     matches.forEach((s) => wanted.add(s.name));
   }
   return cat.samples.filter((s) => wanted.has(s.name));
+}
+
+/** Where a run's luminosity came from: set by the user, summed over its data samples, or the catalogue's default (no data). */
+export const LumiSourceSchema = Type.Union([Type.Literal('set'), Type.Literal('data'), Type.Literal('catalogue')]);
+export type LumiSource = Static<typeof LumiSourceSchema>;
+
+/**
+ * The luminosity a run normalises its MC to and labels its plot with: `set` when given (--lumi,
+ * spec.lumi), else the sum over the data samples that run (each sample's `lumi`), else, for a run
+ * of MC only, the catalogue's default. A data sample without a `lumi` cannot be summed, so it asks
+ * for one to be set rather than guess.
+ */
+export function runLumi(cat: Catalogue, samples: readonly Sample[], set?: number): { lumi: number; lumiSource: LumiSource } {
+  if (set !== undefined) return { lumi: set, lumiSource: 'set' };
+  const data = samples.filter((s) => categoryOf(cat, s).kind === 'data');
+  if (data.length === 0) return { lumi: cat.lumi, lumiSource: 'catalogue' };
+  const unknown = data.find((s) => s.lumi === undefined);
+  if (unknown) throw badInput(`sample '${unknown.name}'`, `is data without a 'lumi' in catalogue ${cat.release}: give the run's luminosity (--lumi, spec.lumi)`);
+  // Rounded to the catalogue's precision: 0.5 + 1.9 + 2.9 + 4.7 is to read 10, not 10.000000000000002.
+  return { lumi: Number(data.reduce((sum, s) => sum + s.lumi!, 0).toPrecision(12)), lumiSource: 'data' };
 }

@@ -1,7 +1,7 @@
 import { branchesRead } from './analyze-chunk.js';
-import { categoryOf, type Catalogue, type Sample } from './catalogue.js';
+import { categoryOf, runLumi, type Catalogue, type Sample } from './catalogue.js';
 import { errorMessage } from './contracts/errors.js';
-import type { Chunk, Plan, Task } from './contracts/messages.js';
+import { STAND_IN_TITLE, type Chunk, type Plan, type Task } from './contracts/messages.js';
 import type { Binning } from './histogram.js';
 import { locateSample } from './locate.js';
 import { RootTree } from './root/tree.js';
@@ -46,7 +46,8 @@ export interface PlanRequest {
   samples: readonly Sample[];
   /** A local folder or an http(s) URL prefix. */
   source: string;
-  lumi: number;
+  /** fb⁻¹ when set (--lumi, spec.lumi); otherwise the data's (runLumi). */
+  lumi?: number | undefined;
   binning: Binning;
   chunkSize: number;
 }
@@ -71,18 +72,25 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
       const url = locateSample(req.source, s);
       const tree = await RootTree.open(url, cat.tree);
       const { lepton, weights } = branchesRead(cat.branches, categoryOf(cat, s).kind !== 'data');
-      return { sample: s, file: { sample: s.name, category: s.category, url, entries: tree.entries, clusterEntries: tree.clusterEntries([...lepton, ...weights]) } };
+      const file: PlannedFile = { sample: s.name, category: s.category, url, entries: tree.entries, clusterEntries: tree.clusterEntries([...lepton, ...weights]) };
+      return { sample: s, file, standIn: tree.title.startsWith(STAND_IN_TITLE) };
     } catch (error) {
       return { sample: s, error };
     }
   }));
-  const files = opened.flatMap((o) => (o.file ? [o.file] : []));
-  const xsecWeights = new Map(req.samples.map((s) => [s.name, mcWeightOf(cat, s, req.lumi)]));
+  const ran = opened.flatMap((o) => (o.file ? [o] : []));
+  const files = ran.map((o) => o.file);
+  // The luminosity of the data that opened: a data file that failed is reported, not counted.
+  const { lumi, lumiSource } = runLumi(cat, ran.map((o) => o.sample), req.lumi);
   const chunks = splitIntoChunks(files, req.chunkSize);
   const plan: Plan = {
-    schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi: req.lumi, binning: req.binning,
-    categories: cat.categories.map(({ name, kind, label, color }) => ({ name, kind, label, color })),
-    samples: files.map(({ sample, category, url, entries }) => ({ sample, category, url, entries, ...optional('xsecWeight', xsecWeights.get(sample)) })),
+    schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: req.binning,
+    // Only the categories that run: one that did not is no part of the result (no legend entry, no zero arrays).
+    categories: cat.categories.filter((c) => ran.some((o) => o.sample.category === c.name)).map(({ name, kind, label, color }) => ({ name, kind, label, color })),
+    samples: ran.map(({ sample: s, file, standIn }) => ({
+      sample: file.sample, category: file.category, url: file.url, entries: file.entries,
+      ...optional('xsecWeight', mcWeightOf(cat, s, lumi)), ...optional('lumi', s.lumi), ...optional('standIn', standIn || undefined),
+    })),
     chunks: chunks.length,
   };
   const tasks = chunkTasks(plan, cat, chunks);

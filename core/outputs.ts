@@ -24,12 +24,15 @@ export function histogramsDocument(r: MergedHistograms, extra: Record<string, un
     analysis: r.plan.analysis,
     release: r.plan.release,
     lumi: r.plan.lumi,
+    ...(r.plan.lumiSource && { lumiSource: r.plan.lumiSource }),
     binning: r.plan.binning,
     edges: binEdges(r.plan.binning),
     complete: r.chunksDone === r.plan.chunks,
     chunks: { total: r.plan.chunks, done: r.chunksDone },
     categories: Object.fromEntries(r.plan.categories.map((c) => [c.name, { kind: c.kind, label: c.label, ...histo(r.categories.get(c.name)!) }])),
-    samples: Object.fromEntries(r.plan.samples.map((s) => [s.sample, { category: s.category, ...histo(r.samples.get(s.sample)!) }])),
+    samples: Object.fromEntries(r.plan.samples.map((s) => [s.sample, {
+      category: s.category, ...(s.lumi !== undefined && { lumi: s.lumi }), ...(s.standIn && { standIn: true }), ...histo(r.samples.get(s.sample)!),
+    }])),
     ...extra,
   };
 }

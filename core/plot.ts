@@ -54,6 +54,8 @@ export function renderPlot(r: MergedHistograms): Buffer {
   const dataCounts = sumOf(data.map((c) => c.name), (h) => h.entries);
   const stacked: Drawn[] = [...backgrounds, ...signals].map((c) => ({ label: c.label, color: c.color, values: hist(c.name).sumw }));
   const top = Math.max(...dataCounts, ...sumOf([...backgrounds, ...signals].map((c) => c.name), (h) => h.sumw)) * 1.6 || 1;
+  const withBand = bkgErr.some((e) => e > 0);
+  const standIns = [...new Set(r.plan.samples.filter((s) => s.standIn).map((s) => s.category))];
 
   // Chart.js scales the canvas by devicePixelRatio itself and draws in CSS pixels.
   const canvas = createCanvas(WIDTH, HEIGHT);
@@ -84,8 +86,17 @@ export function renderPlot(r: MergedHistograms): Buffer {
       }
       g.restore();
       inwardTicks(g, chart);
-      labels(g, area, lumi);
-      legend(g, area, stacked, data.length > 0);
+      labels(g, area, lumi, standIns);
+      legend(g, area, stacked, data.length > 0, withBand);
+    },
+    afterDraw(chart) {
+      // Chart.js lays the axis title out (its text is transparent) and this draws it with the subscripts Chart.js cannot.
+      const x = chart.scales.x!;
+      chart.ctx.save();
+      chart.ctx.fillStyle = 'black';
+      chart.ctx.textBaseline = 'middle';
+      richText(chart.ctx, X_TITLE, x.right, x.bottom - X_TITLE_SIZE * 1.2 / 2 - 4, X_TITLE_SIZE, 'right');
+      chart.ctx.restore();
     },
   };
 
@@ -115,7 +126,7 @@ export function renderPlot(r: MergedHistograms): Buffer {
           grid: { display: false, drawTicks: false },
           border: { display: true, color: 'black', width: 1 },
           ticks: { color: 'black', font: { family: FONT, size: 12 }, padding: 6, stepSize: niceStep(binning.hi - binning.lo), includeBounds: false },
-          title: { display: true, text: '4-lepton invariant mass m\u2084\u2097 [GeV]', align: 'end', color: 'black', font: { family: FONT, size: 13 } },
+          title: { display: true, text: plainText(X_TITLE), align: 'end', color: 'rgba(0,0,0,0)', font: { family: FONT, size: X_TITLE_SIZE } },
         },
         y: {
           type: 'linear', min: 0, max: top, stacked: true,
@@ -138,6 +149,8 @@ function niceStep(span: number): number {
 }
 
 const formatNumber = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+// A period's luminosity has up to three decimals (the 2025 notebook's data15 period D: 0.105 fb⁻¹).
+const formatLumi = (v: number): string => String(Number(v.toPrecision(4)));
 
 /** The "////" hatch of matplotlib: a transparent bar per bin, filled with diagonal lines. */
 function hatchBand(g: CanvasRenderingContext2D, xs: number[], ys: [number, number][]): void {
@@ -226,7 +239,7 @@ function minorValues(min: number, max: number, majors: number[], step: number): 
   return out;
 }
 
-function labels(g: CanvasRenderingContext2D, area: { left: number; right: number; top: number; bottom: number }, lumi: number): void {
+function labels(g: CanvasRenderingContext2D, area: { left: number; right: number; top: number; bottom: number }, lumi: number, standIns: string[]): void {
   const x = area.left + 0.05 * (area.right - area.left);
   const yAt = (f: number) => area.bottom - f * (area.bottom - area.top);
   g.save();
@@ -236,31 +249,93 @@ function labels(g: CanvasRenderingContext2D, area: { left: number; right: number
   g.fillText('ATLAS Open Data', x, yAt(0.93));
   g.font = `italic 8px "${FONT}"`;
   g.fillText('for education', x, yAt(0.875));
-  g.font = `10px "${FONT}"`;
-  g.fillText(`\u221As = 13 TeV, \u222BL dt = ${formatNumber(lumi)} fb\u207B\u00B9`, x, yAt(0.815));
-  g.fillText('H \u2192 ZZ* \u2192 4\u2113', x, yAt(0.75));
+  richText(g, `\u221A$s$ = 13 TeV, \u222BL dt = ${formatLumi(lumi)} fb^{\u22121}`, x, yAt(0.815), 10);
+  richText(g, '$H \u2192 ZZ^* \u2192 $4$\u2113$', x, yAt(0.75), 10);
+  if (standIns.length > 0) {
+    // Synthetic files must not pass for ATLAS data: said in red right under the labels, naming what they stand in for.
+    const text = `Stand-in files (${standIns.join(', ')}): synthetic, not physics`;
+    g.font = `10px "${FONT}"`;
+    g.fillStyle = 'white';
+    g.fillRect(x - 2, yAt(0.69) - 7, g.measureText(text).width + 4, 14);
+    g.fillStyle = '#c00000';
+    g.fillText(text, x, yAt(0.69));
+  }
   g.restore();
 }
 
-function legend(g: CanvasRenderingContext2D, area: { left: number; right: number; top: number }, stacked: Drawn[], withData: boolean): void {
+function legend(g: CanvasRenderingContext2D, area: { left: number; right: number; top: number }, stacked: Drawn[], withData: boolean, withBand: boolean): void {
   const rowH = 19;
   const box = 14;
   const x = area.left + 0.56 * (area.right - area.left);
   let y = area.top + 10;
   g.save();
-  g.font = `10px "${FONT}"`;
   g.textBaseline = 'middle';
   const row = (draw: () => void, text: string) => {
     draw();
     g.fillStyle = 'black';
-    g.fillText(text, x + box + 8, y + box / 2);
+    richText(g, text, x + box + 8, y + box / 2, 10);
     y += rowH;
   };
   for (const d of stacked) row(() => { g.fillStyle = d.color; g.fillRect(x, y, box, box * 0.7); }, d.label);
   if (withData) row(() => dataPoint(g, x + box / 2, y + box / 2, y, y + box), 'Data');
-  row(() => {
-    g.save(); g.beginPath(); g.rect(x, y, box, box * 0.7); g.clip();
-    g.strokeStyle = 'rgba(0,0,0,0.5)'; g.lineWidth = 0.5; hatchLines(g, x, y, x + box, y + box * 0.7); g.restore();
-  }, 'Stat. Unc.');
+  if (withBand) {
+    row(() => {
+      g.save(); g.beginPath(); g.rect(x, y, box, box * 0.7); g.clip();
+      g.strokeStyle = 'rgba(0,0,0,0.5)'; g.lineWidth = 0.5; hatchLines(g, x, y, x + box, y + box * 0.7); g.restore();
+    }, 'Stat. Unc.');
+  }
+  g.restore();
+}
+
+const X_TITLE = '4-lepton invariant mass m_{4\u2113} [GeV]';
+const X_TITLE_SIZE = 13;
+
+/** A run of a label: its text, whether italic (inside $…$), and whether sub- or superscript. */
+interface Run { text: string; italic: boolean; shift: 0 | 1 | -1 }
+
+/**
+ * The notebook's labels are matplotlib mathtext ($m_H$, $ZZ^*$, fb$^{-1}$), and so are the
+ * catalogue's: `$…$` is italic, `_x`/`_{…}` a subscript, `^x`/`^{…}` a superscript. DejaVu Sans
+ * has no subscript ℓ or H and no superscript *, so they are drawn as smaller, shifted text.
+ */
+export function parseRich(text: string): Run[] {
+  const runs: Run[] = [];
+  let italic = false;
+  let plain = '';
+  const flush = (): void => { if (plain) runs.push({ text: plain, italic, shift: 0 }); plain = ''; };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '$') { flush(); italic = !italic; continue; }
+    if ((c === '_' || c === '^') && i + 1 < text.length) {
+      flush();
+      const close = text[i + 1] === '{' ? text.indexOf('}', i + 2) : -1;
+      const script = close > 0 ? text.slice(i + 2, close) : String.fromCodePoint(text.codePointAt(i + 1)!);
+      runs.push({ text: script, italic, shift: c === '_' ? 1 : -1 });
+      i = close > 0 ? close : i + script.length;
+      continue;
+    }
+    plain += c;
+  }
+  flush();
+  return runs;
+}
+
+/** A label without its markup, as a legend entry reads in text (the axis title's width for Chart.js). */
+export function plainText(text: string): string {
+  return parseRich(text).map((r) => r.text).join('');
+}
+
+function richText(g: CanvasRenderingContext2D, text: string, x: number, y: number, size: number, align: 'left' | 'right' = 'left'): void {
+  const runs = parseRich(text);
+  const fontOf = (r: Run): string => `${r.italic ? 'italic ' : ''}${r.shift ? size * 0.7 : size}px "${FONT}"`;
+  const widths = runs.map((r) => { g.font = fontOf(r); return g.measureText(r.text).width; });
+  let at = align === 'right' ? x - widths.reduce((a, b) => a + b, 0) : x;
+  g.save();
+  g.textAlign = 'left';
+  runs.forEach((r, i) => {
+    g.font = fontOf(r);
+    g.fillText(r.text, at, y + r.shift * size * (r.shift > 0 ? 0.3 : 0.4));
+    at += widths[i]!;
+  });
   g.restore();
 }

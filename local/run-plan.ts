@@ -23,7 +23,8 @@ export interface LocalRunOptions {
 
 export interface PreparedRun {
   catalogue: Catalogue;
-  lumi: number;
+  /** --lumi; absent, the plan takes the data's (runLumi). */
+  lumi: number | undefined;
   binning: Binning;
 }
 
@@ -32,8 +33,8 @@ export function prepareRun(opts: LocalRunOptions): PreparedRun {
   if (!(Number.isInteger(opts.chunkSize) && opts.chunkSize > 0)) throw badInput('--chunk-size', `must be a positive whole number (got ${opts.chunkSize})`);
   if (opts.parallel !== undefined && !(Number.isInteger(opts.parallel) && opts.parallel > 0)) throw badInput('--parallel', `must be a positive whole number (got ${opts.parallel})`);
   const catalogue = loadCatalogue(opts.catalogue);
-  const lumi = opts.lumi ?? catalogue.lumi;
-  if (!(lumi > 0)) throw badInput('--lumi', `must be positive (got ${lumi})`);
+  const lumi = opts.lumi;
+  if (lumi !== undefined && !(lumi > 0)) throw badInput('--lumi', `must be positive (got ${lumi})`);
   const binning = opts.binning ?? DEFAULT_BINNING;
   const problems = binningProblems(binning);
   if (problems.length > 0) throw badInput('binning', problems.join('; '));

@@ -2,6 +2,7 @@ import type { PlanResult } from '../core/chunk-plan.js';
 import { errorKind, errorMessage, type FailureKind } from '../core/contracts/errors.js';
 import type { MergedHistograms } from '../core/merge.js';
 import { writeOutputs } from '../core/outputs.js';
+import { categoryYields, sampleYields, windowYield } from '../core/yields.js';
 
 /**
  * What `hzz run` reports, with or without a broker: the merged histograms of what succeeded, and
@@ -29,27 +30,50 @@ export function writeRunOutputs(out: string, report: LocalRunReport): void {
   writeOutputs(out, report.results, { failures: report.failures, wallSeconds: report.seconds });
 }
 
-/** The end-of-run table: what was read, what passed, and the weighted yield per category. */
-export function summaryTable(report: LocalRunReport): string {
-  const { plan, categories } = report.results;
-  const rows: string[][] = [['category', 'kind', 'events read', 'selected', 'in range', 'weighted yield']];
-  let read = 0;
-  for (const c of plan.categories) {
-    const h = categories.get(c.name)!;
-    if (!plan.samples.some((s) => s.category === c.name)) continue;
-    read += h.nRead;
-    const inRange = h.entries.reduce((a, b) => a + b, 0);
-    const yieldSum = h.sumw.reduce((a, b) => a + b, 0);
-    rows.push([c.name, c.kind, String(h.nRead), String(h.nSelected), String(inRange), c.kind === 'data' ? String(inRange) : yieldSum.toFixed(4)]);
+/**
+ * `hzz run --json`: the run's result, the same numbers as the table (core/yields.ts), per category
+ * and per sample, with the luminosity, the stand-ins and the failures.
+ */
+export function runSummary(report: LocalRunReport, out: string) {
+  const r = report.results;
+  const standIns = new Set(r.plan.samples.filter((s) => s.standIn).map((s) => s.sample));
+  return {
+    out,
+    seconds: report.seconds,
+    lumi: r.plan.lumi,
+    lumiSource: r.plan.lumiSource,
+    chunks: { total: r.plan.chunks, done: r.chunksDone },
+    categories: categoryYields(r),
+    samples: sampleYields(r).map((y) => ({ ...y, ...(standIns.has(y.name) && { standIn: true }) })),
+    higgsWindow: windowYield(r) ?? null,
+    failures: report.failures,
+  };
+}
+
+/** The end-of-run table: what was read, what passed, and the weighted yield per category (or per sample). */
+export function summaryTable(report: LocalRunReport, opts: { bySample?: boolean } = {}): string {
+  const r = report.results;
+  const yields = opts.bySample ? sampleYields(r) : categoryYields(r);
+  const standIns = new Set(r.plan.samples.filter((s) => s.standIn).flatMap((s) => [s.sample, s.category]));
+  const rows: string[][] = [[opts.bySample ? 'sample' : 'category', 'kind', 'events read', 'selected', 'in range', 'weighted yield', '± stat']];
+  for (const y of yields) {
+    const data = y.kind === 'data';
+    rows.push([y.name + (standIns.has(y.name) ? ' (stand-in)' : ''), y.kind, String(y.read), String(y.selected), String(y.inRange),
+      data ? String(y.inRange) : y.yield.toFixed(4), data ? y.statUnc.toFixed(1) : y.statUnc.toFixed(4)]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  const read = categoryYields(r).reduce((t, y) => t + y.read, 0);
   const rate = report.seconds > 0 ? Math.round(read / report.seconds) : 0;
+  const w = windowYield(r);
+  const source = { set: 'as set', data: 'the data that ran', catalogue: "the catalogue's default: no data ran" }[r.plan.lumiSource ?? 'set'];
   return [
     line(rows[0]!),
-    widths.map((w) => '-'.repeat(w)).join('  '),
+    widths.map((n) => '-'.repeat(n)).join('  '),
     ...rows.slice(1).map(line),
     '',
-    `chunks ${report.results.chunksDone}/${plan.chunks}, wall time ${report.seconds.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`,
+    `MC normalised to ${r.plan.lumi} fb⁻¹ (${source})`,
+    ...(w ? [`${w.lo}-${w.hi} GeV: signal ${w.signal.toFixed(3)}, background ${w.background.toFixed(3)}, data ${w.data}; s/√b ${w.sOverSqrtB.toPrecision(3)}, Asimov Z ${w.asimovZ.toPrecision(3)}`] : []),
+    `chunks ${r.chunksDone}/${r.plan.chunks}, wall time ${report.seconds.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`,
   ].join('\n');
 }

@@ -16,6 +16,10 @@ Compression is ZLIB level 1 like the originals; every `extend` call makes one ba
   mc_341964.WH125_ZZ4lep.4lep.root    <- ttbar_lep events
   mc_341947.ZH125_ZZ4lep.4lep.root    <- Ztautau events (9, none passing the selection: an empty-histogram case)
 Events and weights are kept as they are; only channelNumber is set to the stand-in's DSID.
+Each stand-in's tree is titled "hzz stand-in: <sources> events, not physics" (STAND_IN_TITLE in
+core/contracts/messages.ts): hzz reads the title and marks every run on one, on the plot and in
+histograms.json. Beside them go symbolic links to the real .root files of --data, so that
+--out is one folder holding every sample of the catalogue: `hzz run --data OUT`.
 
 --large-entries N writes large.4lep.root: the events of Zee, Zmumu and ttbar_lep (in that
 order, real weights) repeated until N entries, for benchmarks with many baskets.
@@ -68,12 +72,16 @@ def to_branches(events):
     return {"lep": lep, **{name: ak.values_astype(events[name], dtype) for name, dtype in SCALARS.items()}}
 
 
-def write(path, chunks):
+STAND_IN_TITLE = "hzz stand-in"
+
+
+def write(path, chunks, title=""):
     """One basket per chunk; then check the branch names are exactly the contract's."""
     with uproot.recreate(path, compression=uproot.ZLIB(1)) as f:
         tree = f.mktree(
             TREE,
             {"lep": LEPTON_TYPE, **SCALARS},
+            title,
             counter_name=lambda counted: "lep_n",
             field_name=lambda outer, inner: f"{outer}_{inner}",
         )
@@ -90,6 +98,16 @@ def chunked(events, n_entries, basket_entries):
     """Entries 0..n_entries-1 of `events` repeated cyclically, basket_entries at a time."""
     for start in range(0, n_entries, basket_entries):
         yield events[np.arange(start, min(start + basket_entries, n_entries)) % len(events)]
+
+
+def link_real_files(data_dir, out):
+    """Links to the real files beside the stand-ins (a stand-in's own name is never replaced)."""
+    for name in sorted(os.listdir(data_dir)):
+        link = os.path.join(out, name)
+        if not name.endswith(".root") or name in STANDINS or os.path.lexists(link):
+            continue
+        os.symlink(os.path.abspath(os.path.join(data_dir, name)), link)
+        print(f"linked {link}")
 
 
 def main():
@@ -110,7 +128,9 @@ def main():
         for filename, (dsid, names) in STANDINS.items():
             events = read_events(args.data, names)
             events["channelNumber"] = np.full(len(events), dsid, dtype=np.int32)
-            write(os.path.join(args.out, filename), chunked(events, len(events), args.basket_entries))
+            title = f"{STAND_IN_TITLE}: {' + '.join(names)} events, not physics"
+            write(os.path.join(args.out, filename), chunked(events, len(events), args.basket_entries), title)
+        link_real_files(args.data, args.out)
 
     if args.large_entries:
         events = read_events(args.data, LARGE_SOURCES)

@@ -23,9 +23,9 @@ test('hzz run writes the plot, the JSON and the CSV, and prints the summary tabl
   const { stdout, stderr } = await run('node', [CLI, 'run', '--data', fullCatalogueDir(), '--out', dir, '--chunk-size', '400', '--parallel', '2']);
   // stderr is not a terminal here: progress comes as plain lines (a batch job's log), the last one full.
   assert.match(stderr, /^chunks =+ (\d+)\/\1 \| 100% \| \d+s$/m);
-  assert.match(stdout, /^category\s+kind\s+events read\s+selected\s+in range\s+weighted yield$/m);
-  assert.match(stdout, /^data\s+data\s+832\s+507\s+371\s+371$/m, 'data: read, selected, in 80-250 GeV');
-  assert.match(stdout, /^Ztt\s+background\s+2613\s+834\s+735\s+112\.13\d\d$/m);
+  assert.match(stdout, /^category\s+kind\s+events read\s+selected\s+in range\s+weighted yield\s+± stat$/m);
+  assert.match(stdout, /^data\s+data\s+832\s+507\s+371\s+371\s+19\.3$/m, 'data: read, selected, in 80-250 GeV, √N');
+  assert.match(stdout, /^Ztt\s+background\s+2613\s+834\s+735\s+112\.13\d\d\s+5\.22\d\d$/m);
   assert.match(stdout, /wall time [\d.]+ s, [\d,]+ events\/s/);
   assert.deepEqual(pngSize(join(dir, 'hzz_m4l.png')), [1280, 960]);
   const doc = JSON.parse(readFileSync(join(dir, 'histograms.json'), 'utf8'));
@@ -47,6 +47,7 @@ test('--samples restricts the run to the named samples and categories; --bins an
   assert.deepEqual(Object.keys(doc.samples), ['data_A', 'Zee', 'Zmumu', 'ttbar_lep']);
   assert.equal(doc.categories.data.entries.length, 68);
   assert.equal(doc.lumi, 5);
+  assert.equal(doc.lumiSource, 'set');
   const ten = JSON.parse(readFileSync(join(out, 'all/histograms.json'), 'utf8'));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   // Half the luminosity, half the MC yield (up to float32 rounding of the weights).

@@ -33,10 +33,10 @@ describe('every shared 2020 file equals the uproot reference bin for bin', () =>
   let ref: Record<string, ReferenceSample>;
   const samples = ['data', 'Zee', 'Zmumu', 'ttbar_lep'];
   before(async () => {
-    ref = runReference({ catalog, data: SHARED_DATA, samples });
     const report = await runLocal({ catalogue: catalog, data: SHARED_DATA, samples, chunkSize: 100, parallel: 2 });
     assert.deepEqual(report.failures, []);
     ours = report.results;
+    ref = runReference({ catalog, data: SHARED_DATA, samples, lumi: ours.plan.lumi });
   });
   test('the shared folder holds the seven 2020 files the notebook uses', () => {
     for (const f of ['data_A', 'data_B', 'data_C', 'data_D', 'mc_361106.Zee', 'mc_361107.Zmumu', 'mc_410000.ttbar_lep']) {
@@ -46,6 +46,9 @@ describe('every shared 2020 file equals the uproot reference bin for bin', () =>
   for (const sample of ['data_A', 'data_B', 'data_C', 'data_D', 'Zee', 'Zmumu', 'ttbar_lep']) {
     test(sample, () => compare(ours, ref, sample));
   }
+  test('the run is at the four periods\' 0.5 + 1.9 + 2.9 + 4.7 = 10 fb⁻¹, the notebook\'s, and the reference at the same', () => {
+    assert.deepEqual([ours.plan.lumi, ours.plan.lumiSource], [10, 'data']);
+  });
   test('the notebook\'s own numbers: 39 data events in the fullest bin', () => {
     assert.equal(Math.max(...ours.categories.get('data')!.entries), 39);
   });
@@ -61,18 +64,18 @@ test('the two shared 2020 files the notebook does not use (Ztautau, ttW) equal t
   const catalog = join(mkdtempSync(join(tmpdir(), 'hzz-cat-')), 'catalogue.json');
   writeFileSync(catalog, JSON.stringify(cat));
   const samples = ['Ztautau', 'ttW'];
-  const ref = runReference({ catalog, data: SHARED_DATA, samples });
   const report = await runLocal({ catalogue: catalog, data: SHARED_DATA, samples, chunkSize: 250, parallel: 2 });
   assert.deepEqual(report.failures, []);
+  const ref = runReference({ catalog, data: SHARED_DATA, samples, lumi: report.results.plan.lumi });
   for (const s of samples) compare(report.results, ref, s);
 });
 
 test('a file of 40 baskets, in chunks of whole clusters, equals the reference', async () => {
   const catalog = join(REPO, 'catalogues/atlas-2020-4lep.json');
   const dir = manyBasketsDir();
-  const ref = runReference({ catalog, data: dir, samples: ['llll'] });
   const report = await runLocal({ catalogue: catalog, data: dir, samples: ['llll'], chunkSize: 2_345, parallel: 2 });
   assert.deepEqual(report.failures, []);
+  const ref = runReference({ catalog, data: dir, samples: ['llll'], lumi: report.results.plan.lumi });
   assert.equal(report.results.samples.get('llll')!.nRead, 40_000);
   compare(report.results, ref, 'llll');
 });
@@ -84,18 +87,18 @@ describe('uproot-written stand-ins (counted-array branches) equal the reference'
   let ref: Record<string, ReferenceSample>;
   before(async () => {
     const dir = fullCatalogueDir();
-    ref = runReference({ catalog, data: dir, samples });
     const report = await runLocal({ catalogue: catalog, data: dir, samples, chunkSize: 333, parallel: 2 });
     assert.deepEqual(report.failures, []);
     ours = report.results;
+    ref = runReference({ catalog, data: dir, samples, lumi: ours.plan.lumi });
   });
   for (const sample of samples) test(sample, () => compare(ours, ref, sample));
 });
 
 test('the 2025 release (tree "analysis", GeV, RVec branches) equals the reference', async () => {
   const catalog = join(REPO, 'catalogues/atlas-2025e-exactly4lep-data15D.json');
-  const ref = runReference({ catalog, data: SHARED_DATA });
   const report = await runLocal({ catalogue: catalog, data: SHARED_DATA, chunkSize: 1000, parallel: 2 });
   assert.deepEqual(report.failures, []);
+  const ref = runReference({ catalog, data: SHARED_DATA, lumi: report.results.plan.lumi });
   compare(report.results, ref, 'data15_periodD');
 });

@@ -1,10 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { CommandModule } from 'yargs';
 import { OUTPUT_FILES } from '../../core/outputs.js';
 import { runLocal } from '../../local/run-local.js';
 import type { LocalRunOptions } from '../../local/run-plan.js';
-import { summaryTable, writeRunOutputs, type LocalRunReport } from '../../local/run-report.js';
+import { runSummary, summaryTable, writeRunOutputs, type LocalRunReport } from '../../local/run-report.js';
 import { runLocalThroughBroker } from '../../local/run-through-broker.js';
 import { startPlotter } from '../../plotter/plotter.js';
 import { runWorker } from '../../worker/run-worker.js';
@@ -20,6 +21,7 @@ interface RunArgs {
   bins?: number[] | undefined;
   broker?: string | undefined;
   json: boolean;
+  'by-sample': boolean;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -28,19 +30,26 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y) => y
     .option('catalog', { type: 'string', describe: 'sample catalogue (JSON); default: the built-in ATLAS 2020 4-lepton release' })
     .option('data', { type: 'string', describe: "folder holding the ROOT files, or a URL prefix; default: the catalogue's official URL prefix" })
-    .option('samples', { type: 'string', coerce: (v: string | string[]) => [v].flat().flatMap((s) => s.split(',')).filter(Boolean), describe: 'sample or category names, comma-separated (data, Ztt, ZZ, signal, Zee, ...)' })
+    .option('samples', { type: 'string', coerce: (v: string | string[]) => [v].flat().flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean), describe: 'sample or category names, comma-separated (data, Ztt, ZZ, signal, Zee, ...)' })
     .option('chunk-size', { type: 'number', default: 50_000, describe: 'entries per chunk' })
     .option('parallel', { type: 'number', describe: 'chunks analysed at once (default: the number of cores)' })
     .option('out', { type: 'string', default: 'hzz-output', describe: 'output folder' })
-    .option('lumi', { type: 'number', describe: "integrated luminosity in fb⁻¹ (default: the catalogue's, 10)" })
+    .option('lumi', { type: 'number', describe: "integrated luminosity in fb⁻¹ (default: the sum of the data periods that run, e.g. 0.5 for data_A, 10 for all four; the catalogue's for MC only)" })
     .option('bins', { type: 'string', coerce: (v: string) => v.split(',').map(Number), describe: 'binning of m4l in GeV as lo,hi,width (default 80,250,5)' })
     .option('broker', { type: 'string', describe: 'run workers and the plotter through this RabbitMQ (amqp://user:pass@host:port/vhost) instead of in-process' })
-    .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
+    .option('json', { type: 'boolean', default: false, describe: "print the run's result as JSON on stdout: the table's numbers per category and per sample, the lumi, the failures" })
+    .option('by-sample', { type: 'boolean', default: false, describe: 'the table per sample instead of per category' })
     .example('hzz run --data ../shared/data --out out', 'the analysis on local files')
     .example('hzz run --samples data,Ztt --chunk-size 1000 --parallel 2', 'two categories, from the official servers')
     .epilogue('Exit status: 0 all chunks done; 1 some chunk or sample failed (outputs hold the rest); 2 bad arguments or catalogue.'),
   handler: async (argv) => {
     const out = resolve(argv.out);
+    const cores = availableParallelism();
+    // More processes than cores only share the cores and pay each one's start-up: 64 on 2 cores ran 15× slower.
+    if (argv.parallel !== undefined && argv.parallel > cores) {
+      process.stderr.write(`hzz: --parallel ${argv.parallel} is more than this machine's ${cores} cores: running ${cores} at once\n`);
+      argv.parallel = cores;
+    }
     const bar = new SingleBar({ format: 'chunks {bar} {value}/{total} | {percentage}% | {duration}s', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10_000, hideCursor: false });
     const opts: LocalRunOptions = {
       catalogue: argv.catalog, data: argv.data, samples: argv.samples, chunkSize: argv['chunk-size'], parallel: argv.parallel,
@@ -56,9 +65,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     writeRunOutputs(out, report);
     if (argv.json) {
-      process.stdout.write(JSON.stringify({ out, seconds: report.seconds, chunks: report.results.plan.chunks, chunksDone: report.results.chunksDone, failures: report.failures }) + '\n');
+      process.stdout.write(JSON.stringify(runSummary(report, out)) + '\n');
     } else {
-      process.stdout.write(summaryTable(report) + '\n');
+      process.stdout.write(summaryTable(report, { bySample: argv['by-sample'] }) + '\n');
       process.stdout.write(`wrote ${Object.values(OUTPUT_FILES).map((f) => join(out, f)).join(', ')}\n`);
     }
     for (const f of report.failures) process.stderr.write(`FAILED ${f.what} [${f.kind}]: ${f.message}\n`);

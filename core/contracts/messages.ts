@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BranchesSchema, CategoryKind } from '../catalogue.js';
+import { BranchesSchema, CategoryKind, LumiSourceSchema } from '../catalogue.js';
 
 /**
  * The versioned JSON documents that cross process boundaries: a chunk task (what a worker is told),
@@ -59,13 +59,25 @@ export const PlanSampleSchema = Type.Object({
   url: Type.String(),
   entries: Count,
   xsecWeight: Type.Optional(Type.Number()),
+  /** A data sample's integrated luminosity, fb⁻¹ (from the catalogue). */
+  lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** The file is a synthetic stand-in (its tree's title starts with STAND_IN_TITLE), not physics. */
+  standIn: Type.Optional(Type.Literal(true)),
 }, { additionalProperties: false });
+
+/**
+ * How scripts/make_root_files.py --standins titles the trees it writes, so that every run on one
+ * says so: the start of the title, matched case-sensitively.
+ */
+export const STAND_IN_TITLE = 'hzz stand-in';
 
 export const PlanSchema = Type.Object({
   schema: Type.Literal('hzz.plan/v1'),
   analysis: Type.String({ minLength: 1 }),
   release: Type.String(),
   lumi: Type.Number({ exclusiveMinimum: 0 }),
+  /** Where lumi came from (core/catalogue.ts runLumi); absent in plans made before it was recorded. */
+  lumiSource: Type.Optional(LumiSourceSchema),
   binning: BinningSchema,
   categories: Type.Array(Type.Object({ name: Type.String(), kind: CategoryKind, label: Type.String(), color: Type.String() })),
   samples: Type.Array(PlanSampleSchema),

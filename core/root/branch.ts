@@ -15,7 +15,7 @@ export interface JsrootBranch {
   fBasketSeek: ArrayLike<number>; fBasketBytes: ArrayLike<number>; fBasketEntry: ArrayLike<number>;
   fLeaves: { arr: JsrootLeaf[] }; fBranches?: { arr: JsrootBranch[] }; fBaskets?: { arr: (JsrootBasket | null)[] };
 }
-export interface JsrootTree { _typename: string; fEntries: number; fBranches: { arr: JsrootBranch[] } }
+export interface JsrootTree { _typename: string; fTitle?: string; fEntries: number; fBranches: { arr: JsrootBranch[] } }
 
 export interface BasketRef {
   entryStart: number;

@@ -59,6 +59,11 @@ export class RootTree {
     return p;
   }
 
+  /** The TTree's title: where scripts/make_root_files.py marks a stand-in (STAND_IN_TITLE). */
+  get title(): string {
+    return this.tree.fTitle ?? '';
+  }
+
   static async open(url: string, treeName: string): Promise<RootTree> {
     const file = await RootFile.open(url);
     let obj: JsrootTree | null;

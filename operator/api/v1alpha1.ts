@@ -44,6 +44,7 @@ function inlineSample(releases: readonly Catalogue[]) {
     xsec: catalogueSample.xsec,
     sumw: catalogueSample.sumw,
     efficiency: catalogueSample.efficiency,
+    lumi: catalogueSample.lumi,
   }, {
     'x-kubernetes-validations': [{
       rule: `self.category in ${cel(dataCategories)} || (has(self.xsec) && has(self.sumw) && has(self.efficiency))`,
@@ -129,7 +130,7 @@ function specSchema(releases: readonly Catalogue[], defaultName: string) {
     }, { description: 'Inline catalogue entries instead of the release’s own samples' })),
     samples: Type.Optional(Type.Array(SampleName, { maxItems: 100, description: 'Sample or category names to run (default: all samples)' })),
     source: Type.Optional(Source),
-    lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Integrated luminosity, fb⁻¹' })),
+    lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "Integrated luminosity, fb⁻¹ (default: the sum of the data samples' that run, or the release's default for MC only)" })),
     binning: Type.Optional(Binning),
     chunkSize: Type.Optional(Type.Integer({ minimum: 1, default: 50_000, description: 'Entries per chunk (one Job each)' })),
     parallelism: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 4, description: 'Chunk Jobs running at once; 0 pauses (the /scale subresource)' })),
@@ -214,7 +215,7 @@ export type ConditionType = Condition['type'];
 export type Phase = (typeof PHASES)[number];
 export type BinningSpec = Required<NonNullable<AnalysisSpec['binning']>>;
 
-type Defaulted = 'release' | 'lumi' | 'chunkSize' | 'parallelism' | 'retriesPerChunk' | 'chunkTimeoutSeconds' | 'maxFailedChunks';
+type Defaulted = 'release' | 'chunkSize' | 'parallelism' | 'retriesPerChunk' | 'chunkTimeoutSeconds' | 'maxFailedChunks';
 export type ResolvedSpec = Omit<AnalysisSpec, Defaulted | 'binning'> & Required<Pick<AnalysisSpec, Defaulted>> & { binning: BinningSpec };
 
 export interface HZZAnalysis {

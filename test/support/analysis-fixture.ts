@@ -25,7 +25,7 @@ export interface Fixture {
 export async function analysisFixture(analysis: string, chunkSize = 200): Promise<Fixture> {
   const cat = loadCatalogue();
   const { plan, tasks, failures } = await planAnalysis({
-    analysis, catalogue: cat, samples: selectSamples(cat, ['data', 'Ztt']), source: DATA_DIR, lumi: 10,
+    analysis, catalogue: cat, samples: selectSamples(cat, ['data', 'Ztt']), source: DATA_DIR,
     binning: { lo: 80, hi: 250, width: 5 }, chunkSize,
   });
   if (failures.length) throw new Error(`fixture samples missing: ${failures.map((f) => f.sample).join(', ')}`);
