@@ -88,18 +88,13 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
   await writeFile(join(dir, 'owner'), `${process.pid} ${netns}\n`);
   const hostBefore: HostState = readHostState([dir]);
   const parts: Part[] = [];
+  // The parts die with this process however it ends (processes.ts); what they leave on the machine
+  // (pods, mounts, the namespace) is taken apart by the next start when stop() never ran.
   let stopped = false;
-  const removeOnExit = (): void => {
-    // Synchronous last resort for an ending process: children die with it (setpriv), the rest is
-    // swept by the next start.
-    for (const p of parts) p.child.kill('SIGKILL');
-  };
-  process.once('exit', removeOnExit);
 
   const stop = async (): Promise<string[]> => {
     if (stopped) return [];
     stopped = true;
-    process.removeListener('exit', removeOnExit);
     for (const p of [...parts].reverse()) await terminate(p.child);
     await dismantle(dir, netns, namesBefore);
     return leftovers(hostBefore, readHostState([dir]));
@@ -122,7 +117,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
 
     await step('network namespace', async () => {
       await sh('ip', ['netns', 'add', netns]);
-      const inside = (args: string[]) => sh('nsenter', [`--net=/run/netns/${netns}`, '--', ...args]);
+      const inside = ([cmd, ...args]: string[]) => sh(...nsenter(netns, cmd!, args));
       await inside(['ip', 'link', 'set', 'lo', 'up']);
       await inside(['ip', 'addr', 'add', `${NODE_IP}/32`, 'dev', 'lo']);
       // Pods reach services and each other through the node: routing and bridge netfilter on, as
