@@ -58,7 +58,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run --silent build
 
-python3 -c "import uproot, awkward, vector" 2>/dev/null || {
+python3 -c "import uproot, awkward, vector, isal" 2>/dev/null || {
   echo "setup: pip install -r reference/requirements.txt"
   python3 -m pip install --quiet --disable-pip-version-check -r reference/requirements.txt
 }
