@@ -116,10 +116,11 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
       return { name: name!, phase: phase! };
     });
   };
+  const componentPod = (component: string) => jsonpath(['-n', NS, 'get', 'pod', '-l', `app.kubernetes.io/component=${component}`], '{.items[0].metadata.name}');
   const succeededChunks = async (analysis: string): Promise<number> => Number(await jsonpath(['-n', NS, 'get', 'hzz', analysis], '{.status.chunks.succeeded}')) || 0;
 
   /** The plotter's own word that it holds every chunk, then the files copied out as a user would. */
-  async function copyResults(analysis: string, into: string): Promise<{ histograms: Histograms; png: Buffer }> {
+  async function copyResults(analysis: string, into: string): Promise<{ histograms: Histograms; png: Buffer; plot: string }> {
     const plotPath = await kubectl(['-n', NS, 'get', 'hzz', analysis, '-o', 'jsonpath={.status.output.path}'], {
       shown: `PLOT=$(kubectl -n ${NS} get hzz ${analysis} -o jsonpath='{.status.output.path}'); echo $PLOT`,
     });
@@ -140,11 +141,11 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
         shown: `kubectl -n ${NS} cp "$PLOTTER:/results\${PLOT%/hzz_m4l.png}/histograms.json" ./histograms.json`,
       }));
     });
-    return { histograms: JSON.parse(readFileSync(join(into, 'histograms.json'), 'utf8')) as Histograms, png: readFileSync(join(into, 'hzz_m4l.png')) };
+    return { histograms: JSON.parse(readFileSync(join(into, 'histograms.json'), 'utf8')) as Histograms, png: readFileSync(join(into, 'hzz_m4l.png')), plot };
   }
 
   /** The README's other way to look: kubectl port-forward to the plotter's Service, then curl. */
-  async function plotterOverHttp(analysis: string, png: Buffer): Promise<void> {
+  async function plotterOverHttp(plot: string, png: Buffer): Promise<void> {
     const forward = cluster.kubectlInBackground(['-n', NS, 'port-forward', 'svc/hzz-plotter', '8080:8080']);
     try {
       const banner = await new Promise<string>((resolve, reject) => {
@@ -160,11 +161,10 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
         forward.once('exit', (code) => reject(new Error(`port-forward exited ${code}: ${out}`)));
       });
       transcript.push('$ kubectl -n hzz-system port-forward svc/hzz-plotter 8080:8080 &', banner.trimEnd(), '');
-      const plot = await jsonpath(['-n', NS, 'get', 'hzz', analysis], '{.status.output.path}');
       const status = await cluster.exec('curl', ['-s', `localhost:8080/analyses${plot.replace(/\/hzz_m4l\.png$/, '')}/status`]);
       record(status, 'curl -s "localhost:8080/analyses${PLOT%/hzz_m4l.png}/status"');
       assert.equal((JSON.parse(status.stdout) as { complete: boolean }).complete, true);
-      const served = join(work, `${analysis}-served.png`);
+      const served = join(work, 'served.png');
       await ok(cluster.exec('curl', ['-so', served, `localhost:8080/analyses${plot}`]).then((r) => (record(r, 'curl -so hzz_m4l.png "localhost:8080/analyses$PLOT"'), r)));
       assert.deepEqual(readFileSync(served), png, 'the plotter serves the PNG kubectl cp copied');
     } finally {
@@ -228,7 +228,7 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
     // As the chart and the Dockerfile say: non-root users, a root filesystem nothing can write.
     for (const [component, uid] of [['plotter', '10001'], ['operator', '10001'], ['broker', '999']] as const) {
       const pod = `$(kubectl -n ${NS} get pod -l app.kubernetes.io/component=${component} -o name)`;
-      const name = await jsonpath(['-n', NS, 'get', 'pod', '-l', `app.kubernetes.io/component=${component}`], '{.items[0].metadata.name}');
+      const name = await componentPod(component);
       assert.equal((await ok(kubectl(['-n', NS, 'exec', name, '--', 'id', '-u'], { shown: `kubectl -n ${NS} exec ${pod} -- id -u` }))).trim(), uid, `${component} runs as ${uid}`);
       const write = await kubectl(['-n', NS, 'exec', name, '--', 'touch', '/usr/local/bin/x'], { shown: `kubectl -n ${NS} exec ${pod} -- touch /usr/local/bin/x` });
       assert.notEqual(write.code, 0, `${component}: the root filesystem is read-only`);
@@ -268,9 +268,9 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
     record(await cluster.kubectl(['-n', NS, 'get', 'hzz', analysis, '-o', 'wide']));
     record(await cluster.kubectl(['-n', NS, 'get', 'jobs', '-l', `${ANALYSIS_LABEL}=${analysis}`]));
 
-    const { histograms, png } = await copyResults(analysis, join(work, analysis));
+    const { histograms, png, plot } = await copyResults(analysis, join(work, analysis));
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
-    await plotterOverHttp(analysis, png);
+    await plotterOverHttp(plot, png);
     assertSameHistograms(histograms, local, analysis);
     assert.deepEqual(png, readFileSync(join(work, 'local', 'hzz_m4l.png')), 'the plot drawn in the cluster is the one hzz run draws');
   });
@@ -295,7 +295,6 @@ describe('the walkthrough on a real node: helm install, kubectl apply/scale/wait
     const { histograms } = await copyResults(analysis, join(work, analysis));
     assertSameHistograms(histograms, local, analysis);
   }
-  const componentPod = (component: string) => jsonpath(['-n', NS, 'get', 'pod', '-l', `app.kubernetes.io/component=${component}`], '{.items[0].metadata.name}');
   const afterChunks = (analysis: string, n: number, pick: () => Promise<string>) => async (): Promise<string | undefined> =>
     (await succeededChunks(analysis)) >= n ? pick() : undefined;
 

@@ -29,22 +29,41 @@ function readOr(path: string, fallback = ''): string {
   }
 }
 
+export interface ProcessInfo {
+  pid: number;
+  /** The executable's path, '' for a kernel thread. */
+  exe: string;
+  /** The arguments, joined by spaces. */
+  cmdline: string;
+  /** /proc/PID/cgroup as the kernel writes it. */
+  cgroup: string;
+}
+
+/** Every process of the machine but this one, as /proc shows it now (those that vanish meanwhile are left out). */
+export function processTable(): ProcessInfo[] {
+  const table: ProcessInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let exe = '';
+    try {
+      exe = readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      /* a kernel thread, or gone */
+    }
+    const cmdline = readOr(`/proc/${pid}/cmdline`).split('\0').join(' ').trim();
+    table.push({ pid, exe, cmdline, cgroup: readOr(`/proc/${pid}/cgroup`) });
+  }
+  return table;
+}
+
 /**
  * A process of a node: one of the node's executables, anything whose command line names the node's
  * folder (its control plane, the shims), or anything in a pod's cgroup. Other work on the machine
  * (a RabbitMQ of the test suite, another test's API server, a build beside it) is none of its business.
  */
-function isNodeProcess(pid: number, markers: string[]): string | undefined {
-  let exe = '';
-  try {
-    exe = readlinkSync(`/proc/${pid}/exe`);
-  } catch {
-    return undefined; // gone, or a kernel thread
-  }
-  const cmdline = readOr(`/proc/${pid}/cmdline`).split('\0').join(' ').trim();
-  const cgroup = readOr(`/proc/${pid}/cgroup`);
-  const ours = NODE_EXECUTABLES.test(exe) || cgroup.includes('kubepods') || markers.some((m) => cmdline.includes(m));
-  return ours ? `${exe} ${cmdline}` : undefined;
+function isNodeProcess(p: ProcessInfo, markers: string[]): boolean {
+  return p.exe !== '' && (NODE_EXECUTABLES.test(p.exe) || p.cgroup.includes('kubepods') || markers.some((m) => p.cmdline.includes(m)));
 }
 
 function lines(cmd: string, args: string[]): string[] {
@@ -75,13 +94,7 @@ function iptablesRules(): string[] {
 
 /** markers: strings whose presence in a command line makes a process the node's (its folder). */
 export function readHostState(markers: string[] = []): HostState {
-  const processes = new Map<number, string>();
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    const what = isNodeProcess(pid, markers);
-    if (what) processes.set(pid, what);
-  }
+  const processes = new Map(processTable().filter((p) => isNodeProcess(p, markers)).map((p) => [p.pid, `${p.exe} ${p.cmdline}`]));
   // Mount IDs change with every mount; the mount point and source say what it is.
   const mounts = readOr('/proc/self/mountinfo')
     .split('\n')

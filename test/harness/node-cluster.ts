@@ -184,6 +184,20 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       return writeFile(path, kubeconfig(server, caData, { token }), { mode: 0o600 }).then(() => path);
     };
     const adminKc = await kc('admin', tokens.admin);
+    const home = join(dir, 'home');
+    await mkdir(home);
+    const asAdmin = { KUBECONFIG: adminKc, HOME: home };
+    const exec: NodeCluster['exec'] = async (cmd, args, o = {}) => ({
+      ...(await inNetns(netns, cmd, args, { ...o, env: { ...asAdmin, ...o.env } })),
+      command: [cmd.split('/').pop(), ...args].join(' '),
+    });
+    const kubectl: NodeCluster['kubectl'] = (args, o) => exec(join(bin, 'kubectl'), args, o);
+    const kubectlInBackground: NodeCluster['kubectlInBackground'] = (args) => {
+      const [file, argv] = nsenter(netns, join(bin, 'kubectl'), args);
+      return spawnTied(file, argv, { env: { ...process.env, ...asAdmin }, stdio: ['ignore', 'pipe', 'pipe'] });
+    };
+    const helm: NodeCluster['helm'] = (args, o) => exec(join(bin, 'helm'), args, o);
+
 
     await step('kube-controller-manager, kube-scheduler', async () => {
       start('kube-controller-manager', join(bin, 'kube-controller-manager'), [
@@ -220,7 +234,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
     });
 
     await step(`images (${opts.images.length})`, async () => {
-      for (const image of opts.images) await ctr(['images', 'import', '--no-unpack=false', image.archive]);
+      for (const image of opts.images) await ctr(['images', 'import', image.archive]);
       const listed = await ctr(['images', 'ls', '-q']);
       const missing = opts.images.filter((i) => !listed.split('\n').includes(i.ref));
       if (missing.length) throw new Error(`images missing after import: ${missing.map((m) => `${m.ref} (${m.archive})`).join(', ')}; containerd has:\n${listed}`);
@@ -238,7 +252,7 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
         '-v=1',
       ]);
       await ready('node Ready', async () => {
-        const r = await inNetns(netns, join(bin, 'kubectl'), [`--kubeconfig=${adminKc}`, 'get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+        const r = await kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
         return r.stdout.trim() === 'True';
       });
     });
@@ -247,19 +261,6 @@ export async function startNodeCluster(opts: NodeClusterOptions): Promise<NodeCl
       await writeFile(join(cfg, 'kube-proxy.yaml'), kubeProxyConfig(await kc('kube-proxy', tokens.proxy)));
       start('kube-proxy', join(bin, 'kube-proxy'), [`--config=${join(cfg, 'kube-proxy.yaml')}`, `--hostname-override=${NODE_NAME}`, '-v=1']);
     });
-
-    const home = join(dir, 'home');
-    await mkdir(home);
-    const exec: NodeCluster['exec'] = async (cmd, args, o = {}) => ({
-      ...(await inNetns(netns, cmd, args, { ...o, env: { KUBECONFIG: adminKc, HOME: home, ...o.env } })),
-      command: [cmd.split('/').pop(), ...args].join(' '),
-    });
-    const kubectl: NodeCluster['kubectl'] = (args, o) => exec(join(bin, 'kubectl'), args, o);
-    const kubectlInBackground: NodeCluster['kubectlInBackground'] = (args) => {
-      const [file, argv] = nsenter(netns, join(bin, 'kubectl'), args);
-      return spawnTied(file, argv, { env: { ...process.env, KUBECONFIG: adminKc, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    };
-    const helm: NodeCluster['helm'] = (args, o) => exec(join(bin, 'helm'), args, o);
 
     await step('CoreDNS', async () => {
       const applied = await kubectl(['apply', '-f', '-'], { input: coreDnsManifest(opts.coreDnsImage, DNS_IP) });

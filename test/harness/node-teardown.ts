@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { processTable, type ProcessInfo } from './host-state.js';
 import { alive } from './processes.js';
 
 const run = promisify(execFile);
@@ -58,31 +59,19 @@ function podCgroups(): string[] {
  * test process that died without stopping, by the next start.
  */
 export async function dismantle(dir: string, netns: string, before: Leftovers): Promise<void> {
-  const killAll = (pred: (pid: number, cmdline: string, cgroup: string) => boolean): void => {
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
-      let cmdline = '';
-      let cgroup = '';
+  const killAll = (pred: (p: ProcessInfo) => boolean): void => {
+    for (const p of processTable().filter(pred)) {
       try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+        process.kill(p.pid, 'SIGKILL');
       } catch {
-        continue;
-      }
-      if (pred(pid, cmdline, cgroup)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
+        /* already gone */
       }
     }
   };
-  // Containers first (their shims would report them dead and containerd would restart nothing: it
-  // is stopped right after), then whatever still names the node's folder.
-  killAll((_pid, _cmd, cgroup) => cgroup.includes('/kubepods'));
-  killAll((_pid, cmdline) => cmdline.includes(dir));
+  // The containers first, by their cgroup, so that nothing runs inside the mounts about to go; then
+  // whatever names the node's folder: containerd, its shims, the node's other parts.
+  killAll((p) => p.cgroup.includes('/kubepods'));
+  killAll((p) => p.cmdline.includes(dir));
   await sleep(300);
   for (let i = 0; i < 3; i++) {
     for (const m of mountsUnder(dir)) await run('umount', ['-l', m]).catch(() => {});
