@@ -78,13 +78,18 @@ export async function dismantle(dir: string, netns: string, before: Leftovers): 
     if (mountsUnder(dir).length === 0) break;
     await sleep(200);
   }
-  for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
+  for (const ns of existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : []) {
     if (ns.startsWith('cni-') && !before.podNetns.has(ns)) {
-      await run('umount', [`/run/netns/${ns}`]).catch(() => {});
-      rmSync(`/run/netns/${ns}`, { force: true });
+      await run('umount', [join(NETNS_DIR, ns)]).catch(() => {});
+      rmSync(join(NETNS_DIR, ns), { force: true });
     }
   }
   await run('ip', ['netns', 'del', netns]).catch(() => {});
+  // iproute2 bind-mounts /run/netns onto itself the first time a namespace is added after boot and
+  // never takes it down: on a machine that had no such mount, the node made it.
+  if (!before.netnsMount && mountsUnder(NETNS_DIR).includes(NETNS_DIR) && readdirSync(NETNS_DIR).length === 0) {
+    await run('umount', [NETNS_DIR]).catch(() => {});
+  }
   for (let i = 0; i < 10; i++) {
     const left = podCgroups();
     if (left.length === 0) break;
@@ -106,17 +111,24 @@ export async function dismantle(dir: string, netns: string, before: Leftovers): 
 }
 
 const SHIM_SOCKETS = '/run/containerd/s';
+const NETNS_DIR = '/run/netns';
 
 /** Machine-wide names a node creates but does not own alone: only the new ones are removed. */
 export interface Leftovers {
   podNetns: Set<string>;
   shimSockets: Set<string>;
   containerdRun: boolean;
+  netnsMount: boolean;
 }
 
 export function machineNames(): Leftovers {
   const list = (d: string) => new Set(existsSync(d) ? readdirSync(d) : []);
-  return { podNetns: list('/run/netns'), shimSockets: list(SHIM_SOCKETS), containerdRun: existsSync('/run/containerd') };
+  return {
+    podNetns: list(NETNS_DIR),
+    shimSockets: list(SHIM_SOCKETS),
+    containerdRun: existsSync('/run/containerd'),
+    netnsMount: mountsUnder(NETNS_DIR).includes(NETNS_DIR),
+  };
 }
 
 /**
@@ -137,6 +149,6 @@ export async function sweepStale(): Promise<void> {
     // The kubelet's kubepods cgroups and containerd's shim sockets are machine-wide: a second node
     // would share them with the first, and either's teardown would kill the other's pods.
     if (alive(Number(pid))) throw new Error(`another test node is running (process ${pid}, ${dir}): one node per machine`);
-    await dismantle(dir, netns!, { podNetns: new Set(), shimSockets: new Set(), containerdRun: true });
+    await dismantle(dir, netns!, { podNetns: new Set(), shimSockets: new Set(), containerdRun: true, netnsMount: true });
   }
 }
