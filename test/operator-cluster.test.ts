@@ -15,11 +15,11 @@ import { paths } from '../operator/kube-adapter.js';
 import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
 import type { Lease } from '../operator/leader-election.js';
 import { LABELS } from '../operator/naming.js';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { spawnTied } from './harness/processes.js';
 import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
+import { createOperatorAccount } from './harness/operator-account.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';
 import { cleanupStack } from './support/cleanup.js';
@@ -68,30 +68,11 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
 
   // The operator runs as a service account bound to OPERATOR_RULES and nothing more, so a
   // permission missing from the documented list fails these tests.
-  const sa = { namespace: 'hzz-system', name: 'hzz-operator' };
-  await kubectl(['create', 'namespace', sa.namespace]);
-  await kubectl(['create', 'serviceaccount', sa.name, '-n', sa.namespace]);
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: sa.name }, rules: OPERATOR_RULES },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa.name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa.name }, subjects: [{ kind: 'ServiceAccount', ...sa }],
-      },
-      // Leader election's Lease, in the operator's own namespace.
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: sa.name, namespace: sa.namespace }, rules: LEADER_ELECTION_RULES },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: sa.name, namespace: sa.namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa.name }, subjects: [{ kind: 'ServiceAccount', ...sa }],
-      },
-    ],
-  }));
-  const asOperator = `--as=system:serviceaccount:${sa.namespace}:${sa.name}`;
+  const account = await createOperatorAccount(cp);
+  const sa = { namespace: account.namespace, name: account.name };
+  const asOperator = `--as=${account.user}`;
   assert.deepEqual([(await cp.kubectl(['auth', 'can-i', 'create', 'jobs', asOperator])).stdout.trim(), (await cp.kubectl(['auth', 'can-i', 'create', 'pods', asOperator])).stdout.trim()], ['yes', 'no']);
-  const kubeconfig = JSON.parse(readFileSync(cp.kubeconfig, 'utf8')) as { users: { name: string; user: { token: string } }[] };
-  kubeconfig.users[0]!.user.token = (await kubectl(['create', 'token', sa.name, '-n', sa.namespace, '--duration=2h'])).trim();
-  const operatorKubeconfig = join(cp.dir, 'operator.kubeconfig');
-  writeFileSync(operatorKubeconfig, JSON.stringify(kubeconfig), { mode: 0o600 });
+  const operatorKubeconfig = account.kubeconfig;
 
   // The operator, as the chart runs it: `hzz operator`, with the broker URL in its environment.
   let logs = '';
