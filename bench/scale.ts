@@ -144,6 +144,10 @@ async function measure(size: Size): Promise<Result> {
     const seconds = (Date.now() - started) / 1000;
     if (analysis!.status?.chunks?.total !== size.chunks) throw new Error(`planned ${analysis!.status?.chunks?.total} chunks, expected ${size.chunks}`);
 
+    // The last chunks' Jobs go in the reconcile after the final status write: give it a moment.
+    const jobsNow = async () => (await client.get<KubeList<Job>>(paths.jobs(NS))).items.length;
+    await waitUntil('the finished Jobs to be deleted', async () => (await jobsNow()) === 0, 30_000, 500).catch(() => {});
+    const jobsLeft = await jobsNow();
     const rssMiB = peakRssKiB(operator.pid!) / 1024;
     // Stopped before the audit log is read: its watches end, and are recorded, as it stops.
     await stopProcess(operator);
@@ -155,7 +159,6 @@ async function measure(size: Size): Promise<Result> {
       requests[key] = (requests[key] ?? 0) + 1;
     }
     const starts = runner.runs.map((r) => r.startedAt).sort((a, b) => a - b);
-    const jobsLeft = (await client.get<KubeList<Job>>(paths.jobs(NS))).items.length;
     return {
       chunks: size.chunks, seconds, requests, rssMiB, statusBytes,
       podsPerSecond: (starts.length - 1) / ((starts.at(-1)! - starts[0]!) / 1000),
