@@ -31,6 +31,19 @@ export interface ChunkAttempt {
 
 const conditionTrue = (job: Job, type: string) => job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 
+/**
+ * What observeJob reads of a Job, and so all the operator's cache keeps of one: its identity,
+ * labels, owner and conditions. The pod template (the task's JSON among it) and managed fields are
+ * most of a Job's size, and would make the cache grow by kilobytes a chunk.
+ */
+export function jobSummary(job: Job): Job {
+  const { name, namespace, uid, resourceVersion, deletionTimestamp, labels, ownerReferences } = job.metadata;
+  return {
+    metadata: { name, namespace, uid, resourceVersion, deletionTimestamp, labels, ownerReferences },
+    ...(job.status ? { status: { conditions: job.status.conditions } } : {}),
+  };
+}
+
 /** Only a failed attempt needs its pods read (for the exit code and message). */
 export const jobFailed = (job: Job): boolean => conditionTrue(job, 'Failed') !== undefined;
 
@@ -77,13 +90,16 @@ export type ChunkState =
   | { kind: 'retrying'; attempt: number; dueAt: number; last: AttemptFailure }
   | { kind: 'failed'; attempts: number; last: AttemptFailure };
 
-/** Each chunk's state, from the attempts of one plan. */
-export function chunkStates(total: number, attempts: readonly ChunkAttempt[], retry: ChunkRetryRule): ChunkState[] {
+/**
+ * Each chunk's state, from the attempts of one plan and the chunks the status already records as
+ * succeeded (whose Jobs may be gone).
+ */
+export function chunkStates(total: number, attempts: readonly ChunkAttempt[], retry: ChunkRetryRule, recorded: ReadonlySet<number> = new Set()): ChunkState[] {
   const byChunk = new Map<number, ChunkAttempt[]>();
   for (const a of attempts) if (a.chunk < total) byChunk.set(a.chunk, [...(byChunk.get(a.chunk) ?? []), a]);
   return Array.from({ length: total }, (_, i): ChunkState => {
     const mine = byChunk.get(i) ?? [];
-    if (mine.some((a) => a.state === 'succeeded')) return { kind: 'succeeded' };
+    if (recorded.has(i) || mine.some((a) => a.state === 'succeeded')) return { kind: 'succeeded' };
     const latest = mine.reduce<ChunkAttempt | undefined>((l, a) => (!l || a.attempt > l.attempt ? a : l), undefined);
     if (!latest) return { kind: 'pending' };
     if (latest.state === 'active') return { kind: 'running', attempt: latest.attempt };

@@ -1,7 +1,7 @@
 import { errorMessage } from '../core/contracts/errors.js';
 import type { Log } from '../core/util/log.js';
 import { resolveSpec, type HZZAnalysis } from './api/v1alpha1.js';
-import { jobFailed, observeJob, type ChunkAttempt } from './chunk-status.js';
+import { jobFailed, jobSummary, observeJob, type ChunkAttempt } from './chunk-status.js';
 import { Informer } from './informer.js';
 import type { WorkerConfig } from './job-spec.js';
 import { paths, type KubeAdapter } from './kube-adapter.js';
@@ -16,8 +16,15 @@ import { WorkQueue } from './work-queue.js';
 /**
  * The reconcile loop around the pure reconcile(): informers on HZZAnalyses and on the operator's
  * Jobs turn every change into the analysis's key on a work queue; a worker takes a key, reads the
- * analysis, its Jobs and plan ConfigMaps afresh from the API server (never trusting the event that
- * woke it, nor a cache that may lag behind its own writes), asks reconcile() what to do, and does it.
+ * analysis and its plan ConfigMaps afresh from the API server (never trusting the event that woke
+ * it), its Jobs from the Jobs' informer, asks reconcile() what to do, and does it.
+ *
+ * The Jobs come from the cache because listing them on every reconcile costs the API server and
+ * the operator a whole list per chunk event, a cost that grows with the square of the chunk count
+ * (docs/performance.md, "The control plane at scale"). The cache may lag behind the operator's own
+ * writes: a Job it creates goes into the cache at once from the API's answer (so no reconcile counts
+ * it missing and starts one too many), and a Job it deletes that still shows is deleted again,
+ * which the API answers with NotFound, harmlessly.
  */
 export interface ControllerOptions {
   kube: KubeAdapter;
@@ -47,7 +54,9 @@ export class Controller {
     this.analyses = new Informer<HZZAnalysis>(kube.client, { path: paths.analyses(namespace), resyncMs: opts.resyncMs, log },
       (_type, a) => this.queue.add(namespacedName(a.metadata.namespace, a.metadata.name)));
     // Resyncs come from the analyses' informer; this one only reports changes to the Jobs.
-    this.jobs = new Informer<Job>(kube.client, { path: paths.jobs(namespace), labelSelector: `${LABELS.managedBy}=${MANAGER},${LABELS.analysis}`, resyncMs: 0, log },
+    this.jobs = new Informer<Job>(kube.client, {
+      path: paths.jobs(namespace), labelSelector: `${LABELS.managedBy}=${MANAGER},${LABELS.analysis}`, resyncMs: 0, log, transform: jobSummary,
+    },
       (_type, job) => this.queue.add(namespacedName(job.metadata.namespace, job.metadata.labels![LABELS.analysis]!)));
   }
 
@@ -76,8 +85,8 @@ export class Controller {
     const analysis = await kube.getAnalysis(namespace, name);
     if (!analysis) return {};
     const selector = `${LABELS.analysis}=${name}`;
-    const [jobs, configMaps] = await Promise.all([kube.listJobs(namespace, selector), kube.listConfigMaps(namespace, selector)]);
-    const mine = jobs.filter((j) => isControlledBy(j, analysis.metadata.uid));
+    const configMaps = await kube.listConfigMaps(namespace, selector);
+    const mine = this.jobs.items().filter((j) => j.metadata.namespace === namespace && isControlledBy(j, analysis.metadata.uid));
     const pods = mine.some(jobFailed) ? await kube.listPods(namespace, selector) : [];
     const result = reconcile({
       analysis,
@@ -115,9 +124,13 @@ export class Controller {
         await kube.annotateConfigMap(namespace, action.configMap, { [ANNOTATIONS.planPublished]: 'true' });
         log('plan published', { analysis: action.plan.analysis, chunks: action.plan.chunks });
         return;
-      case 'createJob':
-        if ((await kube.createJob(action.job)) && action.event) await this.emit(analysis, action.event);
+      case 'createJob': {
+        const created = await kube.createJob(action.job);
+        if (!created) return;
+        this.jobs.assume(created);
+        if (action.event) await this.emit(analysis, action.event);
         return;
+      }
     }
   }
 

@@ -13,7 +13,7 @@ import { namespacedName, type KubeObject, type KubeList } from './kube-types.js'
  */
 export type InformerEventType = 'added' | 'modified' | 'deleted' | 'resync';
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** Collection path, e.g. /apis/batch/v1/jobs or /apis/batch/v1/namespaces/ns/jobs. */
   path: string;
   labelSelector?: string;
@@ -22,15 +22,23 @@ export interface InformerOptions {
   resyncMs: number;
   /** Server-side watch timeout; watches are renewed after it, with a little jitter. */
   watchSeconds?: number;
+  /**
+   * What of each object to keep (client-go's SetTransform): a cache of thousands of Jobs holds
+   * their labels and conditions, not their pod templates and managed fields.
+   */
+  transform?: (obj: T) => T;
 }
 
 const RELIST_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000, budgetMs: Infinity };
 const PAGE = 500;
+/** Deleted objects remembered, so that a write's answer arriving after the deletion does not revive one. */
+const TOMBSTONES = 10_000;
 
 const storeKey = (o: KubeObject): string => namespacedName(o.metadata.namespace, o.metadata.name);
 
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
+  private readonly deletedUids = new Set<string>();
   private stopped = false;
   private stopWatch: (() => void) | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -41,7 +49,7 @@ export class Informer<T extends KubeObject> {
 
   constructor(
     private readonly client: KubeClient,
-    private readonly opts: InformerOptions,
+    private readonly opts: InformerOptions<T>,
     private readonly onEvent: (type: InformerEventType, obj: T) => void,
   ) {
     this.log = opts.log ?? silentLog;
@@ -68,6 +76,33 @@ export class Informer<T extends KubeObject> {
 
   waitForSync(): Promise<void> {
     return this.synced ? Promise.resolve() : new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /** The objects as last seen (transformed). */
+  items(): T[] {
+    return [...this.store.values()];
+  }
+
+  /**
+   * An object the caller has just created, from the API's answer: a reader of the cache sees it at
+   * once, before its watch event comes (client-go's mutation cache), so a reconcile right after a
+   * create does not count it missing and create more. The watch's own copy, newer, wins.
+   */
+  assume(obj: T): void {
+    const key = storeKey(obj);
+    if (this.store.has(key) || (obj.metadata.uid !== undefined && this.deletedUids.has(obj.metadata.uid))) return;
+    this.store.set(key, this.keep(obj));
+  }
+
+  private keep(obj: T): T {
+    return this.opts.transform ? this.opts.transform(obj) : obj;
+  }
+
+  private forget(key: string, obj: T): void {
+    this.store.delete(key);
+    if (obj.metadata.uid === undefined) return;
+    this.deletedUids.add(obj.metadata.uid);
+    if (this.deletedUids.size > TOMBSTONES) this.deletedUids.delete(this.deletedUids.values().next().value!);
   }
 
   private async run(): Promise<void> {
@@ -98,13 +133,13 @@ export class Informer<T extends KubeObject> {
     let next: string | undefined;
     do {
       const page = await this.client.get<KubeList<T>>(this.opts.path, { labelSelector: this.opts.labelSelector, limit: PAGE, continue: next });
-      for (const item of page.items) seen.set(storeKey(item), item);
+      for (const item of page.items) seen.set(storeKey(item), this.keep(item));
       version = page.metadata.resourceVersion;
       next = page.metadata.continue || undefined;
     } while (next);
     for (const [key, old] of this.store) {
       if (!seen.has(key)) {
-        this.store.delete(key);
+        this.forget(key, old);
         this.onEvent('deleted', old);
       }
     }
@@ -137,12 +172,13 @@ export class Informer<T extends KubeObject> {
           else this.log('watch error event', { path: this.opts.path, error: status.message });
           return;
         }
-        const obj = e.object as T;
-        latest = obj.metadata.resourceVersion ?? latest;
+        const raw = e.object as T;
+        latest = raw.metadata.resourceVersion ?? latest;
         if (e.type === 'BOOKMARK') return;
+        const obj = this.keep(raw);
         const key = storeKey(obj);
         if (e.type === 'DELETED') {
-          this.store.delete(key);
+          this.forget(key, obj);
           this.onEvent('deleted', obj);
         } else {
           const existed = this.store.has(key);

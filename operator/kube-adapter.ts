@@ -41,10 +41,6 @@ export class KubeAdapter {
     return this.client.mergePatch(`${paths.analysis(a.metadata.namespace, a.metadata.name)}/status`, { status });
   }
 
-  async listJobs(namespace: string, labelSelector: string): Promise<Job[]> {
-    return (await this.client.get<KubeList<Job>>(paths.jobs(namespace), { labelSelector })).items;
-  }
-
   async listPods(namespace: string, labelSelector: string): Promise<Pod[]> {
     return (await this.client.get<KubeList<Pod>>(paths.pods(namespace), { labelSelector })).items;
   }
@@ -53,12 +49,12 @@ export class KubeAdapter {
     return (await this.client.get<KubeList<ConfigMap>>(paths.configMaps(namespace), { labelSelector })).items;
   }
 
-  /** True if created now, false if it existed already. */
-  createJob(job: Job): Promise<boolean> {
+  /** The Job as the API server stored it if created now, undefined if it existed already. */
+  createJob(job: Job): Promise<Job | undefined> {
     return this.createOnce(paths.jobs(job.metadata.namespace!), job);
   }
 
-  createConfigMap(cm: ConfigMap): Promise<boolean> {
+  createConfigMap(cm: ConfigMap): Promise<ConfigMap | undefined> {
     return this.createOnce(paths.configMaps(cm.metadata.namespace!), cm);
   }
 
@@ -94,12 +90,11 @@ export class KubeAdapter {
     });
   }
 
-  private async createOnce(path: string, body: unknown): Promise<boolean> {
+  private async createOnce<T>(path: string, body: T): Promise<T | undefined> {
     try {
-      await this.client.create(path, body);
-      return true;
+      return await this.client.create<T>(path, body);
     } catch (err) {
-      if (isAlreadyExists(err)) return false;
+      if (isAlreadyExists(err)) return undefined;
       throw err;
     }
   }

@@ -4,6 +4,7 @@ import { describeChunk, type Chunk, type Plan } from '../core/contracts/messages
 import {
   CONDITION_TYPES, resolveSpec, type AnalysisStatus, type Condition, type ConditionType, type HZZAnalysis, type Phase, type ResolvedSpec,
 } from './api/v1alpha1.js';
+import { formatRanges, parseRanges } from './chunk-ranges.js';
 import { chunkStates, type AttemptFailure, type ChunkAttempt, type ChunkState } from './chunk-status.js';
 import { chunkJob, type WorkerConfig } from './job-spec.js';
 import type { Job } from './kube-types.js';
@@ -23,6 +24,11 @@ import { planSpecHash, tasksOf, type PlanRecord, type StoredPlan } from './plan-
  * A change to a field the plan depends on starts a new plan under the new generation; the old
  * plan's Jobs and ConfigMap are deleted. Other changes (parallelism, retries, image) act on the
  * running plan: `kubectl scale` never restarts work.
+ *
+ * The status records which chunks succeeded (`succeededChunks`, ranges of indices, as an Indexed
+ * Job's completedIndexes); a succeeded chunk's Jobs are deleted once the status read back holds it,
+ * so a finished analysis leaves only the Jobs of chunks that failed, and a large one never keeps
+ * thousands of Jobs and pods in the API server (and in the operator's cache).
  */
 export interface ReconcileConfig {
   worker: WorkerConfig;
@@ -69,6 +75,7 @@ type Counts = NonNullable<AnalysisStatus['chunks']>;
 interface Outcome {
   phase: Phase;
   chunks?: Counts;
+  succeededChunks?: string;
   conditions: Record<ConditionType, ConditionDraft>;
   actions: Action[];
   requeueAfterMs?: number;
@@ -165,7 +172,14 @@ function publishing(plan: PlanRecord & StoredPlan): Outcome {
 function running(ctx: Context, stored: StoredPlan): Outcome {
   const { spec, mine, now } = ctx;
   const tasks = tasksOf(stored);
-  const states = chunkStates(tasks.length, mine, new ChunkRetryRule(spec.retriesPerChunk, { ...ctx.config.retryWait, jitter: false }));
+  const previous = ctx.analysis.status;
+  const recorded = (previous?.planGeneration === ctx.planGeneration && previous.succeededChunks !== undefined
+    ? parseRanges(previous.succeededChunks, tasks.length) : undefined) ?? new Set<number>();
+  const states = chunkStates(tasks.length, mine, new ChunkRetryRule(spec.retriesPerChunk, { ...ctx.config.retryWait, jitter: false }), recorded);
+  const succeededChunks = formatRanges(states.flatMap((s, i) => (s.kind === 'succeeded' ? [i] : [])));
+  // Only what the stored status already holds: a chunk recorded by this reconcile's own status
+  // write loses its Jobs on the next one, after that write has landed.
+  const recordedDone = mine.filter((a) => a.state !== 'active' && !a.deleting && recorded.has(a.chunk)).map((a): Action => ({ type: 'deleteJob', name: a.job }));
   const failures = states.flatMap((s, i) => (s.kind === 'failed' ? [{ index: i, attempts: s.attempts, last: s.last }] : []));
   const count = (kind: ChunkState['kind']): number => states.filter((s) => s.kind === kind).length;
   const succeeded = count('succeeded');
@@ -182,9 +196,10 @@ function running(ctx: Context, stored: StoredPlan): Outcome {
     return {
       phase: 'Failed',
       chunks: { total: tasks.length, succeeded, failed, running: 0, pending: tasks.length - succeeded - failed },
+      succeededChunks,
       conditions: { Progressing: stop, Ready: stop, Degraded: { ...stop, status: 'True' } },
       // The analysis cannot succeed any more: running attempts are wasted work.
-      actions: mine.filter((a) => a.state === 'active' && !a.deleting).map((a): Action => ({ type: 'deleteJob', name: a.job })),
+      actions: [...recordedDone, ...mine.filter((a) => a.state === 'active' && !a.deleting).map((a): Action => ({ type: 'deleteJob', name: a.job }))],
     };
   }
 
@@ -193,12 +208,13 @@ function running(ctx: Context, stored: StoredPlan): Outcome {
     return {
       phase: 'Succeeded',
       chunks: { total: tasks.length, succeeded, failed, running: 0, pending: 0 },
+      succeededChunks,
       conditions: {
         Progressing: { status: 'False', reason: 'Succeeded', message: done },
         Ready: { status: 'True', reason: 'Succeeded', message: done },
         Degraded: degraded,
       },
-      actions: [],
+      actions: recordedDone,
     };
   }
 
@@ -218,6 +234,7 @@ function running(ctx: Context, stored: StoredPlan): Outcome {
   return {
     phase: started ? 'Running' : 'Pending',
     chunks: { total: tasks.length, succeeded, failed, running: runningNow, pending: tasks.length - succeeded - failed - runningNow },
+    succeededChunks,
     conditions: {
       Progressing: spec.parallelism === 0
         ? { status: 'False', reason: 'Paused', message: `spec.parallelism is 0: no chunk Job starts (${progress})` }
@@ -225,7 +242,7 @@ function running(ctx: Context, stored: StoredPlan): Outcome {
       Ready: { status: 'False', reason: 'ChunksPending', message: `${succeeded}/${tasks.length} chunks done` },
       Degraded: degraded,
     },
-    actions: creates,
+    actions: [...recordedDone, ...creates],
     ...(waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : {}),
   };
 }
@@ -244,6 +261,7 @@ function statusOf(ctx: Context, outcome: Outcome): AnalysisStatus {
     planGeneration,
     phase: outcome.phase,
     ...(outcome.chunks ? { chunks: outcome.chunks, progress: `${outcome.chunks.succeeded}/${outcome.chunks.total}` } : {}),
+    ...(outcome.succeededChunks ? { succeededChunks: outcome.succeededChunks } : {}),
     running: outcome.chunks?.running ?? 0,
     selector: planSelector(analysis.metadata.name, planGeneration),
     output: { path: ctx.plotPath },

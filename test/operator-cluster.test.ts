@@ -15,11 +15,11 @@ import { paths } from '../operator/kube-adapter.js';
 import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
 import type { Lease } from '../operator/leader-election.js';
 import { LABELS } from '../operator/naming.js';
-import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { spawnTied } from './harness/processes.js';
 import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
+import { createOperatorAccount } from './harness/operator-account.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';
 import { cleanupStack } from './support/cleanup.js';
@@ -68,30 +68,11 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
 
   // The operator runs as a service account bound to OPERATOR_RULES and nothing more, so a
   // permission missing from the documented list fails these tests.
-  const sa = { namespace: 'hzz-system', name: 'hzz-operator' };
-  await kubectl(['create', 'namespace', sa.namespace]);
-  await kubectl(['create', 'serviceaccount', sa.name, '-n', sa.namespace]);
-  await kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: sa.name }, rules: OPERATOR_RULES },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa.name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa.name }, subjects: [{ kind: 'ServiceAccount', ...sa }],
-      },
-      // Leader election's Lease, in the operator's own namespace.
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: sa.name, namespace: sa.namespace }, rules: LEADER_ELECTION_RULES },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: sa.name, namespace: sa.namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa.name }, subjects: [{ kind: 'ServiceAccount', ...sa }],
-      },
-    ],
-  }));
-  const asOperator = `--as=system:serviceaccount:${sa.namespace}:${sa.name}`;
+  const account = await createOperatorAccount(cp);
+  const sa = { namespace: account.namespace, name: account.name };
+  const asOperator = `--as=${account.user}`;
   assert.deepEqual([(await cp.kubectl(['auth', 'can-i', 'create', 'jobs', asOperator])).stdout.trim(), (await cp.kubectl(['auth', 'can-i', 'create', 'pods', asOperator])).stdout.trim()], ['yes', 'no']);
-  const kubeconfig = JSON.parse(readFileSync(cp.kubeconfig, 'utf8')) as { users: { name: string; user: { token: string } }[] };
-  kubeconfig.users[0]!.user.token = (await kubectl(['create', 'token', sa.name, '-n', sa.namespace, '--duration=2h'])).trim();
-  const operatorKubeconfig = join(cp.dir, 'operator.kubeconfig');
-  writeFileSync(operatorKubeconfig, JSON.stringify(kubeconfig), { mode: 0o600 });
+  const operatorKubeconfig = account.kubeconfig;
 
   // The operator, as the chart runs it: `hzz operator`, with the broker URL in its environment.
   let logs = '';
@@ -126,6 +107,14 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
   };
   const analysis = (ns: string, name: string) => client.get<HZZAnalysis>(paths.analysis(ns, name));
   const jobs = async (ns: string) => (await client.get<KubeList<Job>>(paths.jobs(ns))).items;
+  // The operator deletes a succeeded chunk's Jobs once its status records the chunk: what the
+  // scenarios check of the Jobs is their history, each Job as last seen, deleted ones included.
+  const history = new Map<string, Job>();
+  const jobWatch = new Informer<Job>(client, { path: paths.jobs(), resyncMs: 0 }, (_type, j) => history.set(`${j.metadata.namespace}/${j.metadata.name}`, j));
+  jobWatch.start();
+  defer(() => jobWatch.stop());
+  await jobWatch.waitForSync();
+  const everJobs = async (ns: string) => [...history.values()].filter((j) => j.metadata.namespace === ns);
   const condition = (s: AnalysisStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
   const phase = async (ns: string, name: string) => (await analysis(ns, name)).status?.phase;
   const namespace = async (ns: string, pvs: string[] = []): Promise<void> => {
@@ -180,7 +169,8 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const [header, row] = (await kubectl(['get', 'hzz', '-n', ns])).trim().split('\n');
     assert.deepEqual(header!.split(/\s+/), ['NAME', 'PHASE', 'CHUNKS', 'RUNNING', 'AGE']);
     assert.match(row!, new RegExp(`^${name}\\s+Succeeded\\s+${fx.tasks.length}/${fx.tasks.length}\\s+0\\s+\\d+s$`));
-    assert.equal((await jobs(ns)).filter((j) => finished(j, 'Complete')).length, fx.tasks.length);
+    assert.equal((await everJobs(ns)).filter((j) => finished(j, 'Complete')).length, fx.tasks.length);
+    await eventually('the succeeded chunks\' Jobs to be deleted', async () => (await jobs(ns)).length === 0);
 
     await plotter.waitForComplete(id, 30_000);
     const dir = join(out.path, ...id.split('/'));
@@ -204,7 +194,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
         return until();
       }, timeoutMs);
     };
-    const succeeded = async () => (await jobs(ns)).filter((j) => finished(j, 'Complete')).length;
+    const succeeded = async () => (await everJobs(ns)).filter((j) => finished(j, 'Complete')).length;
     await watchPeak(async () => (await succeeded()) >= 4, 'four chunks at parallelism 2');
     assert.equal(peak, 2);
 
@@ -224,7 +214,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
 
     await kubectl(['scale', '-n', ns, 'hzz/scaled', '--replicas=12']);
     await eventually('the analysis to succeed', async () => (await phase(ns, 'scaled')) === 'Succeeded');
-    const all = await jobs(ns);
+    const all = await everJobs(ns);
     assert.deepEqual(all.map((j) => j.metadata.name).sort(), Array.from({ length: 35 }, (_, i) => `scaled-g1-c${i}`).sort(), 'one Job per chunk: scaling never re-plans');
   });
 
@@ -234,21 +224,21 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     behaviours.set(ns, () => ({ delayMs: 500 }));
     await apply(ns, 'resume', { samples: ['data', 'Ztt'], source: { pvc: sharedPv.metadata.name }, chunkSize: 150, parallelism: 4 });
     const planMap = async () => (await client.get<KubeList<ConfigMap>>(paths.configMaps(ns), { labelSelector: `${LABELS.analysis}=resume` })).items;
-    await eventually('some chunks done', async () => (await jobs(ns)).filter((j) => finished(j, 'Complete')).length >= 6);
+    await eventually('some chunks done', async () => (await everJobs(ns)).filter((j) => finished(j, 'Complete')).length >= 6);
     const planUid = (await planMap())[0]!.metadata.uid;
     await kill(operator, 'SIGKILL');
     // A create the operator sent just before it died may still land; after that, nothing may.
     await new Promise((r) => setTimeout(r, 500));
-    const whileDown = (await jobs(ns)).length;
+    const whileDown = (await everJobs(ns)).length;
     await new Promise((r) => setTimeout(r, 1_500));
-    assert.equal((await jobs(ns)).length, whileDown, 'nothing creates Jobs while the operator is down');
+    assert.equal((await everJobs(ns)).length, whileDown, 'nothing creates Jobs while the operator is down');
     operator = startOperator();
 
     await eventually('the analysis to succeed after the restart', async () => (await phase(ns, 'resume')) === 'Succeeded');
     const status = (await analysis(ns, 'resume')).status!;
     const total = status.chunks!.total;
     assert.ok(whileDown < total, `the kill came too late to test anything (${whileDown} of ${total} Jobs existed)`);
-    assert.deepEqual((await jobs(ns)).map((j) => j.metadata.name).sort(), Array.from({ length: total }, (_, i) => `resume-g1-c${i}`).sort());
+    assert.deepEqual((await everJobs(ns)).map((j) => j.metadata.name).sort(), Array.from({ length: total }, (_, i) => `resume-g1-c${i}`).sort());
     const runs = runner.runs.filter((r) => r.namespace === ns).map((r) => Number(r.labels[LABELS.chunk])).sort((a, b) => a - b);
     assert.deepEqual(runs, Array.from({ length: total }, (_, i) => i), 'every chunk ran exactly once');
     assert.deepEqual((await planMap()).map((cm) => cm.metadata.uid), [planUid], 'the stored plan was reused, not made again');
@@ -275,7 +265,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     await kubectl(['scale', '-n', ns, 'hzz/tolerant', '--replicas=3']);
 
     await eventually('both analyses to finish', async () => (await phase(ns, 'tolerant')) === 'Succeeded' && (await phase(ns, 'hopeless')) === 'Failed');
-    const names = (await jobs(ns)).map((j) => j.metadata.name);
+    const names = (await everJobs(ns)).map((j) => j.metadata.name);
     const tolerant = (await analysis(ns, 'tolerant')).status!;
     assert.deepEqual([tolerant.progress, tolerant.chunks?.failed, condition(tolerant, 'Ready')?.status], ['9/10', 1, 'True']);
     const degraded = condition(tolerant, 'Degraded')!;
@@ -299,7 +289,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     behaviours.set(ns, (pod) => (labelOf(pod, LABELS.attempt) === '0' ? { delayMs: 600_000 } : undefined));
     await apply(ns, 'stuck', { samples: ['data_A'], source: { pvc: sharedPv.metadata.name }, chunkSize: 100, chunkTimeoutSeconds: 2, retriesPerChunk: 1 });
     await eventually('the analysis to succeed on the retry', async () => (await phase(ns, 'stuck')) === 'Succeeded', 60_000);
-    const all = await jobs(ns);
+    const all = await everJobs(ns);
     const first = all.find((j) => j.metadata.name === 'stuck-g1-c0')!;
     assert.equal((first.spec as { activeDeadlineSeconds: number }).activeDeadlineSeconds, 2);
     assert.equal(first.status?.conditions?.find((c) => c.type === 'Failed')?.reason, 'DeadlineExceeded');

@@ -120,3 +120,34 @@ test('informer: a failed list is retried after a backoff; a watch that expires (
   assert.deepEqual(seen, ['added a', 'added b', 'modified b', 'deleted a', 'added c']);
   assert.deepEqual(watchedFrom, ['10', '20']);
 });
+
+test('informer: keeps what its transform returns; an object assumed after its create shows at once, never over the watch\'s copy, never after its deletion', async () => {
+  const cm = (name: string, uid: string, data?: Record<string, string>): ConfigMap & { data?: Record<string, string> } =>
+    ({ metadata: { name, namespace: 'ns', uid, resourceVersion: '1' }, ...(data ? { data } : {}) });
+  let emit: (e: WatchEvent) => void = () => {};
+  const fake = {
+    get: async () => ({ metadata: { resourceVersion: '10' }, items: [cm('a', 'ua', { big: 'x'.repeat(10_000) })] }),
+    watch: async (_path: string, _query: Query, onEvent: (e: WatchEvent) => void, done: (err?: unknown) => void) => {
+      emit = onEvent;
+      return () => done();
+    },
+  } as unknown as KubeClient;
+  const informer = new Informer<ConfigMap>(fake, { path: '/api/v1/configmaps', resyncMs: 0, transform: (o) => ({ metadata: o.metadata }) }, () => {});
+  informer.start();
+  await informer.waitForSync();
+  await waitUntil('the watch', () => emit.length > 0, 5_000, 10);
+  assert.deepEqual(informer.items(), [{ metadata: cm('a', 'ua').metadata }], 'the transform dropped the data');
+
+  informer.assume(cm('b', 'ub', { big: 'y' }));
+  assert.deepEqual(informer.items().map((o) => o.metadata.name), ['a', 'b'], 'created, not yet watched: in the cache at once');
+  assert.equal('data' in informer.items()[1]!, false, 'assumed objects are transformed too');
+  emit({ type: 'MODIFIED', object: { ...cm('b', 'ub'), metadata: { ...cm('b', 'ub').metadata, resourceVersion: '12' } } });
+  informer.assume(cm('b', 'ub'));
+  assert.equal(informer.items()[1]!.metadata.resourceVersion, '12', 'the watch\'s newer copy is kept');
+
+  emit({ type: 'ADDED', object: cm('c', 'uc') });
+  emit({ type: 'DELETED', object: cm('c', 'uc') });
+  informer.assume(cm('c', 'uc'));
+  assert.deepEqual(informer.items().map((o) => o.metadata.name), ['a', 'b'], 'an answer that arrives after the deletion revives nothing');
+  informer.stop();
+});

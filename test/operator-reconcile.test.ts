@@ -262,8 +262,54 @@ test('reconcile: every chunk done → Succeeded and Ready; reconciling again cha
   assert.deepEqual([condition(s, 'Ready').status, condition(s, 'Ready').reason], ['True', 'Succeeded']);
   assert.match(condition(s, 'Ready').message, /\/ns1\/higgs\/g1-uid1\/hzz_m4l\.png/);
   assert.deepEqual(ofType(first.actions, 'event').map((e) => e.event.reason), ['Succeeded']);
+  assert.equal(s.succeededChunks, '0-4');
+  assert.deepEqual(ofType(first.actions, 'deleteJob'), [], 'no Job goes before the status that records its chunk is stored');
   const again = run(analysis({}, { status: s }), done, [record(a)], T0 + 60_000);
-  assert.deepEqual(again.actions, [], 'no status write, no event: the transition times stay');
+  assert.deepEqual(again.actions.map((x) => x.type), Array(5).fill('deleteJob'), 'no status write, no event: the transition times stay; the recorded chunks\' Jobs go');
+  assert.deepEqual(run(analysis({}, { status: s }), [], [record(a)], T0 + 120_000).actions, [], 'without its Jobs, the analysis stays Succeeded');
+});
+
+test('reconcile: a succeeded chunk\'s Jobs are deleted once the stored status records it, and it is never run again', () => {
+  const a = analysis();
+  // Chunk 1 failed once and succeeded on its retry; chunks 0 and 2 run.
+  const jobs = [attempt(a, 0, 0, 'active'), attempt(a, 1, 0, { exit: 3, message: 'transient' }), attempt(a, 1, 1, 'complete'), attempt(a, 2, 0, 'active')];
+  const first = run(analysis({ parallelism: 2 }), jobs);
+  const s = statusOf(first.actions);
+  assert.deepEqual([s.succeededChunks, s.chunks?.succeeded, created(first.actions)], ['1', 1, []]);
+  assert.deepEqual(ofType(first.actions, 'deleteJob'), []);
+  const later = run(analysis({ parallelism: 2 }, { status: s }), jobs);
+  assert.deepEqual(ofType(later.actions, 'deleteJob').map((x) => x.name).sort(), ['higgs-g1-c1', 'higgs-g1-c1-a1'], 'both attempts of the recorded chunk');
+  const gone = run(analysis({ parallelism: 2 }, { status: s }), jobs.filter((j) => j.chunk !== 1));
+  assert.deepEqual([created(gone.actions), gone.actions.some((x) => x.type === 'updateStatus')], [[], false], 'chunk 1 stays succeeded without its Jobs');
+  // A record from another plan, or one that does not parse, counts for nothing.
+  for (const status of [{ ...s, planGeneration: 0 }, { ...s, succeededChunks: '1-99' }]) {
+    assert.deepEqual(created(run(analysis({ parallelism: 3 }, { status }), jobs.filter((j) => j.chunk !== 1)).actions), ['higgs-g1-c1']);
+  }
+});
+
+test('reconcile: the status is as large at 2,000 chunks as at 20, whatever ran and failed', () => {
+  const sizeAt = (chunks: number): number => {
+    const big: StoredPlan = { plan: { ...plan, samples: [{ ...plan.samples[0]!, entries: chunks * 50 }], chunks }, recipe };
+    const a = analysis({ samples: ['data_A'], parallelism: 8, maxFailedChunks: 5 });
+    const mid = Math.floor(chunks / 2);
+    const jobs = Array.from({ length: chunks }, (_, i) => i).flatMap((i): ChunkAttempt[] => {
+      const job = (outcome: 'active' | 'complete' | 'bad'): ChunkAttempt => ({
+        job: `higgs-g1-c${i}`, generation: 1, chunk: i, attempt: 0, deleting: false,
+        ...(outcome === 'bad' ? { state: 'failed', finishedAt: T0, failure: { kind: 'bad-input', message: `exit 2: bad input: chunk ${i}` } } : { state: outcome === 'active' ? 'active' : 'succeeded' }),
+      });
+      if (i === 3 || i === mid - 2) return [job('bad')];
+      if (i < mid) return [job('complete')];
+      return i < mid + 8 ? [job('active')] : [];
+    });
+    const first = statusOf(run(a, jobs, [record(a, { content: big })]).actions);
+    // Then with the recorded chunks' Jobs gone, as the operator leaves it.
+    const next = run(analysis(a.spec, { status: first }), jobs.filter((j) => j.state !== 'succeeded'), [record(a, { content: big })]);
+    const s = ofType(next.actions, 'updateStatus')[0]?.status ?? first;
+    assert.equal(s.chunks?.succeeded, mid - 2);
+    return Buffer.byteLength(JSON.stringify(s));
+  };
+  const [small, large] = [sizeAt(20), sizeAt(2_000)];
+  assert.ok(Math.abs(large - small) <= 32, `status ${small} bytes at 20 chunks, ${large} at 2,000: only the digits may differ`);
 });
 
 test('reconcile: a spec change that shapes the plan replans under the new generation and deletes the old plan', () => {

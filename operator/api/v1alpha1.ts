@@ -177,6 +177,10 @@ export const StatusSchema = Type.Object({
   chunks: Type.Optional(Type.Object({ total: Count, succeeded: Count, failed: Count, running: Count, pending: Count })),
   running: Type.Optional(Type.Integer({ minimum: 0, description: 'Chunk Jobs active now (the /scale status replicas)' })),
   progress: Type.Optional(Type.String({ description: 'Chunks done/total' })),
+  succeededChunks: Type.Optional(Type.String({
+    pattern: '^(\\d+(-\\d+)?(,\\d+(-\\d+)?)*)?$',
+    description: 'Indices of the running plan’s chunks that succeeded, as ranges ("0-41,43"); their Jobs are deleted once recorded here',
+  })),
   selector: Type.Optional(Type.String({ description: 'Label selector of the running plan’s Jobs and pods (the /scale selector)' })),
   output: Type.Optional(Type.Object({ path: Type.String({ description: "The plot, on the plotter's volume" }) })),
   conditions: Type.Optional(Type.Array(ConditionSchema, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),

@@ -39,6 +39,8 @@ export interface ControlPlane {
 export interface StartOptions {
   /** Shows up in the temp dir's name, which helps to find the logs of a failing test. */
   name?: string;
+  /** More kube-apiserver flags, e.g. an audit policy (bench/scale.ts counts the operator's requests so). */
+  apiserverArgs?: readonly string[];
 }
 
 const INSTALL_HINT = 'run `bash scripts/install-k8s-tools.sh`';
@@ -255,6 +257,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
         '--endpoint-reconciler-type=none',
         '--profiling=false',
         '-v=1',
+        ...(opts.apiserverArgs ?? []),
       ],
       apiLog,
     );

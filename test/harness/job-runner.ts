@@ -9,6 +9,11 @@
 //
 // What it cannot do is mount anything: a PVC is followed to its PersistentVolume's hostPath, and the
 // container must mount it at that very path (the operator's --data-pvc NAME=DIR makes it so).
+//
+// For the control-plane scale benchmark (bench/scale.ts) a command may instead map to a function
+// run in this process: thousands of pods, each a Node start of its own, would take the two cores
+// from the API server and the operator being measured. The Pods, their binding and their status
+// still go through the API server and the Job controller exactly as with a process.
 import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +24,7 @@ import { CRD_FILE } from '../../operator/api/crd.js';
 import { Informer } from '../../operator/informer.js';
 import { KubeClient, isNotFound } from '../../operator/kube-client.js';
 import type { Pod } from '../../operator/kube-types.js';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { startControlPlane, type ControlPlane, type StartOptions } from './control-plane.js';
 import { spawnTied } from './processes.js';
 
 export const WORKER_MAIN = fileURLToPath(new URL('../../worker/main.js', import.meta.url));
@@ -35,7 +40,7 @@ export interface ControllerManager {
  * garbage collector (ownerReferences) and pod GC. CRDs must exist before it starts: the garbage
  * collector learns the resource types it watches from discovery, and re-reads it only every 30 s.
  */
-export function startControllerManager(cp: ControlPlane): ControllerManager {
+export function startControllerManager(cp: ControlPlane, extraArgs: readonly string[] = []): ControllerManager {
   const log = join(cp.dir, 'kube-controller-manager.log');
   const fd = openSync(log, 'a');
   const child = spawnTied(join(cp.toolsBin, 'kube-controller-manager'), [
@@ -45,6 +50,7 @@ export function startControllerManager(cp: ControlPlane): ControllerManager {
     '--use-service-account-credentials=false',
     '--secure-port=0',
     '-v=1',
+    ...extraArgs,
   ], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -77,10 +83,13 @@ export interface PodRun {
   message?: string;
 }
 
+/** A container run inside the runner's process (benchmark mode): its env in, its exit code and termination message out. */
+export type InProcessContainer = (env: Record<string, string>) => Promise<{ code: number; message: string }>;
+
 export interface JobRunnerOptions {
   client: KubeClient;
-  /** Container commands (joined by spaces, matched as a prefix) and the local argv that replaces them. */
-  commands: Record<string, string[]>;
+  /** Container commands (joined by spaces, matched as a prefix) and the local argv that replaces them, or the function run instead. */
+  commands: Record<string, string[] | InProcessContainer>;
   behaviour?: (pod: Pod) => PodBehaviour | undefined;
 }
 
@@ -211,14 +220,16 @@ export class JobRunner {
       const argv = [...(container.command ?? []), ...(container.args ?? [])];
       const match = Object.keys(this.opts.commands).filter((c) => c.split(' ').every((word, i) => argv[i] === word)).sort((a, b) => b.length - a.length)[0];
       if (match === undefined) return { code: 127, message: `job runner: no local command for '${argv.join(' ')}'` };
-      const local = [...this.opts.commands[match]!, ...argv.slice(match.split(' ').length)];
+      const command = this.opts.commands[match]!;
       await this.checkMounts(pod, container);
       const terminationLog = join(this.dir, `${pod.metadata.uid}.termination-log`);
-      await writeFile(terminationLog, '');
       const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HZZ_TERMINATION_LOG: terminationLog };
       for (const v of container.env ?? []) env[v.name] = await this.envValue(pod.metadata.namespace!, v);
       if (cancelled) return KILLED;
+      if (typeof command === 'function') return await command(env);
 
+      const local = [...command, ...argv.slice(match.split(' ').length)];
+      await writeFile(terminationLog, '');
       const child = spawnTied(local[0]!, local.slice(1), { cwd: container.workingDir ?? this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       this.cancels.set(key, () => child.kill('SIGKILL'));
       let logs = '';
@@ -270,9 +281,17 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+export interface TestClusterOptions extends StartOptions {
+  name: string;
+  behaviour?: JobRunnerOptions['behaviour'];
+  /** How `hzz worker` runs: by default the real worker as a process of its own. */
+  worker?: JobRunnerOptions['commands'][string];
+  controllerManagerArgs?: readonly string[];
+}
+
 /** A control plane with the HZZAnalysis CRD, kube-controller-manager, and a job runner running `hzz worker` as the real worker. */
-export async function startTestCluster(opts: { name: string; behaviour?: JobRunnerOptions['behaviour'] }): Promise<TestCluster> {
-  const cp = await startControlPlane({ name: opts.name });
+export async function startTestCluster(opts: TestClusterOptions): Promise<TestCluster> {
+  const cp = await startControlPlane(opts);
   const stack: (() => Promise<void>)[] = [() => cp.stop()];
   const stop = async () => { for (const fn of stack.reverse()) await fn().catch(() => {}); };
   try {
@@ -280,10 +299,10 @@ export async function startTestCluster(opts: { name: string; behaviour?: JobRunn
     if (applied.code !== 0) throw new Error(`CRD not applied: ${applied.stderr}`);
     const established = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=30s', '-f', CRD_FILE]);
     if (established.code !== 0) throw new Error(`CRD not established: ${established.stderr}`);
-    const controllerManager = startControllerManager(cp);
+    const controllerManager = startControllerManager(cp, opts.controllerManagerArgs);
     stack.push(() => controllerManager.stop());
     const client = KubeClient.load(cp.kubeconfig);
-    const runner = await JobRunner.start({ client, commands: { 'hzz worker': [process.execPath, WORKER_MAIN] }, ...(opts.behaviour ? { behaviour: opts.behaviour } : {}) });
+    const runner = await JobRunner.start({ client, commands: { 'hzz worker': opts.worker ?? [process.execPath, WORKER_MAIN] }, ...(opts.behaviour ? { behaviour: opts.behaviour } : {}) });
     stack.push(() => runner.stop());
     return { cp, client, runner, controllerManager, stop };
   } catch (err) {
