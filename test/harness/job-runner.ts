@@ -9,6 +9,7 @@
 //
 // What it cannot do is mount anything: a PVC is followed to its PersistentVolume's hostPath, and the
 // container must mount it at that very path (the operator's --data-pvc NAME=DIR makes it so).
+import type { ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -92,6 +93,8 @@ export class JobRunner {
   /** Every pod run, in start order; a finished one has exitCode. */
   readonly runs: PodRun[] = [];
   behaviour: (pod: Pod) => PodBehaviour | undefined;
+  /** Called with each container process as it starts: a test may read its output or kill it (a crash). */
+  onContainer: (pod: Pod, child: ChildProcess) => void = () => {};
   private readonly informer: Informer<Pod>;
   private readonly bound = new Set<string>();
   private readonly started = new Set<string>();
@@ -221,6 +224,7 @@ export class JobRunner {
 
       const child = spawnTied(local[0]!, local.slice(1), { cwd: container.workingDir ?? this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       this.cancels.set(key, () => child.kill('SIGKILL'));
+      this.onContainer(pod, child);
       let logs = '';
       const keep = (d: Buffer) => { logs = (logs + d.toString('utf8')).slice(-2048); };
       child.stdout!.on('data', keep);
