@@ -245,7 +245,7 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
     try {
       await kubectl(['apply', '-n', ns, '-f', '-'], JSON.stringify({
         apiVersion: 'hzz.opendata.dev/v1alpha1', kind: 'HZZAnalysis', metadata: { name: 'chaos' },
-        spec: { samples: SAMPLES, source: { pvc: PV }, chunkSize: CHUNK_SIZE, parallelism: 2, retriesPerChunk: 3 },
+        spec: { samples: SAMPLES, source: { pvc: PV }, chunkSize: CHUNK_SIZE, parallelism: 3, retriesPerChunk: 3 },
       }));
       // The id is known once the resource exists (its uid); the plan cannot be published before.
       const created = await client.get<HZZAnalysis>(paths.analysis(ns, 'chaos'));

@@ -5,7 +5,7 @@
 // chosen once: a restarted node listens where its clients were pointed.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -84,6 +84,9 @@ export async function startRabbitNode(label: string): Promise<RabbitNode> {
       await conn.close();
       return true;
     }, [{ child, name: nodename, log: consoleLog }], Date.now() + READY_TIMEOUT_MS);
+    // A shell left between us and the VM would take the SIGKILL and leave the broker running.
+    const comm = (await readFile(`/proc/${child.pid}/comm`, 'utf8')).trim();
+    if (comm !== 'beam.smp') throw new Error(`RabbitMQ node ${nodename}: the process started is '${comm}', not the Erlang VM`);
   };
   try {
     await start();
