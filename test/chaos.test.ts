@@ -143,6 +143,8 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
   };
 
   /** One analysis through the cluster under a schedule of kills; resolves with its histograms.json and what happened. */
+  // Per chunk, how long the fault-free run's worker took from its start to its broker connection.
+  const toConnectMs = new Map<number, number>();
   const runAnalysis = async (label: string, schedule: Kill[], note: (line: string) => void) => {
     const t0 = Date.now();
     const stamp = () => `+${((Date.now() - t0) / 1000).toFixed(3)}s`;
@@ -211,22 +213,28 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
         }
       }
     }
+    const startedAt = new Map<ChildProcess, number>();
     const connected = new Set<ChildProcess>();
     listener = {
       workerStarted: (n, chunk, attempt, child) => {
         if (n !== ns) return;
+        startedAt.set(child, Date.now());
         for (const kill of armed) {
           const tr = kill.trigger;
           if (tr.on !== 'worker-started' || tr.chunk !== chunk || tr.attempt !== attempt) continue;
+          const afterMs = Math.round(tr.fraction * toConnectMs.get(chunk)!);
           setTimeout(() => {
-            if (connected.has(child)) note(`${stamp()} chunk ${chunk} connected to the broker within ${tr.afterMs} ms: the kill lands while publishing`);
+            note(`${stamp()} chunk ${chunk}'s worker, ${afterMs} ms after its start (${toConnectMs.get(chunk)} ms to connect when fault-free): ${connected.has(child) ? 'already connected, the kill lands while publishing' : 'not connected yet'}`);
             fire((k) => k === kill, child);
-          }, tr.afterMs);
+          }, afterMs);
         }
       },
       workerLine: (n, chunk, attempt, line, child) => {
         if (n !== ns) return;
-        if (line.msg === 'connected to broker') connected.add(child);
+        if (line.msg === 'connected to broker') {
+          connected.add(child);
+          if (schedule.length === 0 && attempt === 0) toConnectMs.set(chunk, Date.now() - startedAt.get(child)!);
+        }
         fire((k) => k.trigger.on === 'worker-line' && k.trigger.chunk === chunk && k.trigger.attempt === attempt && k.trigger.msg === line.msg, child);
       },
       plotterLine: (l) => {
@@ -263,7 +271,9 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
         const depths = await Promise.all([QUEUES.partials, QUEUES.plans].map((q) => queueDepth(broker.url, q)));
         return depths.every((d) => d === 0);
       };
-      await waitUntil('the run to finish (operator Succeeded, plotter complete, every kill done, queues drained)', done, RUN_TIMEOUT_MS, 200).catch((err: Error) => {
+      // A transient error of a probe (the API server busy, say) is a "not yet"; a failed analysis is the end.
+      const probe = () => done().catch((err: Error) => { if (err.message.startsWith('the analysis failed')) throw err; return false; });
+      await waitUntil('the run to finish (operator Succeeded, plotter complete, every kill done, queues drained)', probe, RUN_TIMEOUT_MS, 200).catch((err: Error) => {
         throw new Error(`${err.message}; still armed: ${[...armed].map(describeKill).join(' | ') || 'none'}; operator: ${JSON.stringify(analysis.status)}; plotter: ${JSON.stringify(pstatus)}`);
       });
       await Promise.all(restarts);
@@ -286,6 +296,7 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
   const fx = await analysisFixture(baseline.id, CHUNK_SIZE, SAMPLES);
   assert.deepEqual(baseline.histograms, histogramsOf(fx.expected), 'the fault-free cluster run equals the in-process analysis');
   const chunks = fx.plan.chunks;
+  assert.equal(toConnectMs.size, chunks, "every fault-free worker's time to connect was seen");
   t.diagnostic(`fault-free run: ${chunks} chunks in ${baseline.seconds.toFixed(1)} s`);
 
   const kindsSeen = new Set<KillKind>();

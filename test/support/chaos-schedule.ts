@@ -10,8 +10,11 @@ export type KillKind = 'worker-analysing' | 'worker-publishing' | 'worker-publis
 export const KILL_KINDS: readonly KillKind[] = ['worker-analysing', 'worker-publishing', 'worker-published', 'plotter', 'operator', 'broker'];
 
 export type Trigger =
-  /** A chunk's worker process, this long after it started (before it has a broker connection). */
-  | { on: 'worker-started'; chunk: number; attempt: number; afterMs: number }
+  /**
+   * A chunk's worker process while it analyses: this fraction of the time from its start to its
+   * broker connection in the fault-free run (the worker connects only once the chunk is analysed).
+   */
+  | { on: 'worker-started'; chunk: number; attempt: number; fraction: number }
   /** A chunk's worker process at one of its log lines: connected to the broker (about to publish), or published (confirmed, not yet exited). */
   | { on: 'worker-line'; chunk: number; attempt: number; msg: 'connected to broker' | 'published' }
   /** When the plotter has stored this many partials of the run (redeliveries and duplicates count). */
@@ -58,7 +61,7 @@ export function chaosSchedule(seed: number, chunks: number): Kill[] {
   const progress = (): Trigger => (r() < 0.5 ? { on: 'stored-partials', count: 1 + int(chunks) } : { on: 'jobs-created', count: 1 + int(chunks) });
   return kinds.slice(0, 3 + int(3)).map((kind): Kill => {
     switch (kind) {
-      case 'worker-analysing': return { kind, trigger: { on: 'worker-started', chunk: chunk(), attempt: 0, afterMs: int(200) }, restartAfterMs: 0 };
+      case 'worker-analysing': return { kind, trigger: { on: 'worker-started', chunk: chunk(), attempt: 0, fraction: 0.6 + 0.35 * r() }, restartAfterMs: 0 };
       case 'worker-publishing': return { kind, trigger: { on: 'worker-line', chunk: chunk(), attempt: 0, msg: 'connected to broker' }, restartAfterMs: 0 };
       case 'worker-published': return { kind, trigger: { on: 'worker-line', chunk: chunk(), attempt: 0, msg: 'published' }, restartAfterMs: 0 };
       case 'plotter': return { kind, trigger: r() < 0.2 ? { on: 'plan-stored' } : { on: 'stored-partials', count: 1 + int(chunks) }, restartAfterMs: int(1500) };
@@ -70,7 +73,7 @@ export function chaosSchedule(seed: number, chunks: number): Kill[] {
 
 export function describeKill(k: Kill): string {
   const t = k.trigger;
-  const when = t.on === 'worker-started' ? `chunk ${t.chunk} attempt ${t.attempt}, ${t.afterMs} ms after its process started`
+  const when = t.on === 'worker-started' ? `chunk ${t.chunk} attempt ${t.attempt}, while analysing (at ${t.fraction.toFixed(2)} of its fault-free time to connect)`
     : t.on === 'worker-line' ? `chunk ${t.chunk} attempt ${t.attempt}, at its '${t.msg}' line`
       : t.on === 'stored-partials' ? `when the plotter has stored ${t.count} partial${t.count === 1 ? '' : 's'}`
         : t.on === 'jobs-created' ? `when ${t.count} chunk Job${t.count === 1 ? '' : 's'} exist`
