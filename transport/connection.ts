@@ -101,7 +101,7 @@ export class BrokerConnection extends EventEmitter {
     this.model = undefined;
     this.failWaiters(new Error(`connection to ${this.address} was closed`));
     this.wake?.();
-    if (m) await m.close().catch(() => {});
+    if (m) await closeModel(m);
     await this.loop?.catch(() => {});
   }
 
@@ -122,7 +122,7 @@ export class BrokerConnection extends EventEmitter {
         this.watch(model);
         for (const step of this.setups) await step(model);
         if (this.dead.has(model)) throw new Error('connection closed during setup');
-        if (this.closing) { await model.close().catch(() => {}); return; }
+        if (this.closing) { await closeModel(model); return; }
         this.model = model;
         this.connects++;
         this.log('connected to broker', { broker: this.address, attempt, connects: this.connects });
@@ -133,7 +133,7 @@ export class BrokerConnection extends EventEmitter {
         return;
       } catch (err) {
         lastError = errorMessage(err);
-        if (model) await model.close().catch(() => {});
+        if (model) await closeModel(model);
       }
       const delay = backoffDelay(attempt, this.opts.retry);
       if (Date.now() - since + delay > this.opts.retry.budgetMs) break;
@@ -173,4 +173,16 @@ export class BrokerConnection extends EventEmitter {
     this.waiters = [];
     waiting.forEach((w) => w.reject(err));
   }
+}
+
+/**
+ * amqplib's close() settles only on the broker's CloseOk. A broker that dies meanwhile never sends
+ * it, and the promise stays pending for ever: a worker whose partial was confirmed would then end
+ * with its event loop empty (exit 13) instead of 0. The connection's own 'close' ends the wait too.
+ */
+function closeModel(m: ChannelModel): Promise<void> {
+  return new Promise<void>((resolve) => {
+    m.once('close', () => resolve());
+    m.close().then(() => resolve(), () => resolve());
+  });
 }

@@ -91,7 +91,7 @@ async function sweepStaleDirs(): Promise<void> {
 
 // All ports are held open together so that the three differ; the window between closing them and
 // the children binding them is short, and a clash shows up as a start-up error with the log.
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () =>
       new Promise<ReturnType<typeof createServer>>((resolve, reject) => {

@@ -14,6 +14,7 @@
 // run in this process: thousands of pods, each a Node start of its own, would take the two cores
 // from the API server and the operator being measured. The Pods, their binding and their status
 // still go through the API server and the Job controller exactly as with a process.
+import type { ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -101,6 +102,8 @@ export class JobRunner {
   /** Every pod run, in start order; a finished one has exitCode. */
   readonly runs: PodRun[] = [];
   behaviour: (pod: Pod) => PodBehaviour | undefined;
+  /** Called with each container process as it starts: a test may read its output or kill it (a crash). */
+  onContainer: (pod: Pod, child: ChildProcess) => void = () => {};
   private readonly informer: Informer<Pod>;
   private readonly bound = new Set<string>();
   private readonly started = new Set<string>();
@@ -232,6 +235,7 @@ export class JobRunner {
       await writeFile(terminationLog, '');
       const child = spawnTied(local[0]!, local.slice(1), { cwd: container.workingDir ?? this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       this.cancels.set(key, () => child.kill('SIGKILL'));
+      this.onContainer(pod, child);
       let logs = '';
       const keep = (d: Buffer) => { logs = (logs + d.toString('utf8')).slice(-2048); };
       child.stdout!.on('data', keep);

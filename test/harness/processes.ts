@@ -54,12 +54,12 @@ export function spawnTied(cmd: string, args: string[], opts: Parameters<typeof s
 }
 
 /** A long-running part whose output goes to logFile; killed when this process ends. */
-export function launch(cmd: string, args: string[], logFile: string): ChildProcess {
+export function launch(cmd: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): ChildProcess {
   installExitHooks();
   const fd = openSync(logFile, 'a');
   try {
     // The children write straight into the log file: no pipe to drain, nothing lost on a crash.
-    const child = spawnTied(cmd, args, { stdio: ['ignore', fd, fd] });
+    const child = spawnTied(cmd, args, { stdio: ['ignore', fd, fd], ...(env ? { env } : {}) });
     liveChildren.add(child);
     child.once('exit', () => liveChildren.delete(child));
     return child;

@@ -10,7 +10,7 @@ import { histogramsDocument } from '../../core/outputs.js';
 import { SHARED_DATA } from './paths.js';
 
 /**
- * The analysis the pipeline tests run: data and Z,tt̄ from the shared files, a couple of hundred
+ * The analysis the pipeline tests run: by default data and Z,tt̄ from the shared files, a couple of hundred
  * entries per chunk, so there are enough chunks to interrupt a run halfway. The expected result is
  * computed in-process with the same core, without any broker.
  */
@@ -22,10 +22,10 @@ export interface Fixture {
   expected: MergedHistograms;
 }
 
-export async function analysisFixture(analysis: string, chunkSize = 200): Promise<Fixture> {
+export async function analysisFixture(analysis: string, chunkSize = 200, samples = ['data', 'Ztt']): Promise<Fixture> {
   const cat = loadCatalogue();
   const { plan, tasks, failures } = await planAnalysis({
-    analysis, catalogue: cat, samples: selectSamples(cat, ['data', 'Ztt']), source: DATA_DIR,
+    analysis, catalogue: cat, samples: selectSamples(cat, samples), source: DATA_DIR,
     binning: { lo: 80, hi: 250, width: 5 }, chunkSize,
   });
   if (failures.length) throw new Error(`fixture samples missing: ${failures.map((f) => f.sample).join(', ')}`);

@@ -29,7 +29,7 @@ export interface ChildPlotter {
 }
 
 /** The plotter's real entry point; with `faults`, the same process with fault injection. */
-export function spawnPlotter(opts: { out: string; amqpUrl: string; faults?: PlotterOptions['faults'] }): ChildPlotter {
+export function spawnPlotter(opts: { out: string; amqpUrl: string; faults?: PlotterOptions['faults']; onLine?: (l: LogLine) => void }): ChildPlotter {
   const main = opts.faults ? [FAULTY_PLOTTER, '--faults', JSON.stringify(opts.faults)] : [PLOTTER_MAIN];
   const proc = spawn(process.execPath, [...main, '--out', opts.out, '--port', '0', '--host', '127.0.0.1'], {
     env: { ...process.env, HZZ_AMQP_URL: opts.amqpUrl },
@@ -45,7 +45,10 @@ export function spawnPlotter(opts: { out: string; amqpUrl: string; faults?: Plot
     const parts = pending.split('\n');
     pending = parts.pop()!;
     for (const p of parts) {
-      try { lines.push(JSON.parse(p) as LogLine); } catch { /* not one of our lines */ }
+      let line: LogLine;
+      try { line = JSON.parse(p) as LogLine; } catch { continue; /* not one of our lines */ }
+      lines.push(line);
+      opts.onLine?.(line);
     }
     waiters.forEach((w) => w());
   });
