@@ -18,7 +18,7 @@ import { ANNOTATIONS, LABELS } from '../operator/naming.js';
 import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
 import { makePlan } from '../operator/planner.js';
 import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
-import { DATA_DIR } from './support/analysis-fixture.js';
+import { DATA_DIR, DEFINITION } from './support/analysis-fixture.js';
 import { manyBasketsDir } from './support/paths.js';
 
 const catalogue = loadCatalogue();
@@ -36,7 +36,7 @@ const plan: Plan = {
   ],
   chunks: 5,
 };
-const recipe: Recipe = { chunkSize: 50, tree: catalogue.tree, energyUnit: catalogue.energyUnit, branches: catalogue.branches, volume: { pvc: 'atlas', mountPath: '/data' } };
+const recipe: Recipe = { chunkSize: 50, tree: catalogue.tree, energyUnit: catalogue.energyUnit, definition: DEFINITION, volume: { pvc: 'atlas', mountPath: '/data' } };
 const stored: StoredPlan = { plan, recipe };
 const tasks = tasksOf(stored);
 
@@ -102,7 +102,7 @@ test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis
   assert.ok('plan' in back);
   const planned = await planAnalysis({
     analysis: made.plan.analysis, catalogue, samples: selectSamples(catalogue, ['data', 'llll']), source: volume, lumi: 10,
-    binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 2_345,
+    definition: DEFINITION, chunkSize: 2_345,
   });
   assert.deepEqual(tasksOf(back), planned.tasks);
   assert.ok(planned.tasks.some((t) => t.xsecWeight !== undefined) && planned.tasks.some((t) => t.xsecWeight === undefined));

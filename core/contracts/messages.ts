@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BranchesSchema, CategoryKind, LumiSourceSchema } from '../catalogue.js';
+import { CategoryKind, LumiSourceSchema } from '../catalogue.js';
+import { AnalysisDefinitionSchema } from './analysis-definition.js';
 
 /**
  * The versioned JSON documents that cross process boundaries: a chunk task (what a worker is told),
@@ -26,15 +27,19 @@ export const ChunkSchema = Type.Object({
   entryStop: Count,
 }, { additionalProperties: false });
 
-/** Everything a worker needs to process one chunk, with no catalogue lookup on its side. */
+/**
+ * Everything a worker needs to process one chunk, with no catalogue lookup on its side: v2 carries
+ * the analysis definition (cuts, weight, histograms) where v1 carried branch names for built-in cuts.
+ */
 export const TaskSchema = Type.Object({
-  schema: Type.Literal('hzz.task/v1'),
+  schema: Type.Literal('hzz.task/v2'),
   analysis: Type.String({ minLength: 1 }),
   chunk: ChunkSchema,
   tree: Type.String({ minLength: 1 }),
   energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
-  branches: BranchesSchema,
-  binning: BinningSchema,
+  definition: AnalysisDefinitionSchema,
+  /** The run's luminosity, fb⁻¹: the definition's weight may use it (`lumi`). */
+  lumi: Type.Number({ exclusiveMinimum: 0 }),
   /** Cross-section weight (lumi × 1000 × xsec / (sumw × efficiency)); absent for data, which counts 1. */
   xsecWeight: Type.Optional(Type.Number()),
 }, { additionalProperties: false });
