@@ -19,11 +19,11 @@ export async function analyzeChunk(task: Task): Promise<SampleHistogram> {
   const simulated = task.xsecWeight !== undefined;
   const compiled = compiledFor(definition, simulated);
   checkTreeTypes(tree, compiled.reads, definition.branches, definition.name);
-  const all = definition.histograms.map((d) => emptyHistogram(d.binning));
-  const h = all[0]!;
+  const [first, ...rest] = definition.histograms.map((d) => d.binning);
+  const h = emptyHistogram(first!, definition.cuts.length, rest);
   const acc: Accumulators = {
-    cutflow: definition.cuts.map(() => 0),
-    histograms: definition.histograms.map((d, i) => ({ bin: binFinder(d.binning), sumw: all[i]!.sumw, sumw2: all[i]!.sumw2, entries: all[i]!.entries })),
+    cutflow: h.cutflow,
+    histograms: [h, ...h.more].map((bins, i) => ({ bin: binFinder(definition.histograms[i]!.binning), ...bins })),
   };
   const k = { xsecWeight: task.xsecWeight ?? 1, lumi: task.lumi, toGeV: task.energyUnit === 'MeV' ? 0.001 : 1 };
   const names = compiled.reads.map((b) => b.name);
@@ -31,7 +31,7 @@ export async function analyzeChunk(task: Task): Promise<SampleHistogram> {
     compiled.run(names.map((n) => w.columns.get(n)!), w.entryStart, w.entryStop, acc, k);
     h.nRead += w.entryStop - w.entryStart;
   }
-  h.nSelected = acc.cutflow.length > 0 ? acc.cutflow[acc.cutflow.length - 1]! : h.nRead;
+  h.nSelected = h.cutflow.length > 0 ? h.cutflow[h.cutflow.length - 1]! : h.nRead;
   return h;
 }
 
@@ -51,8 +51,8 @@ function compiledFor(definition: AnalysisDefinition, simulated: boolean): Compil
 /** The partial message for a chunk's histogram. */
 export function toPartial(task: Task, h: SampleHistogram): PartialHistogram {
   return {
-    schema: 'hzz.partial/v1', analysis: task.analysis, chunk: task.chunk, binning: task.definition.histograms[0]!.binning,
-    sumw: h.sumw, sumw2: h.sumw2, entries: h.entries, nRead: h.nRead, nSelected: h.nSelected,
+    schema: 'hzz.partial/v2', analysis: task.analysis, chunk: task.chunk, binning: task.definition.histograms[0]!.binning,
+    sumw: h.sumw, sumw2: h.sumw2, entries: h.entries, nRead: h.nRead, nSelected: h.nSelected, cutflow: h.cutflow, more: h.more,
     worker: { host: hostname(), version: PACKAGE_VERSION }, producedAt: new Date().toISOString(),
   };
 }

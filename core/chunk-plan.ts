@@ -90,6 +90,7 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   const chunks = splitIntoChunks(files, req.chunkSize);
   const plan: Plan = {
     schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: definition.histograms[0]!.binning,
+    cuts: definition.cuts.map((c) => c.name), histograms: definition.histograms.map(({ name, label, binning }) => ({ name, label, binning })),
     // Only the categories that run: one that did not is no part of the result (no legend entry, no zero arrays).
     categories: cat.categories.filter((c) => ran.some((o) => o.sample.category === c.name)).map(({ name, kind, label, color }) => ({ name, kind, label, color })),
     samples: ran.map(({ sample: s, file, standIn }) => ({

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
+import type { Bins } from '../core/histogram.js';
 import type { MergedHistograms } from '../core/merge.js';
 import { runLocal } from '../local/run-local.js';
 import { CLI, fullCatalogueDir, REPO, SHARED_DATA } from './support/paths.js';
@@ -18,13 +19,20 @@ import { maxRelativeDifference, runReference, type ReferenceSample } from './sup
 const CATALOG_2020 = join(REPO, 'catalogues/atlas-2020-4lep.json');
 const DEFINITION_2020 = JSON.parse(readFileSync(join(REPO, 'definitions/atlas-2020-4lep.json'), 'utf8')) as AnalysisDefinition;
 
-function sameAsReference(h: { sumw: number[]; sumw2: number[]; entries: number[]; nRead: number; nSelected: number } | undefined, r: ReferenceSample | undefined, sample: string): void {
+function sameBins(h: Bins, r: Bins, what: string): void {
+  assert.deepEqual(h.entries, r.entries, `${what}: selected events per bin`);
+  assert.ok(maxRelativeDifference(h.sumw, r.sumw) < 1e-6, `${what}: sum of weights differs by ${maxRelativeDifference(h.sumw, r.sumw)}`);
+  assert.ok(maxRelativeDifference(h.sumw2, r.sumw2) < 1e-6, `${what}: sum of squared weights differs by ${maxRelativeDifference(h.sumw2, r.sumw2)}`);
+}
+
+function sameAsReference(h: Bins & { nRead: number; nSelected: number; cutflow: number[]; more?: Bins[] } | undefined, r: ReferenceSample | undefined, sample: string): void {
   assert.ok(h && r, `${sample}: in both runs`);
   assert.equal(h.nRead, r.nRead, `${sample}: events read`);
   assert.equal(h.nSelected, r.nSelected, `${sample}: events selected`);
-  assert.deepEqual(h.entries, r.entries, `${sample}: selected events per bin`);
-  assert.ok(maxRelativeDifference(h.sumw, r.sumw) < 1e-6, `${sample}: sum of weights differs by ${maxRelativeDifference(h.sumw, r.sumw)}`);
-  assert.ok(maxRelativeDifference(h.sumw2, r.sumw2) < 1e-6, `${sample}: sum of squared weights differs by ${maxRelativeDifference(h.sumw2, r.sumw2)}`);
+  assert.deepEqual(h.cutflow, r.cutflow, `${sample}: events passing each cut`);
+  sameBins(h, r, `${sample} m4l`);
+  assert.equal(h.more?.length ?? 0, r.more?.length ?? 0, `${sample}: as many further histograms`);
+  r.more?.forEach((m, i) => sameBins(h.more![i]!, m, `${sample} lepton ${i} pT`));
 }
 
 function writeDefinition(def: unknown): { file: string; dir: string } {
@@ -52,6 +60,24 @@ describe('the 2020 notebook as revised in August 2024 equals its uproot implemen
       assert.ok(ours.plan.samples.some((s) => plain[s.sample]!.nSelected > ours.samples.get(s.sample)!.nSelected), 'the cutoffs select fewer events than the 2020 notebook');
     });
   }
+});
+
+test('hzz run writes each histogram of the revision as its own PNG and JSON, and the cut-flow in the table, histograms.json and cutflow.csv', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'hzz-rev2024-')), 'out');
+  const run = hzz(['run', '--analysis', 'atlas-2020-4lep-rev2024', '--data', SHARED_DATA, '--samples', 'data_D,Zee', '--parallel', '2', '--out', out]);
+  assert.equal(run.status, 0, run.stderr);
+  const main = JSON.parse(readFileSync(join(out, 'histograms.json'), 'utf8')) as { lumi: number; cuts: string[]; samples: Record<string, ReferenceSample> };
+  const ref = runReference({ catalog: CATALOG_2020, data: SHARED_DATA, samples: ['data_D', 'Zee'], lumi: main.lumi, extra: ['--notebook', 'rev2024'] });
+  assert.deepEqual(main.cuts, ['leading lepton pT', 'sub-leading lepton pT', 'third-leading lepton pT', 'lepton type', 'lepton charge']);
+  ['leading_lep_pt', 'sub_leading_lep_pt', 'third_leading_lep_pt', 'last_lep_pt'].forEach((name, i) => {
+    assert.ok(readFileSync(join(out, `hzz_${name}.png`)).subarray(1, 4).toString() === 'PNG', `hzz_${name}.png is a PNG`);
+    const doc = JSON.parse(readFileSync(join(out, `hzz_${name}.json`), 'utf8')) as { histogram: { name: string }; binning: object; samples: Record<string, Bins> };
+    assert.deepEqual([doc.histogram.name, doc.binning], [name, { lo: 0, hi: 200, width: 5 }]);
+    for (const s of ['data_D', 'Zee']) sameBins(doc.samples[s]!, ref[s]!.more![i]!, `${name} ${s}`);
+  });
+  const csv = readFileSync(join(out, 'cutflow.csv'), 'utf8').split('\n');
+  assert.ok(csv.includes(`sample,data_D,lepton charge,${ref.data_D!.cutflow[4]}`), 'cutflow.csv holds the last cut of data_D');
+  assert.match(run.stdout, new RegExp(`third-leading lepton pT +${ref.data_D!.cutflow[2]} +${ref.Zee!.cutflow[2]}`), 'the table shows the cut-flow per category');
 });
 
 test('a physicist keeps only 4μ events in a copy of the 2020 definition and reruns it with hzz run --analysis', () => {

@@ -35,7 +35,7 @@ describe('baskets decoded into reused memory', () => {
     const whole = await analyzeChunk(chunkTask(file, { entryStart: 0, entryStop: 40_000 }));
     const parts = [];
     for (let start = 0; start < 40_000; start += 2_345) parts.push(await analyzeChunk(chunkTask(file, { entryStart: start, entryStop: Math.min(40_000, start + 2_345) })));
-    const sum = parts.reduce((acc, h) => mergeInto(acc, h), emptyHistogram({ lo: 80, hi: 250, width: 5 }));
+    const sum = parts.reduce((acc, h) => mergeInto(acc, h), emptyHistogram({ lo: 80, hi: 250, width: 5 }, DEFINITION.cuts.length));
     assert.equal(sum.nRead, 40_000);
     assert.equal(sum.nSelected, whole.nSelected);
     assert.deepEqual(sum.entries, whole.entries);

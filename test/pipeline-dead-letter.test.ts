@@ -38,8 +38,8 @@ test('malformed messages land in the dead-letter queues with their reason; the r
 
   const good = toPartial(fx.tasks[1]!, emptyHistogram(fx.plan.binning));
   const bad = [
-    { key: ROUTING.partial, body: '{"schema": "hzz.partial/v1", "analysis": ', reason: /not valid JSON/ },
-    { key: ROUTING.partial, body: JSON.stringify({ schema: 'hzz.partial/v1', analysis: ID }), reason: /partial: invalid: .*\/chunk/ },
+    { key: ROUTING.partial, body: '{"schema": "hzz.partial/v2", "analysis": ', reason: /not valid JSON/ },
+    { key: ROUTING.partial, body: JSON.stringify({ schema: 'hzz.partial/v2', analysis: ID }), reason: /partial: invalid: .*\/chunk/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, schema: 'hzz.partial/v2' }), reason: /\/schema/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, analysis: 'default/../../etc/g1' }), reason: /contains '\.\.'/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, analysis: '/abs/g1' }), reason: /absolute path/ },

@@ -44,8 +44,9 @@ export const TaskSchema = Type.Object({
   xsecWeight: Type.Optional(Type.Number()),
 }, { additionalProperties: false });
 
+/** v2: the cut-flow and the definition's further histograms, which v1 did not have. */
 export const PartialHistogramSchema = Type.Object({
-  schema: Type.Literal('hzz.partial/v1'),
+  schema: Type.Literal('hzz.partial/v2'),
   analysis: Type.String({ minLength: 1 }),
   chunk: ChunkSchema,
   binning: BinningSchema,
@@ -54,6 +55,10 @@ export const PartialHistogramSchema = Type.Object({
   entries: Type.Array(Count),
   nRead: Count,
   nSelected: Count,
+  /** Events passing each cut and all before it (the plan's `cuts`). */
+  cutflow: Type.Array(Count),
+  /** The plan's `histograms` after the first, whose bins are sumw, sumw2 and entries above. */
+  more: Type.Array(Type.Object({ sumw: Bins, sumw2: Bins, entries: Type.Array(Count) }, { additionalProperties: false })),
   worker: Type.Object({ host: Type.String(), version: Type.String() }),
   producedAt: Type.String(),
 }, { additionalProperties: false });
@@ -84,6 +89,10 @@ export const PlanSchema = Type.Object({
   /** Where lumi came from (core/catalogue.ts runLumi); absent in plans made before it was recorded. */
   lumiSource: Type.Optional(LumiSourceSchema),
   binning: BinningSchema,
+  /** The analysis definition's cut names, in order; absent in plans made before definitions. */
+  cuts: Type.Optional(Type.Array(Type.String())),
+  /** Its histograms, the first of which is `binning`'s; absent in plans made before definitions. */
+  histograms: Type.Optional(Type.Array(Type.Object({ name: Type.String(), label: Type.String(), binning: BinningSchema }, { additionalProperties: false }))),
   categories: Type.Array(Type.Object({ name: Type.String(), kind: CategoryKind, label: Type.String(), color: Type.String() })),
   samples: Type.Array(PlanSampleSchema),
   chunks: Count,

@@ -11,6 +11,10 @@ export interface ReferenceSample {
   entries: number[];
   nRead: number;
   nSelected: number;
+  /** Events passing each of the notebook's cuts and all before it. */
+  cutflow: number[];
+  /** The August 2024 revision's four lepton-pT histograms. */
+  more?: { sumw: number[]; sumw2: number[]; entries: number[] }[];
 }
 
 /** Runs the uproot reference (reference/hzz_reference.py) at the luminosity our run used, and returns its per-sample histograms. */
