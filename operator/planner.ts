@@ -50,7 +50,7 @@ function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs): PlanRe
   if (problems.length > 0) throw badInput('spec.binning', problems.join('; '));
   return {
     analysis: id, catalogue, samples: selectSamples(catalogue, spec.samples), source: sourceOf(spec, catalogue, dataPvcs),
-    lumi: spec.lumi, definition: withPlotBinning(loadDefinition(catalogue.release).definition, spec.binning), chunkSize: spec.chunkSize,
+    lumi: spec.lumi, definition: withPlotBinning(loadDefinition(spec.analysis ?? catalogue.release).definition, spec.binning), chunkSize: spec.chunkSize,
   };
 }
 

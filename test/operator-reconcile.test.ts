@@ -119,11 +119,22 @@ test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself
   assert.ok('error' in failed && failed.error === 'sample x: not a ROOT file');
 });
 
+test('plan: spec.analysis names the definition the plan and every task carry; spec.binning rebins its first histogram', async () => {
+  const a = analysis({ analysis: 'atlas-2020-4lep-rev2024', samples: ['data_A'], source: { urlPrefix: DATA_DIR }, binning: { lo: 100, hi: 200, width: 10 } });
+  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map());
+  assert.ok('plan' in made, JSON.stringify(made));
+  assert.deepEqual(made.plan.cuts, ['leading lepton pT', 'sub-leading lepton pT', 'third-leading lepton pT', 'lepton type', 'lepton charge']);
+  assert.deepEqual(made.plan.histograms!.map((h) => [h.name, h.binning.lo]), [['m4l', 100], ['leading_lep_pt', 0], ['sub_leading_lep_pt', 0], ['third_leading_lep_pt', 0], ['last_lep_pt', 0]]);
+  const tasks = tasksOf(made);
+  assert.ok(tasks.length > 0 && tasks.every((t) => t.definition.name === 'atlas-2020-4lep-rev2024' && t.definition.histograms[0]!.binning.width === 10));
+});
+
 test('plan identity: only fields that shape the plan change its hash', () => {
   const base = resolveSpec(analysis().spec);
   const same = (s: Partial<AnalysisSpec>) => planSpecHash(resolveSpec({ ...analysis().spec, ...s })) === planSpecHash(base);
   assert.ok(same({ parallelism: 9 }) && same({ retriesPerChunk: 0 }) && same({ maxFailedChunks: 4 }) && same({ image: 'other' }));
   assert.ok(!same({ chunkSize: 51 }) && !same({ binning: { lo: 80, hi: 250, width: 10 } }) && !same({ samples: ['data_A'] }) && !same({ output: 'runs' }));
+  assert.ok(!same({ analysis: 'atlas-2020-4lep-rev2024' }), 'another analysis definition is another plan');
   assert.ok(same({ binning: { width: 5, hi: 250, lo: 80 } }), 'key order does not matter');
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { AnalysisDefinitionSchema, type AnalysisDefinition } from '../contracts/analysis-definition.js';
 import { badInput } from '../contracts/errors.js';
 import { checked } from '../schema-check.js';
@@ -16,6 +16,11 @@ const SHIPPED = /^[A-Za-z0-9_.+-]+$/;
 export function shippedDefinitionFile(name: string): string | undefined {
   const file = `${DEFINITIONS_DIR}${name}.json`;
   return SHIPPED.test(name) && existsSync(file) ? file : undefined;
+}
+
+/** The shipped definitions' names: what spec.analysis may name. */
+export function shippedDefinitionNames(): string[] {
+  return readdirSync(DEFINITIONS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
 }
 
 /** A shipped definition's name, or the path of a JSON file. */
