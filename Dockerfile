@@ -50,6 +50,7 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/catalogues ./catalogues
+COPY --from=build /src/definitions ./definitions
 # test/ and bench/ are not in the build context (.dockerignore), so dist/ holds only the product.
 COPY --from=build /src/dist ./dist
 # The operator's chunk Jobs run `hzz worker` (their command replaces the entrypoint), so `hzz`

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { declaredVsHandWritten } from './declared-speed.js';
 
 /**
  * `npm run bench`: our reader + selection + histogram against the uproot reference, on the same
@@ -71,6 +72,8 @@ for (const [label, files, data, samples] of [
   console.log(`${label.padEnd(28)} ${fmt(o.events).padStart(9)}   ${fmt(best(o)).padStart(9)}   ${fmt(best(r)).padStart(11)}   ${fmt(best(ri)).padStart(16)}   ${(best(o) / faster).toFixed(2)}`);
   console.log(`${''.padEnd(28)} peak memory: ours ${mb(o.peakRssBytes)}, uproot ${mb(r.peakRssBytes)}, uproot+isal ${mb(ri.peakRssBytes)}`);
 }
+
+console.log(`\non the large input, ${declaredVsHandWritten(REPO, join(large, 'mc_363490.llll.4lep.root'), REPS)}`);
 
 const smallMem = JSON.parse(node('bench/single-core.js', ['1', join(SHARED, 'data_A.4lep.root')])) as Timing;
 const largeMem = JSON.parse(node('bench/single-core.js', ['1', join(large, 'mc_363490.llll.4lep.root')])) as Timing;

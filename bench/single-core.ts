@@ -1,3 +1,4 @@
+import { loadDefinition } from '../core/analysis/load-definition.js';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
 import { RootTree } from '../core/root/tree.js';
@@ -9,6 +10,7 @@ import { RootTree } from '../core/root/tree.js';
  */
 const [reps, ...files] = process.argv.slice(2);
 const cat = loadCatalogue();
+const { definition } = loadDefinition(cat.release);
 const seconds: number[] = [];
 let events = 0;
 let selected = 0;
@@ -21,8 +23,7 @@ for (let rep = 0; rep < Number(reps); rep++) {
     // analyzeChunk's own open is served from its cache after the first repetition.
     const tree = await RootTree.open(url, cat.tree);
     const h = await analyzeChunk({
-      schema: 'hzz.task/v1', analysis: 'bench', tree: cat.tree, energyUnit: cat.energyUnit, branches: cat.branches,
-      binning: { lo: 80, hi: 250, width: 5 }, xsecWeight: 1e-3,
+      schema: 'hzz.task/v2', analysis: 'bench', tree: cat.tree, energyUnit: cat.energyUnit, definition, lumi: 10, xsecWeight: 1e-3,
       chunk: { index: 0, sample: 'bench', category: 'bench', url, entryStart: 0, entryStop: tree.entries },
     });
     events += h.nRead;

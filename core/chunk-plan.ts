@@ -1,8 +1,10 @@
-import { branchesRead } from './analyze-chunk.js';
+import { checkDefinition } from './analysis/check-definition.js';
+import { branchesRead } from './analysis/compile-definition.js';
+import { checkTreeTypes } from './analysis/tree-types.js';
 import { categoryOf, runLumi, type Catalogue, type Sample } from './catalogue.js';
+import type { AnalysisDefinition } from './contracts/analysis-definition.js';
 import { errorMessage } from './contracts/errors.js';
 import { STAND_IN_TITLE, type Chunk, type Plan, type Task } from './contracts/messages.js';
-import type { Binning } from './histogram.js';
 import { locateSample } from './locate.js';
 import { RootTree } from './root/tree.js';
 import { crossSectionWeight } from './weights.js';
@@ -48,7 +50,8 @@ export interface PlanRequest {
   source: string;
   /** fb⁻¹ when set (--lumi, spec.lumi); otherwise the data's (runLumi). */
   lumi?: number | undefined;
-  binning: Binning;
+  /** The analysis the chunks run; its first histogram is the plan's. */
+  definition: AnalysisDefinition;
   chunkSize: number;
 }
 
@@ -66,13 +69,15 @@ export interface PlanResult {
  * the chunks.
  */
 export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
-  const { catalogue: cat } = req;
+  const { catalogue: cat, definition } = req;
+  const checked = checkDefinition(definition);
   const opened = await Promise.all(req.samples.map(async (s) => {
     try {
       const url = locateSample(req.source, s);
       const tree = await RootTree.open(url, cat.tree);
-      const { lepton, weights } = branchesRead(cat.branches, categoryOf(cat, s).kind !== 'data');
-      const file: PlannedFile = { sample: s.name, category: s.category, url, entries: tree.entries, clusterEntries: tree.clusterEntries([...lepton, ...weights]) };
+      const reads = branchesRead(checked, categoryOf(cat, s).kind !== 'data');
+      checkTreeTypes(tree, reads, definition.branches, definition.name);
+      const file: PlannedFile = { sample: s.name, category: s.category, url, entries: tree.entries, clusterEntries: tree.clusterEntries(reads.map((b) => b.name)) };
       return { sample: s, file, standIn: tree.title.startsWith(STAND_IN_TITLE) };
     } catch (error) {
       return { sample: s, error };
@@ -84,7 +89,8 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   const { lumi, lumiSource } = runLumi(cat, ran.map((o) => o.sample), req.lumi);
   const chunks = splitIntoChunks(files, req.chunkSize);
   const plan: Plan = {
-    schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: req.binning,
+    schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: definition.histograms[0]!.binning,
+    cuts: definition.cuts.map((c) => c.name), histograms: definition.histograms.map(({ name, label, binning }) => ({ name, label, binning })),
     // Only the categories that run: one that did not is no part of the result (no legend entry, no zero arrays).
     categories: cat.categories.filter((c) => ran.some((o) => o.sample.category === c.name)).map(({ name, kind, label, color }) => ({ name, kind, label, color })),
     samples: ran.map(({ sample: s, file, standIn }) => ({
@@ -93,23 +99,23 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
     })),
     chunks: chunks.length,
   };
-  const tasks = chunkTasks(plan, cat, chunks);
+  const tasks = chunkTasks(plan, { tree: cat.tree, energyUnit: cat.energyUnit, definition }, chunks);
   return { plan, tasks, files, failures: opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : [])) };
 }
 
-/** What a tree's branches are called and in which unit, as a task carries it. */
-export type TreeLayout = Pick<Task, 'tree' | 'energyUnit' | 'branches'>;
+/** The tree, its energy unit and the analysis definition, as a task carries them. */
+export type TreeLayout = Pick<Task, 'tree' | 'energyUnit' | 'definition'>;
 
 /**
- * A task per chunk: the chunk, where its tree's branches are, the plan's binning and its sample's
- * cross-section weight. The operator rebuilds a stored plan's tasks with this too, so a Job gets the
+ * A task per chunk: the chunk, the tree and the definition to run on it, the plan's luminosity and
+ * its sample's cross-section weight. The operator rebuilds a stored plan's tasks with this too, so a Job gets the
  * very task `hzz run` would have analysed.
  */
 export function chunkTasks(plan: Plan, layout: TreeLayout, chunks: readonly Chunk[]): Task[] {
   const xsecWeights = new Map(plan.samples.map((s) => [s.sample, s.xsecWeight]));
   return chunks.map((chunk): Task => ({
-    schema: 'hzz.task/v1', analysis: plan.analysis, chunk, tree: layout.tree, energyUnit: layout.energyUnit,
-    branches: layout.branches, binning: plan.binning, ...optional('xsecWeight', xsecWeights.get(chunk.sample)),
+    schema: 'hzz.task/v2', analysis: plan.analysis, chunk, tree: layout.tree, energyUnit: layout.energyUnit,
+    definition: layout.definition, lumi: plan.lumi, ...optional('xsecWeight', xsecWeights.get(chunk.sample)),
   }));
 }
 

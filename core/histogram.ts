@@ -10,14 +10,21 @@ export interface Binning {
   width: number;
 }
 
-export interface SampleHistogram {
+export interface Bins {
   sumw: number[];
   sumw2: number[];
   /** Unweighted number of events per bin. */
   entries: number[];
+}
+
+export interface SampleHistogram extends Bins {
   nRead: number;
   /** Events that passed the selection, in range or not. */
   nSelected: number;
+  /** Events passing each cut of the analysis and all before it, in the definition's order. */
+  cutflow: number[];
+  /** The definition's histograms after the first (which is this one), in its order. */
+  more: Bins[];
 }
 
 export const DEFAULT_BINNING: Binning = { lo: 80, hi: 250, width: 5 };
@@ -66,18 +73,32 @@ export function binFinder(b: Binning): (x: number) => number {
   };
 }
 
-export function emptyHistogram(b: Binning): SampleHistogram {
+export function emptyBins(b: Binning): Bins {
   const n = binCount(b);
-  return { sumw: new Array(n).fill(0), sumw2: new Array(n).fill(0), entries: new Array(n).fill(0), nRead: 0, nSelected: 0 };
+  return { sumw: new Array(n).fill(0), sumw2: new Array(n).fill(0), entries: new Array(n).fill(0) };
 }
 
-export function mergeInto(into: SampleHistogram, h: SampleHistogram): SampleHistogram {
+/** An empty histogram in binning `b`, counting `cuts` cuts, with empty bins in each of `more`. */
+export function emptyHistogram(b: Binning, cuts = 0, more: readonly Binning[] = []): SampleHistogram {
+  return { ...emptyBins(b), nRead: 0, nSelected: 0, cutflow: new Array(cuts).fill(0), more: more.map(emptyBins) };
+}
+
+function addBins(into: Bins, h: Bins): void {
   if (h.sumw.length !== into.sumw.length) throw new Error(`cannot merge histograms of ${h.sumw.length} and ${into.sumw.length} bins`);
   for (let i = 0; i < into.sumw.length; i++) {
     into.sumw[i]! += h.sumw[i]!;
     into.sumw2[i]! += h.sumw2[i]!;
     into.entries[i]! += h.entries[i]!;
   }
+}
+
+export function mergeInto(into: SampleHistogram, h: SampleHistogram): SampleHistogram {
+  if (h.cutflow.length !== into.cutflow.length || h.more.length !== into.more.length) {
+    throw new Error(`cannot merge a histogram of ${h.cutflow.length} cuts and ${h.more.length} more histograms into one of ${into.cutflow.length} and ${into.more.length}`);
+  }
+  addBins(into, h);
+  h.more.forEach((m, i) => addBins(into.more[i]!, m));
+  h.cutflow.forEach((n, i) => { into.cutflow[i]! += n; });
   into.nRead += h.nRead;
   into.nSelected += h.nSelected;
   return into;

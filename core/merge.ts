@@ -14,16 +14,27 @@ export interface MergedHistograms {
   chunksDone: number;
 }
 
+/**
+ * The results as if the definition's histogram `j` were its first (the one `binning` is of): each
+ * further histogram is then drawn and written by the same code as the first.
+ */
+export function histogramView(r: MergedHistograms, j: number): MergedHistograms {
+  const h = r.plan.histograms![j]!;
+  const pick = (m: Map<string, SampleHistogram>) => new Map([...m].map(([k, s]) => [k, { ...s, ...s.more[j - 1]!, more: [] }]));
+  return { ...r, plan: { ...r.plan, binning: h.binning, histograms: [h] }, samples: pick(r.samples), categories: pick(r.categories) };
+}
+
 export function mergePartials(plan: Plan, partials: Iterable<PartialHistogram>): MergedHistograms {
   const ordered = [...partials].sort((a, b) => a.chunk.index - b.chunk.index);
-  const samples = new Map(plan.samples.map((s) => [s.sample, emptyHistogram(plan.binning)]));
+  const empty = (): SampleHistogram => emptyHistogram(plan.binning, plan.cuts?.length, plan.histograms?.slice(1).map((h) => h.binning));
+  const samples = new Map(plan.samples.map((s) => [s.sample, empty()]));
   for (const p of ordered) {
     if (!sameBinning(p.binning, plan.binning)) throw new Error(`chunk ${p.chunk.index} has binning ${JSON.stringify(p.binning)}, the plan ${JSON.stringify(plan.binning)}`);
     const h = samples.get(p.chunk.sample);
     if (!h) throw new Error(`chunk ${p.chunk.index} is for sample '${p.chunk.sample}', which is not in the plan`);
     mergeInto(h, p);
   }
-  const categories = new Map(plan.categories.map((c) => [c.name, emptyHistogram(plan.binning)]));
+  const categories = new Map(plan.categories.map((c) => [c.name, empty()]));
   for (const s of plan.samples) mergeInto(categories.get(s.category)!, samples.get(s.sample)!);
   return { plan, samples, categories, chunksDone: ordered.length };
 }

@@ -1,30 +1,43 @@
 import { join } from 'node:path';
 import { binEdges, type SampleHistogram } from './histogram.js';
-import type { MergedHistograms } from './merge.js';
+import { histogramView, type MergedHistograms } from './merge.js';
 import { renderPlot } from './plot.js';
 import { writeAtomic } from './util/write-atomic.js';
 
 /**
  * The output folder's files, drawn and written from the merged histograms, each atomically:
- * hzz_m4l.png, histograms.json (every number) and histograms.csv (one row per category and bin).
+ * hzz_m4l.png, histograms.json (every number, the cut-flow too) and histograms.csv (one row per
+ * category and bin) for the definition's first histogram; cutflow.csv; and for each further
+ * histogram NAME of the definition, hzz_NAME.png and hzz_NAME.json.
  */
-export const OUTPUT_FILES = { png: 'hzz_m4l.png', json: 'histograms.json', csv: 'histograms.csv' } as const;
+export const OUTPUT_FILES = { png: 'hzz_m4l.png', json: 'histograms.json', csv: 'histograms.csv', cutflow: 'cutflow.csv' } as const;
+
+export const histogramFiles = (name: string) => ({ png: `hzz_${name}.png`, json: `hzz_${name}.json` });
 
 export function writeOutputs(dir: string, r: MergedHistograms, extra: Record<string, unknown> = {}): void {
   writeAtomic(join(dir, OUTPUT_FILES.json), JSON.stringify(histogramsDocument(r, extra), null, 1) + '\n');
   writeAtomic(join(dir, OUTPUT_FILES.csv), histogramsCsv(r));
+  writeAtomic(join(dir, OUTPUT_FILES.cutflow), cutflowCsv(r));
   writeAtomic(join(dir, OUTPUT_FILES.png), renderPlot(r));
+  r.plan.histograms?.slice(1).forEach((h, i) => {
+    const view = histogramView(r, i + 1);
+    const files = histogramFiles(h.name);
+    writeAtomic(join(dir, files.json), JSON.stringify(histogramsDocument(view, extra), null, 1) + '\n');
+    writeAtomic(join(dir, files.png), renderPlot(view));
+  });
 }
 
 /** histograms.json: everything needed to redraw the plot or check a number, per sample and category. */
 export function histogramsDocument(r: MergedHistograms, extra: Record<string, unknown> = {}) {
-  const histo = (h: SampleHistogram) => ({ sumw: h.sumw, sumw2: h.sumw2, entries: h.entries, nRead: h.nRead, nSelected: h.nSelected });
+  const histo = (h: SampleHistogram) => ({ sumw: h.sumw, sumw2: h.sumw2, entries: h.entries, nRead: h.nRead, nSelected: h.nSelected, ...(r.plan.cuts && { cutflow: h.cutflow }) });
   return {
     schema: 'hzz.histograms/v1',
     analysis: r.plan.analysis,
     release: r.plan.release,
     lumi: r.plan.lumi,
     ...(r.plan.lumiSource && { lumiSource: r.plan.lumiSource }),
+    ...(r.plan.histograms && { histogram: r.plan.histograms[0] }),
+    ...(r.plan.cuts && { cuts: r.plan.cuts }),
     binning: r.plan.binning,
     edges: binEdges(r.plan.binning),
     complete: r.chunksDone === r.plan.chunks,
@@ -45,6 +58,18 @@ function histogramsCsv(r: MergedHistograms): string {
     const h = r.categories.get(c.name)!;
     h.sumw.forEach((w, i) => rows.push([csvField(c.name), c.kind, edges[i], edges[i + 1], w, h.sumw2[i], h.entries[i]].join(',')));
   }
+  return rows.join('\n') + '\n';
+}
+
+/** cutflow.csv: one row per (sample or category, cut): the events read, then those passing each cut and all before it. */
+function cutflowCsv(r: MergedHistograms): string {
+  const rows = ['level,name,cut,events'];
+  const add = (level: string, name: string, h: SampleHistogram) => {
+    rows.push([level, csvField(name), 'read', h.nRead].join(','));
+    (r.plan.cuts ?? []).forEach((cut, i) => rows.push([level, csvField(name), csvField(cut), h.cutflow[i]].join(',')));
+  };
+  for (const s of r.plan.samples) add('sample', s.sample, r.samples.get(s.sample)!);
+  for (const c of r.plan.categories) add('category', c.name, r.categories.get(c.name)!);
   return rows.join('\n') + '\n';
 }
 

@@ -41,6 +41,7 @@ interface Drawn {
 export function renderPlot(r: MergedHistograms): Buffer {
   registerFont();
   const { binning, lumi } = r.plan;
+  const xTitle = r.plan.histograms?.[0]?.label ?? X_TITLE;
   const edges = binEdges(binning);
   const centres = edges.slice(0, -1).map((e, i) => (e + edges[i + 1]!) / 2);
   const hist = (name: string): SampleHistogram => r.categories.get(name)!;
@@ -95,7 +96,7 @@ export function renderPlot(r: MergedHistograms): Buffer {
       chart.ctx.save();
       chart.ctx.fillStyle = 'black';
       chart.ctx.textBaseline = 'middle';
-      richText(chart.ctx, X_TITLE, x.right, x.bottom - X_TITLE_SIZE * 1.2 / 2 - 4, X_TITLE_SIZE, 'right');
+      richText(chart.ctx, xTitle, x.right, x.bottom - X_TITLE_SIZE * 1.2 / 2 - 4, X_TITLE_SIZE, 'right');
       chart.ctx.restore();
     },
   };
@@ -126,7 +127,7 @@ export function renderPlot(r: MergedHistograms): Buffer {
           grid: { display: false, drawTicks: false },
           border: { display: true, color: 'black', width: 1 },
           ticks: { color: 'black', font: { family: FONT, size: 12 }, padding: 6, stepSize: niceStep(binning.hi - binning.lo), includeBounds: false },
-          title: { display: true, text: plainText(X_TITLE), align: 'end', color: 'rgba(0,0,0,0)', font: { family: FONT, size: X_TITLE_SIZE } },
+          title: { display: true, text: plainText(xTitle), align: 'end', color: 'rgba(0,0,0,0)', font: { family: FONT, size: X_TITLE_SIZE } },
         },
         y: {
           type: 'linear', min: 0, max: top, stacked: true,
@@ -287,6 +288,7 @@ function legend(g: CanvasRenderingContext2D, area: { left: number; right: number
   g.restore();
 }
 
+/** For plans made before definitions, which carry no histogram label. */
 const X_TITLE = '4-lepton invariant mass m_{4\u2113} [GeV]';
 const X_TITLE_SIZE = 13;
 

@@ -1,8 +1,10 @@
+import { loadDefinition, withPlotBinning } from '../core/analysis/load-definition.js';
 import { loadCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
 import { planAnalysis, type PlanResult } from '../core/chunk-plan.js';
 import { localAnalysisId } from '../core/contracts/analysis-id.js';
 import { badInput } from '../core/contracts/errors.js';
-import { binningProblems, DEFAULT_BINNING, type Binning } from '../core/histogram.js';
+import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
+import { binningProblems, type Binning } from '../core/histogram.js';
 
 /**
  * `hzz run`'s options and its plan, the same with or without `--broker`: the catalogue, the samples
@@ -10,6 +12,8 @@ import { binningProblems, DEFAULT_BINNING, type Binning } from '../core/histogra
  */
 export interface LocalRunOptions {
   catalogue?: string | undefined;
+  /** An analysis definition: a shipped one's name or a JSON file; by default the one named as the catalogue's release. */
+  analysis?: string | undefined;
   /** Local folder or URL prefix; the catalogue's official URL prefix when absent. */
   data?: string | undefined;
   samples?: string[] | undefined;
@@ -25,7 +29,8 @@ export interface PreparedRun {
   catalogue: Catalogue;
   /** --lumi; absent, the plan takes the data's (runLumi). */
   lumi: number | undefined;
-  binning: Binning;
+  /** With --bins applied to its first histogram. */
+  definition: AnalysisDefinition;
 }
 
 /** Checks and completes the options, so that bad input fails before any file is opened. */
@@ -35,19 +40,19 @@ export function prepareRun(opts: LocalRunOptions): PreparedRun {
   const catalogue = loadCatalogue(opts.catalogue);
   const lumi = opts.lumi;
   if (lumi !== undefined && !(lumi > 0)) throw badInput('--lumi', `must be positive (got ${lumi})`);
-  const binning = opts.binning ?? DEFAULT_BINNING;
-  const problems = binningProblems(binning);
+  const problems = opts.binning ? binningProblems(opts.binning) : [];
   if (problems.length > 0) throw badInput('binning', problems.join('; '));
-  return { catalogue, lumi, binning };
+  const definition = withPlotBinning(loadDefinition(opts.analysis ?? catalogue.release).definition, opts.binning);
+  return { catalogue, lumi, definition };
 }
 
 /** Reads every selected file's header and cuts the files into chunks; reports the plan to onPlanned. */
 export async function planLocalRun(opts: LocalRunOptions, prepared = prepareRun(opts)): Promise<PlanResult> {
-  const { catalogue, lumi, binning } = prepared;
+  const { catalogue, lumi, definition } = prepared;
   const planned = await planAnalysis({
     analysis: localAnalysisId(new Date()),
     catalogue, samples: selectSamples(catalogue, opts.samples), source: opts.data ?? catalogue.urlPrefix,
-    lumi, binning, chunkSize: opts.chunkSize,
+    lumi, definition, chunkSize: opts.chunkSize,
   });
   opts.onPlanned?.(planned);
   return planned;

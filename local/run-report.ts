@@ -61,19 +61,32 @@ export function summaryTable(report: LocalRunReport, opts: { bySample?: boolean 
     rows.push([y.name + (standIns.has(y.name) ? ' (stand-in)' : ''), y.kind, String(y.read), String(y.selected), String(y.inRange),
       data ? String(y.inRange) : y.yield.toFixed(4), data ? y.statUnc.toFixed(1) : y.statUnc.toFixed(4)]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((v, i) => (i < 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   const read = categoryYields(r).reduce((t, y) => t + y.read, 0);
   const rate = report.seconds > 0 ? Math.round(read / report.seconds) : 0;
   const w = windowYield(r);
   const source = { set: 'as set', data: 'the data that ran', catalogue: "the catalogue's default: no data ran" }[r.plan.lumiSource ?? 'set'];
   return [
-    line(rows[0]!),
-    widths.map((n) => '-'.repeat(n)).join('  '),
-    ...rows.slice(1).map(line),
+    ...table(rows),
     '',
+    ...cutflowTable(r, opts.bySample === true),
     `MC normalised to ${r.plan.lumi} fb⁻¹ (${source})`,
     ...(w ? [`${w.lo}-${w.hi} GeV: signal ${w.signal.toFixed(3)}, background ${w.background.toFixed(3)}, data ${w.data}; s/√b ${w.sOverSqrtB.toPrecision(3)}, Asimov Z ${w.asimovZ.toPrecision(3)}`] : []),
     `chunks ${r.chunksDone}/${r.plan.chunks}, wall time ${report.seconds.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`,
   ].join('\n');
+}
+
+/** Rows as aligned columns under a rule: the first two columns (names) to the left, numbers to the right. */
+function table(rows: string[][], leftColumns = 2): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((v, i) => (i < leftColumns ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [line(rows[0]!), widths.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(1).map(line)];
+}
+
+/** The cut-flow: per category (or sample), the events read and those passing each cut and all before it. */
+function cutflowTable(r: MergedHistograms, bySample: boolean): string[] {
+  if (!r.plan.cuts || r.plan.cuts.length === 0) return [];
+  const columns = bySample ? r.plan.samples.map((s) => [s.sample, r.samples.get(s.sample)!] as const) : r.plan.categories.map((c) => [c.name, r.categories.get(c.name)!] as const);
+  const rows = [['cut', ...columns.map(([name]) => name)], ['(read)', ...columns.map(([, h]) => String(h.nRead))]];
+  r.plan.cuts.forEach((cut, i) => rows.push([cut, ...columns.map(([, h]) => String(h.cutflow[i]))]));
+  return [...table(rows, 1), ''];
 }

@@ -13,7 +13,7 @@ import { ANNOTATIONS, LABELS, MANAGER, controllerRef, planConfigMapName } from '
  * because it must not change while its chunks run: a restarted operator would otherwise re-read
  * the files' headers, and a file that changed in between would give chunks that no longer match
  * the Jobs already run or the plan the plotter holds. The ConfigMap holds the Plan the plotter
- * received and its recipe: what is needed to rebuild every Task from it (tree, branches, chunk
+ * received and its recipe: what is needed to rebuild every Task from it (tree, analysis definition, chunk
  * size, the files' cluster sizes) and the volume its files are on. The chunk list itself is recomputed with the pure splitIntoChunks, so the object stays small
  * whatever the number of chunks. A plan that could not be made is kept too, with its error, so a
  * bad spec fails once instead of being re-planned on every reconcile.
@@ -22,7 +22,7 @@ const RecipeSchema = Type.Object({
   chunkSize: Type.Integer({ minimum: 1 }),
   tree: TaskSchema.properties.tree,
   energyUnit: TaskSchema.properties.energyUnit,
-  branches: TaskSchema.properties.branches,
+  definition: TaskSchema.properties.definition,
   /** Entries per cluster of the samples whose chunks are cut on cluster boundaries (splitIntoChunks). */
   clusterEntries: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
   /** The PVC the plan's file paths are on, and where workers mount it (the paths include it). */
@@ -48,8 +48,8 @@ const KEYS = { plan: 'plan.json', recipe: 'recipe.json', error: 'error' } as con
 
 /** The spec fields a plan depends on; the rest (parallelism, retries, image, …) act on a running plan. */
 export function planSpecHash(spec: ResolvedSpec): string {
-  const { release, catalogue, samples, source, lumi, binning, chunkSize, output } = spec;
-  return createHash('sha256').update(canonicalJson({ release, catalogue, samples, source, lumi, binning, chunkSize, output })).digest('hex').slice(0, 16);
+  const { release, analysis, catalogue, samples, source, lumi, binning, chunkSize, output } = spec;
+  return createHash('sha256').update(canonicalJson({ release, analysis, catalogue, samples, source, lumi, binning, chunkSize, output })).digest('hex').slice(0, 16);
 }
 
 export function planConfigMap(owner: HZZAnalysis, generation: number, specHash: string, content: PlanContent): ConfigMap {

@@ -1,4 +1,5 @@
 import { isAbsolute, join, relative } from 'node:path';
+import { loadDefinition, withPlotBinning } from '../core/analysis/load-definition.js';
 import { parseCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
 import { describeFailure, planAnalysis, type PlanRequest } from '../core/chunk-plan.js';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
@@ -32,12 +33,13 @@ export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, genera
   const retryable = failures.filter((f) => errorKind(f.error) !== 'bad-input');
   if (retryable.length > 0) throw transient(`plan ${id}`, retryable.map(describeFailure).join('; '));
   if (failures.length > 0) return { error: failures.map(describeFailure).join('; ') };
-  const { tree, energyUnit, branches } = request.catalogue;
+  const { tree, energyUnit } = request.catalogue;
+  const { definition } = request;
   const pvc = spec.source?.pvc;
   const volume = pvc === undefined ? {} : { volume: { pvc, mountPath: dataPvcs.get(pvc)! } };
   const clustered = files.flatMap((f) => (f.clusterEntries ? [[f.sample, f.clusterEntries] as const] : []));
   const clusters = clustered.length === 0 ? {} : { clusterEntries: Object.fromEntries(clustered) };
-  return { plan, recipe: { chunkSize: spec.chunkSize, tree, energyUnit, branches, ...clusters, ...volume } };
+  return { plan, recipe: { chunkSize: spec.chunkSize, tree, energyUnit, definition, ...clusters, ...volume } };
 }
 
 function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs): PlanRequest {
@@ -48,7 +50,7 @@ function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs): PlanRe
   if (problems.length > 0) throw badInput('spec.binning', problems.join('; '));
   return {
     analysis: id, catalogue, samples: selectSamples(catalogue, spec.samples), source: sourceOf(spec, catalogue, dataPvcs),
-    lumi: spec.lumi, binning: spec.binning, chunkSize: spec.chunkSize,
+    lumi: spec.lumi, definition: withPlotBinning(loadDefinition(spec.analysis ?? catalogue.release).definition, spec.binning), chunkSize: spec.chunkSize,
   };
 }
 

@@ -48,6 +48,21 @@ export function partialMismatch(plan: Plan, p: PartialHistogram): string | undef
   if (!s) return `chunk ${c.index} is for sample '${c.sample}', which is not in the plan`;
   if (s.category !== c.category || s.url !== c.url) return `chunk ${c.index} names sample '${c.sample}' with another category or file than the plan`;
   if (c.entryStop > s.entries) return `chunk ${c.index} ends at entry ${c.entryStop}, past the sample's ${s.entries}`;
+  return shapeMismatch(plan, p);
+}
+
+/** A cut-flow or further histograms other than the plan's definition gives (a plan from before definitions has neither). */
+function shapeMismatch(plan: Plan, p: PartialHistogram): string | undefined {
+  const cuts = plan.cuts?.length ?? 0;
+  if (p.cutflow.length !== cuts) return `chunk ${p.chunk.index} has a cut-flow of ${p.cutflow.length} cuts, the plan ${cuts}`;
+  const more = plan.histograms?.slice(1) ?? [];
+  if (p.more.length !== more.length) return `chunk ${p.chunk.index} has ${p.more.length} further histograms, the plan ${more.length}`;
+  for (const [i, h] of more.entries()) {
+    const n = binCount(h.binning);
+    for (const key of ['sumw', 'sumw2', 'entries'] as const) {
+      if (p.more[i]![key].length !== n) return `chunk ${p.chunk.index}: histogram '${h.name}' /${key} has ${p.more[i]![key].length} bins, its binning ${n}`;
+    }
+  }
   return undefined;
 }
 

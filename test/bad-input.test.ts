@@ -10,13 +10,12 @@ import { loadCatalogue } from '../core/catalogue.js';
 import { AnalysisError } from '../core/contracts/errors.js';
 import { RootTree } from '../core/root/tree.js';
 import { runLocal } from '../local/run-local.js';
-import { chunkTask } from './support/analysis-fixture.js';
+import { chunkTask, DEFINITION, renamedBranch } from './support/analysis-fixture.js';
 import { serveFolder, type TestServer } from './support/http-server.js';
 import { CLI, fullCatalogueDir, manyBasketsDir, REPO, SHARED_DATA } from './support/paths.js';
 
 /** Every kind of bad input gives an error that names the file or field and the problem. */
 const dir = mkdtempSync(join(tmpdir(), 'hzz-bad-'));
-const DEFAULT = loadCatalogue();
 
 
 async function rejectsWith(p: Promise<unknown>, kind: 'bad-input' | 'transient', pattern: RegExp): Promise<void> {
@@ -63,7 +62,7 @@ describe('bad files', () => {
     await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { tree: 'events' })), 'bad-input', /data_A\.4lep\.root: .*'events'/);
   });
   test('a missing branch', async () => {
-    await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { branches: { ...DEFAULT.branches, energy: 'lep_energy' } })), 'bad-input', /data_A\.4lep\.root: tree 'mini' has no branch 'lep_energy'/);
+    await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { definition: renamedBranch(DEFINITION, 'lep_E', 'lep_energy') })), 'bad-input', /data_A\.4lep\.root: tree 'mini' has no branch 'lep_energy'/);
   });
   test('an entry range outside the file', async () => {
     await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { entryStart: 30, entryStop: 50 })), 'bad-input', /data_A\.4lep\.root: entry range \[30, 50\) is outside the tree's 39 entries/);

@@ -10,7 +10,7 @@ import { emptyHistogram, mergeInto } from '../core/histogram.js';
 import { decompressBlocks } from '../core/root/decompress.js';
 import { inflateByCopy, inflateInto } from '../core/root/inflate-into.js';
 import { RootTree } from '../core/root/tree.js';
-import { chunkTask } from './support/analysis-fixture.js';
+import { chunkTask, DEFINITION } from './support/analysis-fixture.js';
 import { manyBasketsDir, SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference } from './support/reference.js';
 
@@ -35,7 +35,7 @@ describe('baskets decoded into reused memory', () => {
     const whole = await analyzeChunk(chunkTask(file, { entryStart: 0, entryStop: 40_000 }));
     const parts = [];
     for (let start = 0; start < 40_000; start += 2_345) parts.push(await analyzeChunk(chunkTask(file, { entryStart: start, entryStop: Math.min(40_000, start + 2_345) })));
-    const sum = parts.reduce((acc, h) => mergeInto(acc, h), emptyHistogram({ lo: 80, hi: 250, width: 5 }));
+    const sum = parts.reduce((acc, h) => mergeInto(acc, h), emptyHistogram({ lo: 80, hi: 250, width: 5 }, DEFINITION.cuts.length));
     assert.equal(sum.nRead, 40_000);
     assert.equal(sum.nSelected, whole.nSelected);
     assert.deepEqual(sum.entries, whole.entries);
@@ -45,7 +45,7 @@ describe('baskets decoded into reused memory', () => {
   test('the plan finds the file\'s clusters and cuts its chunks on them', async () => {
     const catalogue = loadCatalogue();
     const plan = (data: string, samples: string[]) => planAnalysis({
-      analysis: 't', catalogue, samples: selectSamples(catalogue, samples), source: data, lumi: 10, binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 2_345,
+      analysis: 't', catalogue, samples: selectSamples(catalogue, samples), source: data, lumi: 10, definition: DEFINITION, chunkSize: 2_345,
     });
     const many = await plan(manyBasketsDir(), ['llll']);
     assert.equal(many.files[0]!.clusterEntries, 1_000);

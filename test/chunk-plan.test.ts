@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis, splitIntoChunks } from '../core/chunk-plan.js';
+import { DEFINITION } from './support/analysis-fixture.js';
 import { SHARED_DATA } from './support/paths.js';
 
 const files = [
@@ -41,7 +42,7 @@ test('a chunk size must be a positive whole number', () => {
 // The operator plans in one process, and rebuilds the tasks in another after a restart; the
 // plotter compares plans byte for byte. A plan must depend on its inputs only: not on the process,
 // the clock, or the order in which the files' headers were read or the samples named.
-const REQUEST = { analysis: 'default/higgs/g1-0123abcd', source: SHARED_DATA, lumi: 10, binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 300 };
+const REQUEST = { analysis: 'default/higgs/g1-0123abcd', source: SHARED_DATA, lumi: 10, definition: DEFINITION, chunkSize: 300 };
 
 test('the plan is the same in another process, whatever order the samples are named in', async () => {
   const cat = loadCatalogue();

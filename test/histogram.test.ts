@@ -99,7 +99,7 @@ test('merging partials gives bit-identical sums whatever order they arrive in', 
       h.sumw2[bin] = h.sumw[bin]! ** 2;
       h.entries[bin] = 1;
     }
-    return { schema: 'hzz.partial/v1', analysis: 't', chunk: { index, sample: 's', category: 'bkg', url: 'f', entryStart: index * 10, entryStop: index * 10 + 10 }, binning: B, ...h, nRead: 10, nSelected: 2, worker: { host: 'h', version: 'v' }, producedAt: '' };
+    return { schema: 'hzz.partial/v2', analysis: 't', chunk: { index, sample: 's', category: 'bkg', url: 'f', entryStart: index * 10, entryStop: index * 10 + 10 }, binning: B, ...h, nRead: 10, nSelected: 2, worker: { host: 'h', version: 'v' }, producedAt: '' };
   };
   const inOrder = Array.from({ length: plan.chunks }, (_, i) => partial(i));
   const shuffles = [1, 2, 3, 4, 5].map((k) => [...inOrder].sort((p, q) => ((p.chunk.index * 7919 * k) % 41) - ((q.chunk.index * 7919 * k) % 41)));

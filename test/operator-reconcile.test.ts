@@ -18,7 +18,7 @@ import { ANNOTATIONS, LABELS } from '../operator/naming.js';
 import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
 import { makePlan } from '../operator/planner.js';
 import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
-import { DATA_DIR } from './support/analysis-fixture.js';
+import { DATA_DIR, DEFINITION } from './support/analysis-fixture.js';
 import { manyBasketsDir } from './support/paths.js';
 
 const catalogue = loadCatalogue();
@@ -36,7 +36,7 @@ const plan: Plan = {
   ],
   chunks: 5,
 };
-const recipe: Recipe = { chunkSize: 50, tree: catalogue.tree, energyUnit: catalogue.energyUnit, branches: catalogue.branches, volume: { pvc: 'atlas', mountPath: '/data' } };
+const recipe: Recipe = { chunkSize: 50, tree: catalogue.tree, energyUnit: catalogue.energyUnit, definition: DEFINITION, volume: { pvc: 'atlas', mountPath: '/data' } };
 const stored: StoredPlan = { plan, recipe };
 const tasks = tasksOf(stored);
 
@@ -102,7 +102,7 @@ test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis
   assert.ok('plan' in back);
   const planned = await planAnalysis({
     analysis: made.plan.analysis, catalogue, samples: selectSamples(catalogue, ['data', 'llll']), source: volume, lumi: 10,
-    binning: { lo: 80, hi: 250, width: 5 }, chunkSize: 2_345,
+    definition: DEFINITION, chunkSize: 2_345,
   });
   assert.deepEqual(tasksOf(back), planned.tasks);
   assert.ok(planned.tasks.some((t) => t.xsecWeight !== undefined) && planned.tasks.some((t) => t.xsecWeight === undefined));
@@ -119,11 +119,22 @@ test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself
   assert.ok('error' in failed && failed.error === 'sample x: not a ROOT file');
 });
 
+test('plan: spec.analysis names the definition the plan and every task carry; spec.binning rebins its first histogram', async () => {
+  const a = analysis({ analysis: 'atlas-2020-4lep-rev2024', samples: ['data_A'], source: { urlPrefix: DATA_DIR }, binning: { lo: 100, hi: 200, width: 10 } });
+  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map());
+  assert.ok('plan' in made, JSON.stringify(made));
+  assert.deepEqual(made.plan.cuts, ['leading lepton pT', 'sub-leading lepton pT', 'third-leading lepton pT', 'lepton type', 'lepton charge']);
+  assert.deepEqual(made.plan.histograms!.map((h) => [h.name, h.binning.lo]), [['m4l', 100], ['leading_lep_pt', 0], ['sub_leading_lep_pt', 0], ['third_leading_lep_pt', 0], ['last_lep_pt', 0]]);
+  const tasks = tasksOf(made);
+  assert.ok(tasks.length > 0 && tasks.every((t) => t.definition.name === 'atlas-2020-4lep-rev2024' && t.definition.histograms[0]!.binning.width === 10));
+});
+
 test('plan identity: only fields that shape the plan change its hash', () => {
   const base = resolveSpec(analysis().spec);
   const same = (s: Partial<AnalysisSpec>) => planSpecHash(resolveSpec({ ...analysis().spec, ...s })) === planSpecHash(base);
   assert.ok(same({ parallelism: 9 }) && same({ retriesPerChunk: 0 }) && same({ maxFailedChunks: 4 }) && same({ image: 'other' }));
   assert.ok(!same({ chunkSize: 51 }) && !same({ binning: { lo: 80, hi: 250, width: 10 } }) && !same({ samples: ['data_A'] }) && !same({ output: 'runs' }));
+  assert.ok(!same({ analysis: 'atlas-2020-4lep-rev2024' }), 'another analysis definition is another plan');
   assert.ok(same({ binning: { width: 5, hi: 250, lo: 80 } }), 'key order does not matter');
 });
 

@@ -36,11 +36,12 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
   await waitUntil('the plan', () => plotter.status(ID)?.planned === true);
 
-  const good = toPartial(fx.tasks[1]!, emptyHistogram(fx.plan.binning));
+  const good = toPartial(fx.tasks[1]!, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length));
   const bad = [
-    { key: ROUTING.partial, body: '{"schema": "hzz.partial/v1", "analysis": ', reason: /not valid JSON/ },
-    { key: ROUTING.partial, body: JSON.stringify({ schema: 'hzz.partial/v1', analysis: ID }), reason: /partial: invalid: .*\/chunk/ },
-    { key: ROUTING.partial, body: JSON.stringify({ ...good, schema: 'hzz.partial/v2' }), reason: /\/schema/ },
+    { key: ROUTING.partial, body: '{"schema": "hzz.partial/v2", "analysis": ', reason: /not valid JSON/ },
+    { key: ROUTING.partial, body: JSON.stringify({ schema: 'hzz.partial/v2', analysis: ID }), reason: /partial: invalid: .*\/chunk/ },
+    { key: ROUTING.partial, body: JSON.stringify({ ...good, schema: 'hzz.partial/v3' }), reason: /\/schema/ },
+    { key: ROUTING.partial, body: JSON.stringify({ ...good, cutflow: [1] }), reason: /has a cut-flow of 1 cuts, the plan 2/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, analysis: 'default/../../etc/g1' }), reason: /contains '\.\.'/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, analysis: '/abs/g1' }), reason: /absolute path/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, sumw: good.sumw.slice(1) }), reason: /\/sumw has 33 bins/ },

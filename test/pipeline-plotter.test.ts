@@ -49,7 +49,7 @@ test('partials that come before their plan are kept, and counted when the plan a
 
   await publishAll(session);
   // One more that will turn out not to belong to the plan.
-  const stray = partialEnvelope(toPartial({ ...fx.tasks[0]!, chunk: { ...fx.tasks[0]!.chunk, index: 999 } }, emptyHistogram(fx.plan.binning)));
+  const stray = partialEnvelope(toPartial({ ...fx.tasks[0]!, chunk: { ...fx.tasks[0]!.chunk, index: 999 } }, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length)));
   await session.publisher.publish(stray.exchange, stray.routingKey, stray.body, stray.options);
   await waitUntil('the partials to be stored', () => plotter.status(ID)?.chunks.done === fx.plan.chunks + 1);
   const early = await http(plotter, `/analyses/${ID}/status`);
@@ -131,7 +131,7 @@ test('a complete analysis keeps its partials on disk only: a late copy of a chun
   // A late copy of chunk 0, with other numbers: acked and dropped, nothing redrawn or overwritten.
   let drawn = 0;
   plotter.on('drawn', () => drawn++);
-  const copy = partialEnvelope(toPartial(fx.tasks[0]!, emptyHistogram(fx.plan.binning)));
+  const copy = partialEnvelope(toPartial(fx.tasks[0]!, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length)));
   await session.publisher.publish(copy.exchange, copy.routingKey, copy.body, copy.options);
   await waitUntil('the copy to be dropped', () => logs.some((l) => l.msg === 'dropped a copy of a chunk of a complete analysis' && l.chunk === 0));
   assert.equal(drawn, 0);

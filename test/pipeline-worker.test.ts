@@ -10,7 +10,7 @@ import { brokerFromUrl } from '../transport/broker-address.js';
 import { openPublishSession } from '../transport/publish-session.js';
 import { QUEUES } from '../transport/topology.js';
 import { runWorker } from '../worker/run-worker.js';
-import { analysisFixture, tempDir, type Fixture } from './support/analysis-fixture.js';
+import { analysisFixture, renamedBranch, tempDir, type Fixture } from './support/analysis-fixture.js';
 import { createVhost, declareTopology, drain, queueDepth, withChannel, type TestVhost } from './support/broker.js';
 import { runWorkerProcess } from './support/child-process.js';
 
@@ -46,7 +46,7 @@ test('bad input exits 2 and publishes nothing', { timeout: 60_000 }, async (t) =
     ['a text file named .root', withUrl(textFile), /not a ROOT file|cannot/],
     ['a missing file', withUrl(join(dir.path, 'missing.root')), /cannot open file|ENOENT|no such file/i],
     ['an entry range past the end of the tree', { ...task, chunk: { ...task.chunk, entryStop: 10_000_000 } }, /entry range/],
-    ['a missing branch', { ...task, branches: { ...task.branches, pt: 'lep_pt_nope' } }, /no branch 'lep_pt_nope'/],
+    ['a missing branch', { ...task, definition: renamedBranch(task.definition, 'lep_pt', 'lep_pt_nope') }, /no branch 'lep_pt_nope'/],
     ['a missing tree', { ...task, tree: 'nope' }, /no TTree named 'nope'|cannot read tree/],
     ['a task that fails its schema', { ...task, chunk: { ...task.chunk, entryStart: -1 } }, /task: invalid: \/chunk\/entryStart/],
     ['not a task at all', 'hello', /task: invalid/],

@@ -6,11 +6,12 @@ import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
 import type { Task } from '../core/contracts/messages.js';
 import { ProcessPool } from '../local/process-pool.js';
+import { DEFINITION } from './support/analysis-fixture.js';
 import { SHARED_DATA } from './support/paths.js';
 
 const cat = loadCatalogue();
 const task = (index: number): Task => ({
-  schema: 'hzz.task/v1', analysis: 'pool', tree: cat.tree, energyUnit: cat.energyUnit, branches: cat.branches, binning: { lo: 80, hi: 250, width: 5 },
+  schema: 'hzz.task/v2', analysis: 'pool', tree: cat.tree, energyUnit: cat.energyUnit, definition: DEFINITION, lumi: 10,
   chunk: { index, sample: 'data_D', category: 'data', url: join(SHARED_DATA, 'data_D.4lep.root'), entryStart: index * 100, entryStop: index * 100 + 100 },
 });
 const children = (): number[] => {

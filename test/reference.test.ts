@@ -22,6 +22,7 @@ function compare(ours: MergedHistograms, ref: Record<string, ReferenceSample>, s
   assert.ok(r, `the reference has no sample ${sample}`);
   assert.equal(h.nRead, r.nRead, `${sample}: events read`);
   assert.equal(h.nSelected, r.nSelected, `${sample}: events selected`);
+  assert.deepEqual(h.cutflow, r.cutflow, `${sample}: events passing each cut`);
   assert.deepEqual(h.entries, r.entries, `${sample}: selected events per bin`);
   assert.ok(maxRelativeDifference(h.sumw, r.sumw) < TOLERANCE, `${sample}: sum of weights differs by ${maxRelativeDifference(h.sumw, r.sumw)}`);
   assert.ok(maxRelativeDifference(h.sumw2, r.sumw2) < TOLERANCE, `${sample}: sum of squared weights differs by ${maxRelativeDifference(h.sumw2, r.sumw2)}`);

@@ -12,6 +12,7 @@ import { runWorker } from '../../worker/run-worker.js';
 
 interface RunArgs {
   catalog?: string | undefined;
+  analysis?: string | undefined;
   data?: string | undefined;
   samples?: string[] | undefined;
   'chunk-size': number;
@@ -29,18 +30,20 @@ export const runCommand: CommandModule<object, RunArgs> = {
   describe: 'Run the whole analysis on this machine and write the plot, histograms.json and histograms.csv',
   builder: (y) => y
     .option('catalog', { type: 'string', describe: 'sample catalogue (JSON); default: the built-in ATLAS 2020 4-lepton release' })
+    .option('analysis', { type: 'string', describe: "analysis definition: a shipped one's name (definitions/NAME.json) or a JSON file of cuts, weight and histograms; default: the one named as the catalogue's release" })
     .option('data', { type: 'string', describe: "folder holding the ROOT files, or a URL prefix; default: the catalogue's official URL prefix" })
     .option('samples', { type: 'string', coerce: (v: string | string[]) => [v].flat().flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean), describe: 'sample or category names, comma-separated (data, Ztt, ZZ, signal, Zee, ...)' })
     .option('chunk-size', { type: 'number', default: 50_000, describe: 'entries per chunk' })
     .option('parallel', { type: 'number', describe: 'chunks analysed at once (default: the number of cores)' })
     .option('out', { type: 'string', default: 'hzz-output', describe: 'output folder' })
     .option('lumi', { type: 'number', describe: "integrated luminosity in fb⁻¹ (default: the sum of the data periods that run, e.g. 0.5 for data_A, 10 for all four; the catalogue's for MC only)" })
-    .option('bins', { type: 'string', coerce: (v: string) => v.split(',').map(Number), describe: 'binning of m4l in GeV as lo,hi,width (default 80,250,5)' })
+    .option('bins', { type: 'string', coerce: (v: string) => v.split(',').map(Number), describe: "binning of the definition's first histogram (m4l) as lo,hi,width (default: the definition's, 80,250,5 for 2020)" })
     .option('broker', { type: 'string', describe: 'run workers and the plotter through this RabbitMQ (amqp://user:pass@host:port/vhost) instead of in-process' })
     .option('json', { type: 'boolean', default: false, describe: "print the run's result as JSON on stdout: the table's numbers per category and per sample, the lumi, the failures" })
     .option('by-sample', { type: 'boolean', default: false, describe: 'the table per sample instead of per category' })
     .example('hzz run --data ../shared/data --out out', 'the analysis on local files')
     .example('hzz run --samples data,Ztt --chunk-size 1000 --parallel 2', 'two categories, from the official servers')
+    .example('hzz run --analysis my-cuts.json --data ../shared/data', 'a copy of definitions/atlas-2020-4lep.json with a cut changed')
     .epilogue('Exit status: 0 all chunks done; 1 some chunk or sample failed (outputs hold the rest); 2 bad arguments or catalogue.'),
   handler: async (argv) => {
     const out = resolve(argv.out);
@@ -52,7 +55,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     const bar = new SingleBar({ format: 'chunks {bar} {value}/{total} | {percentage}% | {duration}s', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 10_000, hideCursor: false });
     const opts: LocalRunOptions = {
-      catalogue: argv.catalog, data: argv.data, samples: argv.samples, chunkSize: argv['chunk-size'], parallel: argv.parallel,
+      catalogue: argv.catalog, analysis: argv.analysis, data: argv.data, samples: argv.samples, chunkSize: argv['chunk-size'], parallel: argv.parallel,
       lumi: argv.lumi, binning: argv.bins ? { lo: argv.bins[0]!, hi: argv.bins[1]!, width: argv.bins[2]! } : undefined,
       onPlanned: (p) => bar.start(p.tasks.length, 0),
       onChunk: (done) => bar.update(done),

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BranchesSchema, CategoryKind, LumiSourceSchema } from '../catalogue.js';
+import { CategoryKind, LumiSourceSchema } from '../catalogue.js';
+import { AnalysisDefinitionSchema } from './analysis-definition.js';
 
 /**
  * The versioned JSON documents that cross process boundaries: a chunk task (what a worker is told),
@@ -26,21 +27,26 @@ export const ChunkSchema = Type.Object({
   entryStop: Count,
 }, { additionalProperties: false });
 
-/** Everything a worker needs to process one chunk, with no catalogue lookup on its side. */
+/**
+ * Everything a worker needs to process one chunk, with no catalogue lookup on its side: v2 carries
+ * the analysis definition (cuts, weight, histograms) where v1 carried branch names for built-in cuts.
+ */
 export const TaskSchema = Type.Object({
-  schema: Type.Literal('hzz.task/v1'),
+  schema: Type.Literal('hzz.task/v2'),
   analysis: Type.String({ minLength: 1 }),
   chunk: ChunkSchema,
   tree: Type.String({ minLength: 1 }),
   energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
-  branches: BranchesSchema,
-  binning: BinningSchema,
+  definition: AnalysisDefinitionSchema,
+  /** The run's luminosity, fb⁻¹: the definition's weight may use it (`lumi`). */
+  lumi: Type.Number({ exclusiveMinimum: 0 }),
   /** Cross-section weight (lumi × 1000 × xsec / (sumw × efficiency)); absent for data, which counts 1. */
   xsecWeight: Type.Optional(Type.Number()),
 }, { additionalProperties: false });
 
+/** v2: the cut-flow and the definition's further histograms, which v1 did not have. */
 export const PartialHistogramSchema = Type.Object({
-  schema: Type.Literal('hzz.partial/v1'),
+  schema: Type.Literal('hzz.partial/v2'),
   analysis: Type.String({ minLength: 1 }),
   chunk: ChunkSchema,
   binning: BinningSchema,
@@ -49,6 +55,10 @@ export const PartialHistogramSchema = Type.Object({
   entries: Type.Array(Count),
   nRead: Count,
   nSelected: Count,
+  /** Events passing each cut and all before it (the plan's `cuts`). */
+  cutflow: Type.Array(Count),
+  /** The plan's `histograms` after the first, whose bins are sumw, sumw2 and entries above. */
+  more: Type.Array(Type.Object({ sumw: Bins, sumw2: Bins, entries: Type.Array(Count) }, { additionalProperties: false })),
   worker: Type.Object({ host: Type.String(), version: Type.String() }),
   producedAt: Type.String(),
 }, { additionalProperties: false });
@@ -79,6 +89,10 @@ export const PlanSchema = Type.Object({
   /** Where lumi came from (core/catalogue.ts runLumi); absent in plans made before it was recorded. */
   lumiSource: Type.Optional(LumiSourceSchema),
   binning: BinningSchema,
+  /** The analysis definition's cut names, in order; absent in plans made before definitions. */
+  cuts: Type.Optional(Type.Array(Type.String())),
+  /** Its histograms, the first of which is `binning`'s; absent in plans made before definitions. */
+  histograms: Type.Optional(Type.Array(Type.Object({ name: Type.String(), label: Type.String(), binning: BinningSchema }, { additionalProperties: false }))),
   categories: Type.Array(Type.Object({ name: Type.String(), kind: CategoryKind, label: Type.String(), color: Type.String() })),
   samples: Type.Array(PlanSampleSchema),
   chunks: Count,

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { shippedDefinitionNames } from '../../core/analysis/load-definition.js';
 import { CatalogueSchema, type Catalogue } from '../../core/catalogue.js';
 import { DEFAULT_BINNING } from '../../core/histogram.js';
 import { builtInReleases, defaultRelease } from './releases.js';
@@ -128,6 +129,10 @@ function specSchema(releases: readonly Catalogue[], defaultName: string) {
         description: "Replace the release's samples with these (the release still gives categories, tree and branches)",
       }),
     }, { description: 'Inline catalogue entries instead of the release’s own samples' })),
+    analysis: Type.Optional(literals(shippedDefinitionNames(), {
+      maxLength: 63,
+      description: "Analysis definition (definitions/<name>.json, hzz.analysis/v1): its branches, cuts, MC weight and histograms; default: the one named as the release",
+    })),
     samples: Type.Optional(Type.Array(SampleName, { maxItems: 100, description: 'Sample or category names to run (default: all samples)' })),
     source: Type.Optional(Source),
     lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "Integrated luminosity, fb⁻¹ (default: the sum of the data samples' that run, or the release's default for MC only)" })),

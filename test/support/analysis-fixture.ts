@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadDefinition } from '../../core/analysis/load-definition.js';
 import { analyzeChunk, toPartial } from '../../core/analyze-chunk.js';
 import { loadCatalogue, selectSamples } from '../../core/catalogue.js';
 import { planAnalysis } from '../../core/chunk-plan.js';
+import type { AnalysisDefinition } from '../../core/contracts/analysis-definition.js';
 import type { Plan, Task } from '../../core/contracts/messages.js';
 import { mergePartials, type MergedHistograms } from '../../core/merge.js';
 import { histogramsDocument } from '../../core/outputs.js';
@@ -26,7 +28,7 @@ export async function analysisFixture(analysis: string, chunkSize = 200, samples
   const cat = loadCatalogue();
   const { plan, tasks, failures } = await planAnalysis({
     analysis, catalogue: cat, samples: selectSamples(cat, samples), source: DATA_DIR,
-    binning: { lo: 80, hi: 250, width: 5 }, chunkSize,
+    definition: DEFINITION, chunkSize,
   });
   if (failures.length) throw new Error(`fixture samples missing: ${failures.map((f) => f.sample).join(', ')}`);
   const partials = [];
@@ -40,17 +42,24 @@ export function histogramsOf(r: MergedHistograms): unknown {
 }
 
 const CATALOGUE = loadCatalogue();
+/** The default catalogue's analysis: the 2020 notebook's. */
+export const DEFINITION = loadDefinition(CATALOGUE.release).definition;
 
-/** A task for one chunk of one file under the default catalogue's tree and branches (data: no weights). */
+/** A task for one chunk of one file under the default catalogue's tree and analysis (data: no weights). */
 export function chunkTask(url: string, over: Partial<Omit<Task, 'chunk'>> & { entryStop?: number; entryStart?: number } = {}): Task {
   const { entryStart = 0, entryStop = 10, ...rest } = over;
   return {
-    schema: 'hzz.task/v1', analysis: 't', tree: CATALOGUE.tree, energyUnit: CATALOGUE.energyUnit, branches: CATALOGUE.branches,
-    binning: { lo: 80, hi: 250, width: 5 }, chunk: { index: 0, sample: 's', category: 'data', url, entryStart, entryStop }, ...rest,
+    schema: 'hzz.task/v2', analysis: 't', tree: CATALOGUE.tree, energyUnit: CATALOGUE.energyUnit, definition: DEFINITION,
+    lumi: 10, chunk: { index: 0, sample: 's', category: 'data', url, entryStart, entryStop }, ...rest,
   };
 }
 
 export function tempDir(label: string): { path: string; dispose(): void } {
   const path = mkdtempSync(join(tmpdir(), `hzz-${label}-`));
   return { path, dispose: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The definition with one branch called otherwise everywhere: a definition naming a branch the file lacks. */
+export function renamedBranch(def: AnalysisDefinition, from: string, to: string): AnalysisDefinition {
+  return JSON.parse(JSON.stringify(def).replaceAll(`"${from}"`, `"${to}"`).replaceAll(`${from}[`, `${to}[`)) as AnalysisDefinition;
 }

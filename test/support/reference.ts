@@ -11,14 +11,18 @@ export interface ReferenceSample {
   entries: number[];
   nRead: number;
   nSelected: number;
+  /** Events passing each of the notebook's cuts and all before it. */
+  cutflow: number[];
+  /** The August 2024 revision's four lepton-pT histograms. */
+  more?: { sumw: number[]; sumw2: number[]; entries: number[] }[];
 }
 
 /** Runs the uproot reference (reference/hzz_reference.py) at the luminosity our run used, and returns its per-sample histograms. */
-export function runReference(args: { catalog: string; data: string; samples?: string[]; lumi: number }): Record<string, ReferenceSample> {
+export function runReference(args: { catalog: string; data: string; samples?: string[]; lumi: number; extra?: string[] }): Record<string, ReferenceSample> {
   const dir = mkdtempSync(join(tmpdir(), 'hzz-ref-'));
   try {
     const out = join(dir, 'ref.json');
-    execFileSync(PYTHON, [join(REPO, 'reference/hzz_reference.py'), '--catalog', args.catalog, '--data', args.data, ...(args.samples ? ['--samples', args.samples.join(',')] : []), '--lumi', String(args.lumi), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(PYTHON, [join(REPO, 'reference/hzz_reference.py'), '--catalog', args.catalog, '--data', args.data, ...(args.samples ? ['--samples', args.samples.join(',')] : []), '--lumi', String(args.lumi), ...(args.extra ?? []), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
     return (JSON.parse(readFileSync(out, 'utf8')) as { samples: Record<string, ReferenceSample> }).samples;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,175 @@
+import type { Column } from '../root/columns.js';
+import type { CheckedDefinition } from './check-definition.js';
+import { children, RUN_CONSTANTS, type BranchRef, type Checked, type RunConstant } from './check-expression.js';
+
+/**
+ * A checked definition as one function over a window of columns: the cuts, the weight and every
+ * histogram's fill in a single loop over entries, written out as JavaScript and compiled by V8.
+ *
+ * Why generated source rather than a tree of closures: a closure per node costs a call per node per
+ * event, and the loop must run at the hand-written loop's speed (docs/performance.md). Why this is
+ * safe: the source is built from the *checked* tree only. No text of the definition reaches it:
+ * branches become column numbers, numbers are printed by String() from finite doubles, operators
+ * come from a fixed table, and cut, variable and branch names stay out. A definition can make the
+ * code slower or wrong for its physics, never make it do something other than arithmetic.
+ */
+export interface Accumulators {
+  /** Events passing each cut and all before it. */
+  cutflow: number[];
+  histograms: { bin: (x: number) => number; sumw: number[]; sumw2: number[]; entries: number[] }[];
+}
+
+export type RunValues = Record<RunConstant, number>;
+
+export interface CompiledAnalysis {
+  /** The branches the loop reads, in the order `run` wants their columns. */
+  reads: BranchRef[];
+  run(columns: readonly Column[], start: number, stop: number, acc: Accumulators, k: RunValues): void;
+}
+
+/** Invariant mass of a summed four-vector: the hand-written loop's formula, shared by every mass(). */
+const mass = (px: number, py: number, pz: number, e: number): number => Math.sqrt(e * e - (px * px + py * py + pz * pz));
+
+/** The branches a chunk reads: those its cuts and histograms name, and for simulation its weight's. */
+export function branchesRead(def: CheckedDefinition, simulated: boolean): BranchRef[] {
+  const used = new Set<number>();
+  const visit = (c: Checked): void => {
+    if ('branch' in c) used.add(c.branch.index);
+    children(c).forEach(visit);
+  };
+  def.cuts.forEach((c) => visit(c.test));
+  def.histograms.forEach((h) => visit(h.variable));
+  if (simulated) visit(def.weight);
+  return def.branches.filter((b) => used.has(b.index));
+}
+
+export function compileDefinition(def: CheckedDefinition, simulated: boolean): CompiledAnalysis {
+  const reads = branchesRead(def, simulated);
+  const slot = new Map(reads.map((b, i) => [b.index, i]));
+
+  const lines: string[] = ['"use strict";', 'return function run(c, start, stop, acc, k) {', 'const F = Math.fround, cos = Math.cos, sin = Math.sin, sinh = Math.sinh, abs = Math.abs;'];
+  for (const r of RUN_CONSTANTS) lines.push(`const r_${r} = k.${r}, rf_${r} = F(k.${r});`);
+  lines.push('const cut = acc.cutflow;');
+  def.histograms.forEach((_, j) => lines.push(`const b${j} = acc.histograms[${j}].bin, w${j} = acc.histograms[${j}].sumw, q${j} = acc.histograms[${j}].sumw2, n${j} = acc.histograms[${j}].entries;`));
+  reads.forEach((b, i) => lines.push(`const v${i} = c[${i}].values, s${i} = c[${i}].entryStart${b.jagged ? `, o${i} = c[${i}].offsets` : ''};`));
+  lines.push('for (let e = start; e < stop; e++) {');
+  reads.forEach((b, i) => {
+    if (b.jagged) lines.push(`const i${i} = e - s${i}, f${i} = o${i}[i${i}], m${i} = o${i}[i${i} + 1] - f${i};`);
+  });
+  const code = new Code(slot, lines);
+  def.cuts.forEach((c, i) => lines.push(`if (!(${code.guarded(c.test)})) continue;`, `cut[${i}]++;`));
+  lines.push(`const w = ${simulated ? code.guarded(def.weight, 'NaN') : '1'};`);
+  def.histograms.forEach((h, j) => {
+    const x = code.guarded(h.variable, 'NaN');
+    lines.push(`{ const i = b${j}(${x}); if (i >= 0) { w${j}[i] += w; q${j}[i] += w * w; n${j}[i] += 1; } }`);
+  });
+  lines.push('}', '};');
+  // Source generated from the checked tree only (see the module comment), never from the definition's text.
+  const run = new Function('M', lines.join('\n'))(mass) as CompiledAnalysis['run'];
+  return { reads, run };
+}
+
+/**
+ * JavaScript for checked nodes, lane by lane (a slice of n objects is n lanes). A variable becomes a
+ * `const` of the loop body, written just before the first statement that uses it, so that it is
+ * computed once per event and only for events that get that far.
+ */
+class Code {
+  private readonly written = new Set<number>();
+
+  constructor(private readonly slot: ReadonlyMap<number, number>, private readonly lines: string[]) {}
+
+  /** The expression behind the tests that the event has the objects it indexes; `otherwise` when not (a cut fails). */
+  guarded(c: Checked, otherwise = 'false'): string {
+    this.writeVariables(c);
+    const tests = this.needs(c);
+    const body = this.one(c);
+    if (!tests) return body;
+    return otherwise === 'false' ? `${tests} && ${body}` : `(${tests} ? ${body} : ${otherwise})`;
+  }
+
+  /** `m3 >= 4 && …`: the event has every object `c` indexes ('' when it indexes none). */
+  private needs(c: Checked): string {
+    const need = new Map<number, number>();
+    const visit = (x: Checked): void => {
+      if (x.op === 'element') need.set(x.branch.index, Math.max(need.get(x.branch.index) ?? 0, x.start + (x.type.length ?? 1)));
+      children(x).forEach(visit);
+    };
+    visit(c);
+    return [...need].map(([b, n]) => `m${this.slot.get(b)} >= ${n}`).join(' && ');
+  }
+
+  /** The variables `c` uses, dependencies first, as lane constants (NaN or false where an event lacks an object they index). */
+  private writeVariables(c: Checked): void {
+    children(c).forEach((x) => this.writeVariables(x));
+    if (c.op !== 'variable' || this.written.has(c.index)) return;
+    this.written.add(c.index);
+    const tests = this.needs(c.value);
+    const missing = c.type.scalar === 'bool' ? 'false' : 'NaN';
+    this.lanes(c.value).forEach((l, k) => this.lines.push(`const x${c.index}_${k} = ${tests ? `${tests} ? ${l} : ${missing}` : l};`));
+  }
+
+  private one(c: Checked): string {
+    return this.lanes(c)[0]!;
+  }
+
+  /** One expression per lane; a single value is one lane, broadcast by the caller. */
+  private lanes(c: Checked): string[] {
+    const n = c.type.length ?? 1;
+    const each = (f: (k: number) => string): string[] => Array.from({ length: n }, (_, k) => f(k));
+    switch (c.op) {
+      case 'const': return [literal(c.value)];
+      case 'list': return c.values.map(literal);
+      case 'run': return [`r_${c.name}`];
+      case 'scalar': return [this.read(c.branch, `e - s${this.slot.get(c.branch.index)}`)];
+      case 'element': return each((k) => this.read(c.branch, `f${this.slot.get(c.branch.index)} + ${c.start + k}`));
+      case 'count': return [`m${this.slot.get(c.branch.index)}`];
+      case 'variable': return each((k) => `x${c.index}_${k}`);
+      case 'not': return this.lanes(c.arg).map((a) => `!${a}`);
+      case 'negate': return this.lanes(c.arg).map((a) => `(-${a})`);
+      case 'abs': return this.lanes(c.arg).map((a) => `abs(${a})`);
+      case 'sum': {
+        const f32 = c.type.scalar === 'float32';
+        return [this.lanes(c.arg).reduce((acc, a) => (f32 ? `F(${acc} + ${a})` : `(${acc} + ${a})`))];
+      }
+      case 'countTrue': return [`(${this.lanes(c.arg).map((a) => `(${a} ? 1 : 0)`).join(' + ')})`];
+      case 'any': return [`(${this.lanes(c.arg).join(' || ')})`];
+      case 'all': return [`(${this.lanes(c.arg).join(' && ')})`];
+      case 'mass': {
+        const [pt, eta, phi, e] = c.args.map((a) => this.lanes(a));
+        const sum = (f: (k: number) => string): string => `(${pt!.map((_, k) => f(k)).join(' + ')})`;
+        return [`M(${sum((k) => `${pt![k]} * cos(${phi![k]})`)}, ${sum((k) => `${pt![k]} * sin(${phi![k]})`)}, ${sum((k) => `${pt![k]} * sinh(${eta![k]})`)}, ${sum((k) => e![k]!)})`];
+      }
+      case 'binary': {
+        // numpy casts a weak operand to float32 before a float32 operation; comparisons too.
+        const compare = !['+', '-', '*', '/'].includes(c.bop);
+        const f32 = compare ? [c.left, c.right].some((x) => x.type.scalar === 'float32' && !x.type.weak) : c.type.scalar === 'float32';
+        const operand = (x: Checked): string[] => (f32 && x.type.weak ? this.asFloat32(x) : this.lanes(x));
+        const [l, r] = [operand(c.left), operand(c.right)];
+        const op = c.bop === '==' ? '===' : c.bop === '!=' ? '!==' : c.bop;
+        return each((k) => {
+          const s = `(${l[l.length === 1 ? 0 : k]} ${op} ${r[r.length === 1 ? 0 : k]})`;
+          return f32 && !compare ? `F${s}` : s;
+        });
+      }
+    }
+  }
+
+  private asFloat32(x: Checked): string[] {
+    if (x.op === 'const') return [literal(Math.fround(Number(x.value)))];
+    if (x.op === 'list') return x.values.map((v) => literal(Math.fround(v)));
+    if (x.op === 'run') return [`rf_${x.name}`];
+    return this.lanes(x).map((s) => `F(${s})`);
+  }
+
+  private read(b: BranchRef, at: string): string {
+    const v = `v${this.slot.get(b.index)}[${at}]`;
+    return b.scalar === 'bool' ? `(${v} !== 0)` : v;
+  }
+}
+
+function literal(v: number | boolean): string {
+  if (typeof v === 'boolean') return String(v);
+  if (!Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
+  return Object.is(v, -0) ? '(-0)' : v < 0 ? `(${v})` : String(v);
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
+import type { Bins } from '../core/histogram.js';
+import type { MergedHistograms } from '../core/merge.js';
+import { runLocal } from '../local/run-local.js';
+import { CLI, fullCatalogueDir, REPO, SHARED_DATA } from './support/paths.js';
+import { maxRelativeDifference, runReference, type ReferenceSample } from './support/reference.js';
+
+/**
+ * The analysis as data: a shipped definition other than the default equals its own uproot
+ * implementation; a user's copy with a cut changed runs through `hzz run --analysis` with no code
+ * change; and a definition that cannot be right is refused before any file is opened.
+ */
+const CATALOG_2020 = join(REPO, 'catalogues/atlas-2020-4lep.json');
+const DEFINITION_2020 = JSON.parse(readFileSync(join(REPO, 'definitions/atlas-2020-4lep.json'), 'utf8')) as AnalysisDefinition;
+
+function sameBins(h: Bins, r: Bins, what: string): void {
+  assert.deepEqual(h.entries, r.entries, `${what}: selected events per bin`);
+  assert.ok(maxRelativeDifference(h.sumw, r.sumw) < 1e-6, `${what}: sum of weights differs by ${maxRelativeDifference(h.sumw, r.sumw)}`);
+  assert.ok(maxRelativeDifference(h.sumw2, r.sumw2) < 1e-6, `${what}: sum of squared weights differs by ${maxRelativeDifference(h.sumw2, r.sumw2)}`);
+}
+
+function sameAsReference(h: Bins & { nRead: number; nSelected: number; cutflow: number[]; more?: Bins[] } | undefined, r: ReferenceSample | undefined, sample: string): void {
+  assert.ok(h && r, `${sample}: in both runs`);
+  assert.equal(h.nRead, r.nRead, `${sample}: events read`);
+  assert.equal(h.nSelected, r.nSelected, `${sample}: events selected`);
+  assert.deepEqual(h.cutflow, r.cutflow, `${sample}: events passing each cut`);
+  sameBins(h, r, `${sample} m4l`);
+  assert.equal(h.more?.length ?? 0, r.more?.length ?? 0, `${sample}: as many further histograms`);
+  r.more?.forEach((m, i) => sameBins(h.more![i]!, m, `${sample} lepton ${i} pT`));
+}
+
+function writeDefinition(def: unknown): { file: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'hzz-definition-'));
+  const file = join(dir, 'analysis.json');
+  writeFileSync(file, JSON.stringify(def, null, 1));
+  return { file, dir };
+}
+
+const hzz = (args: string[]) => spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
+
+describe('the 2020 notebook as revised in August 2024 equals its uproot implementation bin for bin', () => {
+  for (const [what, data, samples] of [
+    ['the shared 2020 files', SHARED_DATA, ['data', 'Zee', 'Zmumu', 'ttbar_lep']],
+    ['the ZZ* and signal stand-ins', fullCatalogueDir(), ['llll', 'ggH125_ZZ4lep', 'VBFH125_ZZ4lep', 'WH125_ZZ4lep', 'ZH125_ZZ4lep']],
+  ] as const) {
+    test(what, async () => {
+      const report = await runLocal({ catalogue: CATALOG_2020, analysis: 'atlas-2020-4lep-rev2024', data, samples: [...samples], chunkSize: 300, parallel: 2 });
+      assert.deepEqual(report.failures, []);
+      const ours: MergedHistograms = report.results;
+      const ref = runReference({ catalog: CATALOG_2020, data, samples: [...samples], lumi: ours.plan.lumi, extra: ['--notebook', 'rev2024'] });
+      for (const s of ours.plan.samples) sameAsReference(ours.samples.get(s.sample), ref[s.sample], s.sample);
+      // The pT cutoffs remove events: a revision that cut nothing would pass the comparison too.
+      const plain = runReference({ catalog: CATALOG_2020, data, samples: [...samples], lumi: ours.plan.lumi });
+      assert.ok(ours.plan.samples.some((s) => plain[s.sample]!.nSelected > ours.samples.get(s.sample)!.nSelected), 'the cutoffs select fewer events than the 2020 notebook');
+    });
+  }
+});
+
+test('hzz run writes each histogram of the revision as its own PNG and JSON, and the cut-flow in the table, histograms.json and cutflow.csv', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'hzz-rev2024-')), 'out');
+  const run = hzz(['run', '--analysis', 'atlas-2020-4lep-rev2024', '--data', SHARED_DATA, '--samples', 'data_D,Zee', '--parallel', '2', '--out', out]);
+  assert.equal(run.status, 0, run.stderr);
+  const main = JSON.parse(readFileSync(join(out, 'histograms.json'), 'utf8')) as { lumi: number; cuts: string[]; samples: Record<string, ReferenceSample> };
+  const ref = runReference({ catalog: CATALOG_2020, data: SHARED_DATA, samples: ['data_D', 'Zee'], lumi: main.lumi, extra: ['--notebook', 'rev2024'] });
+  assert.deepEqual(main.cuts, ['leading lepton pT', 'sub-leading lepton pT', 'third-leading lepton pT', 'lepton type', 'lepton charge']);
+  ['leading_lep_pt', 'sub_leading_lep_pt', 'third_leading_lep_pt', 'last_lep_pt'].forEach((name, i) => {
+    assert.ok(readFileSync(join(out, `hzz_${name}.png`)).subarray(1, 4).toString() === 'PNG', `hzz_${name}.png is a PNG`);
+    const doc = JSON.parse(readFileSync(join(out, `hzz_${name}.json`), 'utf8')) as { histogram: { name: string }; binning: object; samples: Record<string, Bins> };
+    assert.deepEqual([doc.histogram.name, doc.binning], [name, { lo: 0, hi: 200, width: 5 }]);
+    for (const s of ['data_D', 'Zee']) sameBins(doc.samples[s]!, ref[s]!.more![i]!, `${name} ${s}`);
+  });
+  const csv = readFileSync(join(out, 'cutflow.csv'), 'utf8').split('\n');
+  assert.ok(csv.includes(`sample,data_D,lepton charge,${ref.data_D!.cutflow[4]}`), 'cutflow.csv holds the last cut of data_D');
+  assert.match(run.stdout, new RegExp(`third-leading lepton pT +${ref.data_D!.cutflow[2]} +${ref.Zee!.cutflow[2]}`), 'the table shows the cut-flow per category');
+});
+
+test('a physicist keeps only 4μ events in a copy of the 2020 definition and reruns it with hzz run --analysis', () => {
+  const mine = structuredClone(DEFINITION_2020);
+  mine.name = 'my-4mu';
+  mine.cuts.find((c) => c.name === 'lepton type')!.formula = 'type_sum == 52';
+  const { file, dir } = writeDefinition(mine);
+  const out = join(dir, 'out');
+  const samples = ['data', 'Zee', 'Zmumu', 'ttbar_lep'];
+  const run = hzz(['run', '--analysis', file, '--data', SHARED_DATA, '--samples', samples.join(','), '--parallel', '2', '--chunk-size', '200', '--out', out]);
+  assert.equal(run.status, 0, run.stderr);
+  const doc = JSON.parse(readFileSync(join(out, 'histograms.json'), 'utf8')) as { lumi: number; samples: Record<string, ReferenceSample> };
+  const ref = runReference({ catalog: CATALOG_2020, data: SHARED_DATA, samples, lumi: doc.lumi, extra: ['--type-sums', '52'] });
+  const all = runReference({ catalog: CATALOG_2020, data: SHARED_DATA, samples, lumi: doc.lumi });
+  for (const s of ['data_A', 'data_B', 'data_C', 'data_D', 'Zee', 'Zmumu', 'ttbar_lep']) {
+    sameAsReference(doc.samples[s], ref[s], s);
+    assert.ok(doc.samples[s]!.nSelected <= all[s]!.nSelected, `${s}: 4μ only is a subset`);
+  }
+  assert.ok(['Zee', 'data_D'].some((s) => doc.samples[s]!.nSelected < all[s]!.nSelected), 'the changed cut selects fewer events');
+});
+
+describe('a bad definition is refused before anything runs, naming the formula and the place', () => {
+  const refused = (change: (d: AnalysisDefinition) => void, message: RegExp) => () => {
+    const def = structuredClone(DEFINITION_2020);
+    change(def);
+    const { file, dir } = writeDefinition(def);
+    const out = join(dir, 'out');
+    const run = hzz(['run', '--analysis', file, '--data', SHARED_DATA, '--samples', 'data_A', '--out', out]);
+    assert.equal(run.status, 2, `exit status 2 (bad input); stderr: ${run.stderr}`);
+    assert.match(run.stderr, message);
+    assert.ok(!existsSync(out), 'nothing was written');
+  };
+  const cut = (d: AnalysisDefinition, name: string) => d.cuts.find((c) => c.name === name)!;
+  test('an unknown branch', refused((d) => { cut(d, 'lepton charge').formula = 'sum(lep_chrage[0:4]) == 0'; },
+    /cut 'lepton charge': formula "sum\(lep_chrage\[0:4\]\) == 0" at character 5, here: "lep_chrage\[0:4\]\) == 0": unknown name 'lep_chrage'/));
+  test('a type error', refused((d) => { cut(d, 'lepton type').formula = 'type_sum == 44 || lep_pt[0]'; },
+    /cut 'lepton type': formula "type_sum == 44 \|\| lep_pt\[0\]" at character 1.*'\|\|' needs booleans, got bool \|\| float32/));
+  test('a cut that is a number, not a test', refused((d) => { cut(d, 'lepton type').formula = 'type_sum'; },
+    /cut 'lepton type': formula "type_sum" .*must be one boolean per event, is int/));
+  test('a division by a constant zero', refused((d) => { d.variables![0]!.formula = 'mass(lep_pt[0:4], lep_eta[0:4], lep_phi[0:4], lep_E[0:4]) / (1000 - 1000)'; },
+    /variable 'm4l': formula ".*" at character 62, here: "1000 - 1000\)": division by a constant zero/));
+  test('a histogram with no bins', refused((d) => { d.histograms[0]!.binning = { lo: 80, hi: 80, width: 5 }; },
+    /histogram 'm4l': binning \{"lo":80,"hi":80,"width":5\} has no bins: hi \(80\) must be above lo \(80\)/));
+  test('a syntax error', refused((d) => { cut(d, 'lepton charge').formula = 'sum(lep_charge[0:4]) == == 0'; },
+    /cut 'lepton charge': formula .* at character 25, here: "== 0": expected a number, a name or '\(', found '=='/));
+  test('a definition that fails its schema', refused((d) => { (d as { cuts: unknown }).cuts = 'none'; },
+    /analysis definition .*analysis\.json: invalid: \/cuts: Expected array/));
+});
