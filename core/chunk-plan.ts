@@ -1,10 +1,12 @@
 import { branchesRead } from './analyze-chunk.js';
 import { categoryOf, runLumi, type Catalogue, type Sample } from './catalogue.js';
-import { errorMessage } from './contracts/errors.js';
-import { STAND_IN_TITLE, type Chunk, type Plan, type Task } from './contracts/messages.js';
+import { Value } from '@sinclair/typebox/value';
+import { badInput, errorMessage } from './contracts/errors.js';
+import { PlanSchema, STAND_IN_TITLE, XsecWeightSchema, type Chunk, type Plan, type Task } from './contracts/messages.js';
 import type { Binning } from './histogram.js';
 import { locateSample } from './locate.js';
 import { RootTree } from './root/tree.js';
+import { checked } from './schema-check.js';
 import { crossSectionWeight } from './weights.js';
 
 /**
@@ -55,8 +57,6 @@ export interface PlanRequest {
 export interface PlanResult {
   plan: Plan;
   tasks: Task[];
-  /** The files the chunks were cut from (what splitIntoChunks needs to cut them again). */
-  files: PlannedFile[];
   /** Samples whose file could not be found or opened: they are left out of the plan. */
   failures: { sample: string; error: unknown }[];
 }
@@ -80,21 +80,32 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   }));
   const ran = opened.flatMap((o) => (o.file ? [o] : []));
   const files = ran.map((o) => o.file);
+  const failures = opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : []));
   // The luminosity of the data that opened: a data file that failed is reported, not counted.
   const { lumi, lumiSource } = runLumi(cat, ran.map((o) => o.sample), req.lumi);
   const chunks = splitIntoChunks(files, req.chunkSize);
   const plan: Plan = {
-    schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: req.binning,
+    schema: 'hzz.plan/v2', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: req.binning,
     // Only the categories that run: one that did not is no part of the result (no legend entry, no zero arrays).
     categories: cat.categories.filter((c) => ran.some((o) => o.sample.category === c.name)).map(({ name, kind, label, color }) => ({ name, kind, label, color })),
     samples: ran.map(({ sample: s, file, standIn }) => ({
-      sample: file.sample, category: file.category, url: file.url, entries: file.entries,
+      sample: file.sample, category: file.category, url: file.url, entries: file.entries, ...optional('clusterEntries', file.clusterEntries),
       ...optional('xsecWeight', mcWeightOf(cat, s, lumi)), ...optional('lumi', s.lumi), ...optional('standIn', standIn || undefined),
     })),
+    chunkSize: req.chunkSize,
     chunks: chunks.length,
+    unplanned: failures.map((f) => ({ sample: f.sample, error: errorMessage(f.error) })),
   };
   const tasks = chunkTasks(plan, cat, chunks);
-  return { plan, tasks, files, failures: opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : [])) };
+  return { plan: checked(PlanSchema, plan, `plan ${req.analysis}`), tasks, failures };
+}
+
+/**
+ * The plan's chunks, derived from the plan alone: what the plotter checks a partial's chunk
+ * against, and what the operator rebuilds its Jobs' tasks from.
+ */
+export function planChunks(plan: Plan): Chunk[] {
+  return splitIntoChunks(plan.samples.map(({ sample, category, url, entries, clusterEntries }) => ({ sample, category, url, entries, clusterEntries })), plan.chunkSize);
 }
 
 /** What a tree's branches are called and in which unit, as a task carries it. */
@@ -115,7 +126,12 @@ export function chunkTasks(plan: Plan, layout: TreeLayout, chunks: readonly Chun
 
 function mcWeightOf(cat: Catalogue, s: Sample, lumi: number): number | undefined {
   if (categoryOf(cat, s).kind === 'data') return undefined;
-  return crossSectionWeight(lumi, { xsec: s.xsec!, sumw: s.sumw!, efficiency: s.efficiency! });
+  const w = crossSectionWeight(lumi, { xsec: s.xsec!, sumw: s.sumw!, efficiency: s.efficiency! });
+  // Each number may be in range and their quotient not: the worker would weigh every event 0 or Infinity.
+  if (!Value.Check(XsecWeightSchema, w)) {
+    throw badInput(`sample '${s.name}'`, `its cross-section weight lumi × 1000 × xsec / (sumw × efficiency) = ${lumi} × 1000 × ${s.xsec} / (${s.sumw} × ${s.efficiency}) = ${w} is outside [${XsecWeightSchema.minimum}, ${XsecWeightSchema.maximum}]`);
+  }
+  return w;
 }
 
 const optional = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } =>
