@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { badInput } from './contracts/errors.js';
 import { checked } from './schema-check.js';
 
@@ -10,6 +11,15 @@ import { checked } from './schema-check.js';
  */
 const Name = Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.+*-]+$' });
 export const CategoryKind = Type.Union([Type.Literal('data'), Type.Literal('background'), Type.Literal('signal')]);
+
+/**
+ * The catalogue's numbers have ranges (see core/contracts/messages.ts): a luminosity in fb⁻¹ up to
+ * a hundred times what the LHC will ever deliver, a cross-section up to a thousand times the total
+ * pp one, a skim efficiency being a fraction; a weight computed from them is checked too
+ * (planAnalysis).
+ */
+export const LumiSchema = Type.Number({ exclusiveMinimum: 0, maximum: 1e5 });
+const Positive = (maximum: number) => Type.Number({ exclusiveMinimum: 0, maximum });
 
 /** Branch names of the tree: the release's layout is data, so a new release needs no new code. */
 export const BranchesSchema = Type.Object({
@@ -26,7 +36,7 @@ export const CatalogueSchema = Type.Object({
   energyUnit: Type.Union([Type.Literal('MeV'), Type.Literal('GeV')]),
   branches: BranchesSchema,
   /** fb⁻¹ for a run without data (MC only); a run with data takes the sum of its samples' lumi. */
-  lumi: Type.Number({ exclusiveMinimum: 0 }),
+  lumi: LumiSchema,
   categories: Type.Array(Type.Object({
     name: Name, kind: CategoryKind, label: Type.String(), color: Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }),
   }, { additionalProperties: false }), { minItems: 1 }),
@@ -34,12 +44,13 @@ export const CatalogueSchema = Type.Object({
     name: Name,
     category: Name,
     path: Type.String({ minLength: 1 }),
-    dsid: Type.Optional(Type.Integer()),
-    xsec: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-    sumw: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-    efficiency: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    dsid: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+    /** pb */
+    xsec: Type.Optional(Positive(1e11)),
+    sumw: Type.Optional(Positive(1e20)),
+    efficiency: Type.Optional(Positive(1)),
     /** A data sample's integrated luminosity, fb⁻¹: a run's MC is normalised to the data it ran. */
-    lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    lumi: Type.Optional(LumiSchema),
   }, { additionalProperties: false }), { minItems: 1 }),
 }, { additionalProperties: false });
 
@@ -63,6 +74,9 @@ export function loadCatalogue(file: string = DEFAULT_CATALOGUE): Catalogue {
 export function parseCatalogue(raw: unknown, what: string): Catalogue {
   const cat = checked(CatalogueSchema, raw, what);
   const categories = new Map(cat.categories.map((c) => [c.name, c]));
+  const twice = repeated(cat.categories.map((c) => c.name));
+  // Drawn once per entry, a repeated category would be stacked twice on the plot.
+  if (twice) throw badInput(`${what}: /categories/${twice.at} (${twice.name})`, `category '${twice.name}' is listed twice`);
   const seen = new Set<string>();
   cat.samples.forEach((s, i) => {
     const at = `${what}: /samples/${i} (${s.name})`;
@@ -78,6 +92,16 @@ export function parseCatalogue(raw: unknown, what: string): Catalogue {
     }
   });
   return cat;
+}
+
+/** The first name that occurs again in the list, and where it does. */
+export function repeated(names: readonly string[]): { name: string; at: number } | undefined {
+  const seen = new Set<string>();
+  for (const [at, name] of names.entries()) {
+    if (seen.has(name)) return { name, at };
+    seen.add(name);
+  }
+  return undefined;
 }
 
 export function categoryOf(cat: Catalogue, s: Sample): Category {
@@ -98,6 +122,11 @@ export function selectSamples(cat: Catalogue, names?: readonly string[]): Sample
   return cat.samples.filter((s) => wanted.has(s.name));
 }
 
+/** Why a luminosity set by the user (--lumi, spec.lumi) is out of range, or undefined. */
+export function lumiProblem(lumi: number): string | undefined {
+  return Value.Check(LumiSchema, lumi) ? undefined : `must be above 0 and at most ${LumiSchema.maximum} fb⁻¹ (got ${lumi})`;
+}
+
 /** Where a run's luminosity came from: set by the user, summed over its data samples, or the catalogue's default (no data). */
 export const LumiSourceSchema = Type.Union([Type.Literal('set'), Type.Literal('data'), Type.Literal('catalogue')]);
 export type LumiSource = Static<typeof LumiSourceSchema>;
@@ -109,7 +138,11 @@ export type LumiSource = Static<typeof LumiSourceSchema>;
  * for one to be set rather than guess.
  */
 export function runLumi(cat: Catalogue, samples: readonly Sample[], set?: number): { lumi: number; lumiSource: LumiSource } {
-  if (set !== undefined) return { lumi: set, lumiSource: 'set' };
+  if (set !== undefined) {
+    const problem = lumiProblem(set);
+    if (problem) throw badInput('lumi', problem);
+    return { lumi: set, lumiSource: 'set' };
+  }
   const data = samples.filter((s) => categoryOf(cat, s).kind === 'data');
   if (data.length === 0) return { lumi: cat.lumi, lumiSource: 'catalogue' };
   const unknown = data.find((s) => s.lumi === undefined);

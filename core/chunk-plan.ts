@@ -2,11 +2,13 @@ import { checkDefinition } from './analysis/check-definition.js';
 import { branchesRead } from './analysis/compile-definition.js';
 import { checkTreeTypes } from './analysis/tree-types.js';
 import { categoryOf, runLumi, type Catalogue, type Sample } from './catalogue.js';
+import { Value } from '@sinclair/typebox/value';
 import type { AnalysisDefinition } from './contracts/analysis-definition.js';
-import { errorMessage } from './contracts/errors.js';
-import { STAND_IN_TITLE, type Chunk, type Plan, type Task } from './contracts/messages.js';
+import { badInput, errorMessage } from './contracts/errors.js';
+import { PlanSchema, STAND_IN_TITLE, XsecWeightSchema, type Chunk, type Plan, type Task } from './contracts/messages.js';
 import { locateSample } from './locate.js';
 import { RootTree } from './root/tree.js';
+import { checked } from './schema-check.js';
 import { crossSectionWeight } from './weights.js';
 
 /**
@@ -58,8 +60,6 @@ export interface PlanRequest {
 export interface PlanResult {
   plan: Plan;
   tasks: Task[];
-  /** The files the chunks were cut from (what splitIntoChunks needs to cut them again). */
-  files: PlannedFile[];
   /** Samples whose file could not be found or opened: they are left out of the plan. */
   failures: { sample: string; error: unknown }[];
 }
@@ -70,12 +70,12 @@ export interface PlanResult {
  */
 export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   const { catalogue: cat, definition } = req;
-  const checked = checkDefinition(definition);
+  const checkedDefinition = checkDefinition(definition);
   const opened = await Promise.all(req.samples.map(async (s) => {
     try {
       const url = locateSample(req.source, s);
       const tree = await RootTree.open(url, cat.tree);
-      const reads = branchesRead(checked, categoryOf(cat, s).kind !== 'data');
+      const reads = branchesRead(checkedDefinition, categoryOf(cat, s).kind !== 'data');
       checkTreeTypes(tree, reads, definition.branches, definition.name);
       const file: PlannedFile = { sample: s.name, category: s.category, url, entries: tree.entries, clusterEntries: tree.clusterEntries(reads.map((b) => b.name)) };
       return { sample: s, file, standIn: tree.title.startsWith(STAND_IN_TITLE) };
@@ -85,22 +85,33 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   }));
   const ran = opened.flatMap((o) => (o.file ? [o] : []));
   const files = ran.map((o) => o.file);
+  const failures = opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : []));
   // The luminosity of the data that opened: a data file that failed is reported, not counted.
   const { lumi, lumiSource } = runLumi(cat, ran.map((o) => o.sample), req.lumi);
   const chunks = splitIntoChunks(files, req.chunkSize);
   const plan: Plan = {
-    schema: 'hzz.plan/v1', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: definition.histograms[0]!.binning,
+    schema: 'hzz.plan/v2', analysis: req.analysis, release: cat.release, lumi, lumiSource, binning: definition.histograms[0]!.binning,
     cuts: definition.cuts.map((c) => c.name), histograms: definition.histograms.map(({ name, label, binning }) => ({ name, label, binning })),
     // Only the categories that run: one that did not is no part of the result (no legend entry, no zero arrays).
     categories: cat.categories.filter((c) => ran.some((o) => o.sample.category === c.name)).map(({ name, kind, label, color }) => ({ name, kind, label, color })),
     samples: ran.map(({ sample: s, file, standIn }) => ({
-      sample: file.sample, category: file.category, url: file.url, entries: file.entries,
+      sample: file.sample, category: file.category, url: file.url, entries: file.entries, ...optional('clusterEntries', file.clusterEntries),
       ...optional('xsecWeight', mcWeightOf(cat, s, lumi)), ...optional('lumi', s.lumi), ...optional('standIn', standIn || undefined),
     })),
+    chunkSize: req.chunkSize,
     chunks: chunks.length,
+    unplanned: failures.map((f) => ({ sample: f.sample, error: errorMessage(f.error) })),
   };
   const tasks = chunkTasks(plan, { tree: cat.tree, energyUnit: cat.energyUnit, definition }, chunks);
-  return { plan, tasks, files, failures: opened.flatMap((o) => ('error' in o ? [{ sample: o.sample.name, error: o.error }] : [])) };
+  return { plan: checked(PlanSchema, plan, `plan ${req.analysis}`), tasks, failures };
+}
+
+/**
+ * The plan's chunks, derived from the plan alone: what the plotter checks a partial's chunk
+ * against, and what the operator rebuilds its Jobs' tasks from.
+ */
+export function planChunks(plan: Plan): Chunk[] {
+  return splitIntoChunks(plan.samples.map(({ sample, category, url, entries, clusterEntries }) => ({ sample, category, url, entries, clusterEntries })), plan.chunkSize);
 }
 
 /** The tree, its energy unit and the analysis definition, as a task carries them. */
@@ -121,7 +132,12 @@ export function chunkTasks(plan: Plan, layout: TreeLayout, chunks: readonly Chun
 
 function mcWeightOf(cat: Catalogue, s: Sample, lumi: number): number | undefined {
   if (categoryOf(cat, s).kind === 'data') return undefined;
-  return crossSectionWeight(lumi, { xsec: s.xsec!, sumw: s.sumw!, efficiency: s.efficiency! });
+  const w = crossSectionWeight(lumi, { xsec: s.xsec!, sumw: s.sumw!, efficiency: s.efficiency! });
+  // Each number may be in range and their quotient not: the worker would weigh every event 0 or Infinity.
+  if (!Value.Check(XsecWeightSchema, w)) {
+    throw badInput(`sample '${s.name}'`, `its cross-section weight lumi × 1000 × xsec / (sumw × efficiency) = ${lumi} × 1000 × ${s.xsec} / (${s.sumw} × ${s.efficiency}) = ${w} is outside [${XsecWeightSchema.minimum}, ${XsecWeightSchema.maximum}]`);
+  }
+  return w;
 }
 
 const optional = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } =>

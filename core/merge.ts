@@ -1,5 +1,6 @@
+import { badInput } from './contracts/errors.js';
 import type { PartialHistogram, Plan } from './contracts/messages.js';
-import { emptyHistogram, mergeInto, sameBinning, type SampleHistogram } from './histogram.js';
+import { binEdges, emptyHistogram, mergeInto, sameBinning, type SampleHistogram } from './histogram.js';
 
 /**
  * The merge: partial histograms added up per sample and per category. Partials are always added in
@@ -36,5 +37,20 @@ export function mergePartials(plan: Plan, partials: Iterable<PartialHistogram>):
   }
   const categories = new Map(plan.categories.map((c) => [c.name, empty()]));
   for (const s of plan.samples) mergeInto(categories.get(s.category)!, samples.get(s.sample)!);
+  for (const [kind, sums] of [['sample', samples], ['category', categories]] as const) {
+    for (const [name, h] of sums) checkFinite(plan, `${kind} '${name}'`, h);
+  }
   return { plan, samples, categories, chunksDone: ordered.length };
+}
+
+/**
+ * Each partial's sums are in range (MAX_BIN_SUM), but enough of them can add up to Infinity, which
+ * histograms.json would write as null and the CSV as Infinity: refused, naming the bin.
+ */
+function checkFinite(plan: Plan, what: string, h: SampleHistogram): void {
+  const edges = binEdges(plan.binning);
+  for (const key of ['sumw', 'sumw2'] as const) {
+    const i = h[key].findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) throw badInput(`${plan.analysis}: ${what}`, `${key} of bin ${i} [${edges[i]}, ${edges[i + 1]}) GeV overflows (${h[key][i]}) when its chunks are added up`);
+  }
 }

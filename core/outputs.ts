@@ -40,8 +40,10 @@ export function histogramsDocument(r: MergedHistograms, extra: Record<string, un
     ...(r.plan.cuts && { cuts: r.plan.cuts }),
     binning: r.plan.binning,
     edges: binEdges(r.plan.binning),
-    complete: r.chunksDone === r.plan.chunks,
+    // Complete: every sample asked for was planned, and every chunk of the plan is in.
+    complete: r.chunksDone === r.plan.chunks && r.plan.unplanned.length === 0,
     chunks: { total: r.plan.chunks, done: r.chunksDone },
+    ...(r.plan.unplanned.length > 0 && { unplanned: r.plan.unplanned }),
     categories: Object.fromEntries(r.plan.categories.map((c) => [c.name, { kind: c.kind, label: c.label, ...histo(r.categories.get(c.name)!) }])),
     samples: Object.fromEntries(r.plan.samples.map((s) => [s.sample, {
       category: s.category, ...(s.lumi !== undefined && { lumi: s.lumi }), ...(s.standIn && { standIn: true }), ...histo(r.samples.get(s.sample)!),

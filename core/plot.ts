@@ -1,4 +1,4 @@
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import { createCanvas, DOMMatrix, GlobalFonts } from '@napi-rs/canvas';
 import { BarController, BarElement, Chart, LinearScale, type Plugin } from 'chart.js';
 import { binEdges, type SampleHistogram } from './histogram.js';
 import type { MergedHistograms } from './merge.js';
@@ -54,7 +54,8 @@ export function renderPlot(r: MergedHistograms): Buffer {
   const bkgErr = sumOf(backgrounds.map((c) => c.name), (h) => h.sumw2).map(Math.sqrt);
   const dataCounts = sumOf(data.map((c) => c.name), (h) => h.entries);
   const stacked: Drawn[] = [...backgrounds, ...signals].map((c) => ({ label: c.label, color: c.color, values: hist(c.name).sumw }));
-  const top = Math.max(...dataCounts, ...sumOf([...backgrounds, ...signals].map((c) => c.name), (h) => h.sumw)) * 1.6 || 1;
+  // A loop, not Math.max(...values): spread, a long binning's values overflow the call stack.
+  const top = largest([dataCounts, sumOf([...backgrounds, ...signals].map((c) => c.name), (h) => h.sumw)]) * 1.6 || 1;
   const withBand = bkgErr.some((e) => e > 0);
   const standIns = [...new Set(r.plan.samples.filter((s) => s.standIn).map((s) => s.category))];
 
@@ -143,6 +144,12 @@ export function renderPlot(r: MergedHistograms): Buffer {
   return canvas.toBuffer('image/png');
 }
 
+function largest(lists: readonly number[][]): number {
+  let max = -Infinity;
+  for (const list of lists) for (const v of list) if (v > max) max = v;
+  return max;
+}
+
 function niceStep(span: number): number {
   const raw = span / 9;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -153,33 +160,40 @@ const formatNumber = (v: number): string => (Number.isInteger(v) ? String(v) : v
 // A period's luminosity has up to three decimals (the 2025 notebook's data15 period D: 0.105 fb⁻¹).
 const formatLumi = (v: number): string => String(Number(v.toPrecision(4)));
 
-/** The "////" hatch of matplotlib: a transparent bar per bin, filled with diagonal lines. */
+/**
+ * The "////" hatch of matplotlib: a transparent bar per bin, filled with diagonal lines. The bars
+ * are one path filled with a tiled pattern of the lines, whatever the number of bins: a clip per
+ * bin made a 2,000-bin plot take seconds.
+ */
 function hatchBand(g: CanvasRenderingContext2D, xs: number[], ys: [number, number][]): void {
   g.save();
-  g.strokeStyle = 'rgba(0,0,0,0.5)';
-  g.lineWidth = 1;
-  ys.forEach(([lo, hi], i) => {
-    const x0 = xs[i]!;
-    const x1 = xs[i + 1]!;
-    if (!(Math.abs(lo - hi) > 0.5)) return;
-    g.save();
-    g.beginPath();
-    g.rect(x0, hi, x1 - x0, lo - hi);
-    g.clip();
-    hatchLines(g, x0, hi, x1, lo);
-    g.restore();
-  });
+  g.fillStyle = hatchPattern(g);
+  // One outline: along the band's top from left to right, back along its bottom.
+  g.beginPath();
+  ys.forEach(([, hi], i) => { g.lineTo(xs[i]!, hi); g.lineTo(xs[i + 1]!, hi); });
+  for (let i = ys.length - 1; i >= 0; i--) { g.lineTo(xs[i + 1]!, ys[i]![0]); g.lineTo(xs[i]!, ys[i]![0]); }
+  g.fill();
   g.restore();
 }
 
-function hatchLines(g: CanvasRenderingContext2D, x0: number, y0: number, x1: number, y1: number): void {
+/** One tile of the hatch, a diagonal every 4 px at 45°, drawn at the canvas's scale so it stays sharp. */
+function hatchPattern(g: CanvasRenderingContext2D): CanvasPattern {
   const step = 4;
-  g.beginPath();
-  for (let s = x0 - (y1 - y0); s < x1; s += step) {
-    g.moveTo(s, y1);
-    g.lineTo(s + (y1 - y0), y0);
+  const tile = createCanvas(step * SCALE, step * SCALE);
+  const t = tile.getContext('2d');
+  t.scale(SCALE, SCALE);
+  t.strokeStyle = 'rgba(0,0,0,0.5)';
+  t.lineWidth = 1;
+  t.beginPath();
+  // The diagonal and its two neighbours' ends in the corners, so the tiles join into unbroken lines.
+  for (const dx of [-step, 0, step]) {
+    t.moveTo(dx, step);
+    t.lineTo(dx + step, 0);
   }
-  g.stroke();
+  t.stroke();
+  const pattern = g.createPattern(tile as unknown as CanvasImageSource, 'repeat')!;
+  pattern.setTransform(new DOMMatrix([1 / SCALE, 0, 0, 1 / SCALE, 0, 0]));
+  return pattern;
 }
 
 function dataPoint(g: CanvasRenderingContext2D, x: number, y: number, yLo: number, yHi: number): void {
@@ -281,8 +295,7 @@ function legend(g: CanvasRenderingContext2D, area: { left: number; right: number
   if (withData) row(() => dataPoint(g, x + box / 2, y + box / 2, y, y + box), 'Data');
   if (withBand) {
     row(() => {
-      g.save(); g.beginPath(); g.rect(x, y, box, box * 0.7); g.clip();
-      g.strokeStyle = 'rgba(0,0,0,0.5)'; g.lineWidth = 0.5; hatchLines(g, x, y, x + box, y + box * 0.7); g.restore();
+      g.save(); g.fillStyle = hatchPattern(g); g.fillRect(x, y, box, box * 0.7); g.restore();
     }, 'Stat. Unc.');
   }
   g.restore();

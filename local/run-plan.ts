@@ -1,5 +1,5 @@
 import { loadDefinition, withPlotBinning } from '../core/analysis/load-definition.js';
-import { loadCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
+import { loadCatalogue, lumiProblem, selectSamples, type Catalogue } from '../core/catalogue.js';
 import { planAnalysis, type PlanResult } from '../core/chunk-plan.js';
 import { localAnalysisId } from '../core/contracts/analysis-id.js';
 import { badInput } from '../core/contracts/errors.js';
@@ -39,7 +39,8 @@ export function prepareRun(opts: LocalRunOptions): PreparedRun {
   if (opts.parallel !== undefined && !(Number.isInteger(opts.parallel) && opts.parallel > 0)) throw badInput('--parallel', `must be a positive whole number (got ${opts.parallel})`);
   const catalogue = loadCatalogue(opts.catalogue);
   const lumi = opts.lumi;
-  if (lumi !== undefined && !(lumi > 0)) throw badInput('--lumi', `must be positive (got ${lumi})`);
+  const lumiWrong = lumi === undefined ? undefined : lumiProblem(lumi);
+  if (lumiWrong) throw badInput('--lumi', lumiWrong);
   const problems = opts.binning ? binningProblems(opts.binning) : [];
   if (problems.length > 0) throw badInput('binning', problems.join('; '));
   const definition = withPlotBinning(loadDefinition(opts.analysis ?? catalogue.release).definition, opts.binning);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { chunkTasks, splitIntoChunks } from '../core/chunk-plan.js';
+import { chunkTasks, planChunks } from '../core/chunk-plan.js';
 import { PlanSchema, TaskSchema, type Plan, type Task } from '../core/contracts/messages.js';
 import { canonicalJson } from '../core/util/canonical-json.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
@@ -13,18 +13,15 @@ import { ANNOTATIONS, LABELS, MANAGER, controllerRef, planConfigMapName } from '
  * because it must not change while its chunks run: a restarted operator would otherwise re-read
  * the files' headers, and a file that changed in between would give chunks that no longer match
  * the Jobs already run or the plan the plotter holds. The ConfigMap holds the Plan the plotter
- * received and its recipe: what is needed to rebuild every Task from it (tree, analysis definition, chunk
- * size, the files' cluster sizes) and the volume its files are on. The chunk list itself is recomputed with the pure splitIntoChunks, so the object stays small
+ * received and its recipe: what else is needed to rebuild every Task from it (tree, analysis
+ * definition) and the volume its files are on. The chunk list itself is derived from the plan (planChunks), so the object stays small
  * whatever the number of chunks. A plan that could not be made is kept too, with its error, so a
  * bad spec fails once instead of being re-planned on every reconcile.
  */
 const RecipeSchema = Type.Object({
-  chunkSize: Type.Integer({ minimum: 1 }),
   tree: TaskSchema.properties.tree,
   energyUnit: TaskSchema.properties.energyUnit,
   definition: TaskSchema.properties.definition,
-  /** Entries per cluster of the samples whose chunks are cut on cluster boundaries (splitIntoChunks). */
-  clusterEntries: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
   /** The PVC the plan's file paths are on, and where workers mount it (the paths include it). */
   volume: Type.Optional(Type.Object({ pvc: Type.String(), mountPath: Type.String() })),
 });
@@ -92,6 +89,5 @@ export function readPlanRecord(cm: ConfigMap): PlanRecord {
 
 /** Every chunk's Task, rebuilt from the stored plan exactly as planAnalysis made them. */
 export function tasksOf({ plan, recipe }: StoredPlan): Task[] {
-  const files = plan.samples.map(({ sample, category, url, entries }) => ({ sample, category, url, entries, clusterEntries: recipe.clusterEntries?.[sample] }));
-  return chunkTasks(plan, recipe, splitIntoChunks(files, recipe.chunkSize));
+  return chunkTasks(plan, recipe, planChunks(plan));
 }

@@ -1,7 +1,7 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { loadDefinition, withPlotBinning } from '../core/analysis/load-definition.js';
 import { parseCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
-import { describeFailure, planAnalysis, type PlanRequest } from '../core/chunk-plan.js';
+import { describeFailure, planAnalysis, type PlanRequest, type PlanResult } from '../core/chunk-plan.js';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import { badInput, errorKind, errorMessage, transient } from '../core/contracts/errors.js';
 import { binningProblems } from '../core/histogram.js';
@@ -23,13 +23,16 @@ export type DataPvcs = ReadonlyMap<string, string>;
 export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, generation: number, dataPvcs: DataPvcs): Promise<PlanContent> {
   const id = clusterAnalysisId(analysis, generation, spec.output);
   let request: PlanRequest;
+  let planned: PlanResult;
   try {
     request = planRequest(id, spec, dataPvcs);
+    // Bad input found while planning (a sample's weight out of range, say) fails the plan too.
+    planned = await planAnalysis(request);
   } catch (err) {
     if (errorKind(err) === 'bad-input') return { error: errorMessage(err) };
     throw err;
   }
-  const { plan, files, failures } = await planAnalysis(request);
+  const { plan, failures } = planned;
   const retryable = failures.filter((f) => errorKind(f.error) !== 'bad-input');
   if (retryable.length > 0) throw transient(`plan ${id}`, retryable.map(describeFailure).join('; '));
   if (failures.length > 0) return { error: failures.map(describeFailure).join('; ') };
@@ -37,9 +40,7 @@ export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, genera
   const { definition } = request;
   const pvc = spec.source?.pvc;
   const volume = pvc === undefined ? {} : { volume: { pvc, mountPath: dataPvcs.get(pvc)! } };
-  const clustered = files.flatMap((f) => (f.clusterEntries ? [[f.sample, f.clusterEntries] as const] : []));
-  const clusters = clustered.length === 0 ? {} : { clusterEntries: Object.fromEntries(clustered) };
-  return { plan, recipe: { chunkSize: spec.chunkSize, tree, energyUnit, definition, ...clusters, ...volume } };
+  return { plan, recipe: { tree, energyUnit, definition, ...volume } };
 }
 
 function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs): PlanRequest {

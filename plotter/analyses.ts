@@ -28,7 +28,13 @@ export interface AnalysesOptions {
   log: Log;
   /** Minimum time between two redraws of one analysis. */
   drawIntervalMs: number;
+  /** The last write to the output folder failed, and none has worked since: why. */
+  health: { writeError?: string | undefined };
 }
+
+/** An error of the operating system (ENOSPC, EIO, EACCES, …), as Node gives them: a string `code` and a `syscall`. */
+const isSystemError = (err: unknown): boolean =>
+  err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 
 export class Analyses {
   private readonly states = new Map<string, AnalysisState>();
@@ -90,7 +96,7 @@ export class Analyses {
       this.opts.events.emit('plan', plan.analysis);
       return { ok: true, value: false };
     }
-    storePlan(this.opts.out, plan);
+    this.writing(s, () => storePlan(this.opts.out, plan));
     s.plan = plan;
     s.touch();
     this.opts.counters.plansStored++;
@@ -115,7 +121,7 @@ export class Analyses {
       this.opts.counters.copiesDropped++;
       return { ok: true, value: undefined };
     }
-    storePartial(this.opts.out, p);
+    this.writing(s, () => storePartial(this.opts.out, p));
     s.partials.set(p.chunk.index, p);
     s.touch();
     this.opts.counters.partialsStored++;
@@ -125,7 +131,7 @@ export class Analyses {
   /** Redraws the analysis soon: at once when its last chunk is in. */
   requestDraw(id: string): void {
     const s = this.states.get(id);
-    if (s?.plan) this.throttle.request(id, { immediate: s.allIn });
+    if (s?.plan && s.failed === undefined) this.throttle.request(id, { immediate: s.allIn });
   }
 
   /** Draws what is not drawn yet, then stops drawing (the plotter is stopping). */
@@ -138,27 +144,47 @@ export class Analyses {
   draw(id: string): void {
     const s = this.states.get(id);
     // A retired analysis is drawn from all its chunks already, and holds none in memory to draw from.
-    if (!s || s.isRetired) return;
-    const results = s.results();
-    if (!results) return;
+    if (!s || s.isRetired || !s.plan || s.failed !== undefined) return;
     try {
-      writeOutputs(s.dir, results);
+      const results = s.results()!;
+      this.writing(s, () => writeOutputs(s.dir, results));
       s.drawnDone = results.chunksDone;
-      s.drawError = undefined;
       s.touch();
     } catch (err) {
-      s.drawError = errorMessage(err);
-      this.opts.log('drawing failed; will retry', { analysis: id, error: s.drawError });
-      this.throttle.request(id);
+      s.touch();
+      if (isSystemError(err)) {
+        // The disk or the folder (full, say), not the numbers: the same draw may work later.
+        this.opts.log('drawing failed; will retry', { analysis: id, error: s.writeError });
+        this.throttle.request(id);
+      } else {
+        // The same partials would fail the same way (a sum that overflows, say): drawing again cannot help.
+        s.failed = errorMessage(err);
+        this.opts.log('drawing failed for good; not retried', { analysis: id, error: s.failed });
+      }
     }
     const status = s.status();
-    storeStatus(s.dir, status);
+    this.writing(s, () => storeStatus(s.dir, status));
     this.opts.events.emit('drawn', status);
     if (status.complete) {
       s.retire();
       this.opts.log('analysis complete', { analysis: id, chunks: status.chunks.total, partials: 'on disk only' });
       this.opts.events.emit('complete', status);
     }
+  }
+
+  /**
+   * A write to the output folder: a failure of the folder (ENOSPC, say) is kept in the analysis's
+   * status and in `health` (the plotter is not ready while it lasts) until a write works again.
+   */
+  private writing(s: AnalysisState, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      if (isSystemError(err)) this.opts.health.writeError = s.writeError = `${s.dir}: ${errorMessage(err)}`;
+      throw err;
+    }
+    s.writeError = undefined;
+    this.opts.health.writeError = undefined;
   }
 
   private stateFor(id: string): AnalysisState {

@@ -17,8 +17,10 @@ export interface AnalysisProgress {
   complete: boolean;
   /** Chunk indices stored before the plan came that do not belong to it (at most 20 listed). */
   inconsistent?: number[];
-  /** The last drawing failed; it is retried. */
-  drawError?: string;
+  /** The output folder refused the last write of this analysis (a full disk, say); it is retried. */
+  writeError?: string;
+  /** The drawing failed for a reason that drawing again cannot cure (a sum that overflows): not retried. */
+  failed?: string;
   updatedAt: string;
 }
 
@@ -29,7 +31,8 @@ export class AnalysisState {
   private retired: { inconsistent: number[] } | undefined;
   /** The chunk count the outputs on disk were last drawn from, and whether that draw worked. */
   drawnDone = -1;
-  drawError: string | undefined;
+  writeError: string | undefined;
+  failed: string | undefined;
   /** When the plan, a partial or the drawing last changed. */
   updatedAt = new Date();
 
@@ -95,9 +98,10 @@ export class AnalysisState {
       analysis: this.id,
       planned: this.plan !== undefined,
       chunks: { total: this.plan?.chunks ?? null, done },
-      complete: this.allIn && this.drawnDone === done && this.drawError === undefined,
+      complete: this.allIn && this.drawnDone === done && this.writeError === undefined && this.failed === undefined,
       ...(bad.length ? { inconsistent: bad.slice(0, 20) } : {}),
-      ...(this.drawError ? { drawError: this.drawError } : {}),
+      ...(this.writeError ? { writeError: this.writeError } : {}),
+      ...(this.failed ? { failed: this.failed } : {}),
       updatedAt: this.updatedAt.toISOString(),
     };
   }

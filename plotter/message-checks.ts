@@ -1,7 +1,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { errorMessage } from '../core/contracts/errors.js';
-import { PartialHistogramSchema, PlanSchema, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
+import { repeated } from '../core/catalogue.js';
+import { planChunks } from '../core/chunk-plan.js';
+import { describeChunk, PartialHistogramSchema, PlanSchema, type Chunk, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
 import { binCount, binningProblems, sameBinning } from '../core/histogram.js';
 import { checked } from '../core/schema-check.js';
 
@@ -16,13 +18,8 @@ export function parsePartial(body: Buffer | string): Checked<PartialHistogram> {
   const doc = parseDocument(body, PartialHistogramSchema, 'partial');
   if (!doc.ok) return doc;
   const p = doc.value;
-  const problem = analysisIdProblem(p.analysis) ?? binningProblems(p.binning)[0];
+  const problem = analysisIdProblem(p.analysis) ?? binningProblems(p.binning)[0] ?? partialProblem(p);
   if (problem) return { ok: false, reason: `partial: ${problem}` };
-  const n = binCount(p.binning);
-  for (const key of ['sumw', 'sumw2', 'entries'] as const) {
-    if (p[key].length !== n) return { ok: false, reason: `partial: /${key} has ${p[key].length} bins, its binning ${n}` };
-  }
-  if (p.chunk.entryStop < p.chunk.entryStart) return { ok: false, reason: `partial: chunk entry range [${p.chunk.entryStart}, ${p.chunk.entryStop}) is reversed` };
   return doc;
 }
 
@@ -33,10 +30,32 @@ export function parsePlan(input: unknown): Checked<Plan> {
   const plan = doc.value;
   const problem = analysisIdProblem(plan.analysis) ?? binningProblems(plan.binning)[0];
   if (problem) return { ok: false, reason: `plan: ${problem}` };
+  // Listed twice, a sample would be counted twice and a category stacked twice.
+  for (const [field, names] of [['samples', plan.samples.map((s) => s.sample)], ['categories', plan.categories.map((c) => c.name)]] as const) {
+    const twice = repeated(names);
+    if (twice) return { ok: false, reason: `plan: /${field}/${twice.at}: '${twice.name}' is listed twice` };
+  }
   const categories = new Set(plan.categories.map((c) => c.name));
   const stray = plan.samples.find((s) => !categories.has(s.category));
   if (stray) return { ok: false, reason: `plan: sample '${stray.sample}' is in category '${stray.category}', which the plan does not list` };
+  const derived = chunksOf(plan).length;
+  if (derived !== plan.chunks) return { ok: false, reason: `plan: /chunks is ${plan.chunks}, but its samples cut into chunks of ${plan.chunkSize} give ${derived}` };
   return doc;
+}
+
+/** A partial's own consistency: its bins fit its binning and its counts fit its chunk. */
+function partialProblem(p: PartialHistogram): string | undefined {
+  const n = binCount(p.binning);
+  for (const key of ['sumw', 'sumw2', 'entries'] as const) {
+    if (p[key].length !== n) return `/${key} has ${p[key].length} bins, its binning ${n}`;
+  }
+  const c = p.chunk;
+  if (c.entryStop < c.entryStart) return `chunk entry range [${c.entryStart}, ${c.entryStop}) is reversed`;
+  if (p.nRead > c.entryStop - c.entryStart) return `/nRead is ${p.nRead}, but chunk entry range [${c.entryStart}, ${c.entryStop}) holds ${c.entryStop - c.entryStart}`;
+  if (p.nSelected > p.nRead) return `/nSelected (${p.nSelected}) is more than /nRead (${p.nRead})`;
+  const inRange = p.entries.reduce((a, b) => a + b, 0);
+  if (inRange > p.nSelected) return `/entries add up to ${inRange}, more than /nSelected (${p.nSelected})`;
+  return undefined;
 }
 
 /** Why a partial does not belong to this plan, or undefined when it does. */
@@ -44,10 +63,9 @@ export function partialMismatch(plan: Plan, p: PartialHistogram): string | undef
   const c = p.chunk;
   if (c.index >= plan.chunks) return `chunk ${c.index} is beyond the plan's ${plan.chunks} chunks`;
   if (!sameBinning(p.binning, plan.binning)) return `chunk ${c.index} has binning ${JSON.stringify(p.binning)}, the plan ${JSON.stringify(plan.binning)}`;
-  const s = plan.samples.find((x) => x.sample === c.sample);
-  if (!s) return `chunk ${c.index} is for sample '${c.sample}', which is not in the plan`;
-  if (s.category !== c.category || s.url !== c.url) return `chunk ${c.index} names sample '${c.sample}' with another category or file than the plan`;
-  if (c.entryStop > s.entries) return `chunk ${c.index} ends at entry ${c.entryStop}, past the sample's ${s.entries}`;
+  const planned = chunksOf(plan)[c.index]!;
+  const differs = (Object.keys(planned) as (keyof Chunk)[]).filter((k) => planned[k] !== c[k]);
+  if (differs.length > 0) return `chunk ${c.index} is ${describeChunk(c)} (${c.url}), the plan's ${describeChunk(planned)} (${planned.url}): ${differs.join(', ')} differ`;
   return shapeMismatch(plan, p);
 }
 
@@ -64,6 +82,14 @@ function shapeMismatch(plan: Plan, p: PartialHistogram): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The plan's chunks, derived once per plan object (a plan never changes once stored). */
+const derivedChunks = new WeakMap<Plan, Chunk[]>();
+function chunksOf(plan: Plan): Chunk[] {
+  let chunks = derivedChunks.get(plan);
+  if (!chunks) derivedChunks.set(plan, chunks = planChunks(plan));
+  return chunks;
 }
 
 function parseDocument<S extends TSchema>(body: Buffer | string, schema: S, what: string): Checked<Static<S>> {

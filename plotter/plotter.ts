@@ -60,12 +60,13 @@ export class Plotter extends EventEmitter {
   private stopping = false;
   /** What it has done, for its logs (and the tests); not the state, which is the folder. */
   readonly counters = { deliveries: 0, redelivered: 0, partialsStored: 0, copiesDropped: 0, plansStored: 0, rejected: 0 };
+  private readonly health: { writeError?: string | undefined } = {};
 
   private constructor(private readonly opts: PlotterOptions) {
     super();
     this.log = opts.log ?? silentLog;
     const shared = { work: this.work, events: this, counters: this.counters, log: this.log };
-    this.analyses = new Analyses({ ...shared, out: opts.out, drawIntervalMs: opts.drawIntervalMs ?? 1000 });
+    this.analyses = new Analyses({ ...shared, out: opts.out, drawIntervalMs: opts.drawIntervalMs ?? 1000, health: this.health });
     this.inbox = new Inbox({ ...shared, analyses: this.analyses, faults: opts.faults });
   }
 
@@ -85,6 +86,8 @@ export class Plotter extends EventEmitter {
 
   ready(): { ready: boolean; reason?: string } {
     if (this.stopping) return { ready: false, reason: 'stopping' };
+    // Taking messages it cannot store would only requeue them: a full volume is for people to see.
+    if (this.health.writeError) return { ready: false, reason: `cannot write to the output folder: ${this.health.writeError}` };
     if (!this.connection) return { ready: false, reason: 'no broker configured' };
     if (!this.connection.connected) return { ready: false, reason: `not connected to ${this.connection.address}` };
     const idle = this.consumers.find((c) => !c.consuming);
@@ -104,9 +107,11 @@ export class Plotter extends EventEmitter {
     return this.analyses.results(id);
   }
 
-  /** Resolves once every chunk of the analysis is in and drawn. */
-  waitForComplete(id: string, timeoutMs = 60_000): Promise<AnalysisProgress> {
-    return this.waitFor(() => (this.status(id)?.complete ? this.status(id) : undefined), 'complete', timeoutMs, `analysis ${id} to complete`);
+  /** Resolves once every chunk of the analysis is in and drawn; rejects when its drawing failed for good. */
+  async waitForComplete(id: string, timeoutMs = 60_000): Promise<AnalysisProgress> {
+    const s = await this.waitFor(() => { const s = this.status(id); return s?.complete || s?.failed ? s : undefined; }, 'drawn', timeoutMs, `analysis ${id} to complete`);
+    if (s.failed) throw new Error(`analysis ${id} failed: ${s.failed}`);
+    return s;
   }
 
   /** Resolves once every listed chunk of the analysis is stored (counted or not). */

@@ -90,7 +90,7 @@ describe('HTTP errors', () => {
 });
 
 describe('bad catalogues', () => {
-  const write = (name: string, edit: (c: Record<string, unknown> & { samples: Record<string, unknown>[] }) => void): string => {
+  const write = (name: string, edit: (c: Record<string, unknown> & { samples: Record<string, unknown>[]; categories: Record<string, unknown>[] }) => void): string => {
     const c = JSON.parse(readFileSync(join(REPO, 'catalogues/atlas-2020-4lep.json'), 'utf8'));
     edit(c);
     const f = join(dir, name);
@@ -109,6 +109,19 @@ describe('bad catalogues', () => {
     assert.throws(() => loadCatalogue(write('cat.json', (c) => { c.samples[0]!.category = 'dark-matter'; })), /\/samples\/0 \(data_A\): category 'dark-matter' is not one of data, Ztt, ZZ, signal/);
     assert.throws(() => loadCatalogue(write('extra.json', (c) => { c.samples[0]!.colour = 'red'; })), /extra\.json: invalid: \/samples\/0/);
     assert.throws(() => loadCatalogue(write('unit.json', (c) => { c.energyUnit = 'TeV'; })), /unit\.json: invalid: \/energyUnit/);
+  });
+  test('a category listed twice is named, as a sample listed twice is', () => {
+    assert.throws(() => loadCatalogue(write('twice.json', (c) => { c.categories.push({ ...c.categories[1] }); })), /twice\.json: \/categories\/4 \(Ztt\): category 'Ztt' is listed twice/);
+    assert.throws(() => loadCatalogue(write('twice-sample.json', (c) => { c.samples.push({ ...c.samples[0] }); })), /twice-sample\.json: \/samples\/\d+ \(data_A\): name 'data_A' is used twice/);
+  });
+  test('numbers out of range are named by their path, and so is a weight they make out of range', async () => {
+    assert.throws(() => loadCatalogue(write('xsec-huge.json', (c) => { c.samples[4]!.xsec = 1e308; })), /xsec-huge\.json: invalid: \/samples\/4\/xsec: Expected number to be less or equal to 100000000000/);
+    assert.throws(() => loadCatalogue(write('eff.json', (c) => { c.samples[4]!.efficiency = 2; })), /eff\.json: invalid: \/samples\/4\/efficiency: Expected number to be less or equal to 1/);
+    assert.throws(() => loadCatalogue(write('lumi.json', (c) => { c.lumi = 1e308; })), /lumi\.json: invalid: \/lumi: Expected number to be less or equal to 100000/);
+    // Each number in range, their quotient not: the worker would weigh every event Infinity, or 1 as float32 rounds.
+    const tiny = write('tiny-eff.json', (c) => { c.samples[4]!.efficiency = 1e-300; });
+    await rejectsWith(runLocal({ catalogue: tiny, data: SHARED_DATA, samples: ['Zee'], chunkSize: 50_000 }), 'bad-input',
+      /sample 'Zee': its cross-section weight lumi × 1000 × xsec \/ \(sumw × efficiency\) = .* = 1\.\d+e\+(29[0-9]|30\d) is outside \[1e-30, 1e\+30\]/);
   });
   test('a catalogue that is not JSON', () => {
     const f = join(dir, 'broken.json');
@@ -138,12 +151,20 @@ describe('hzz run with failures', () => {
     assert.equal(doc.samples.data_A.nRead, 39, 'what succeeded is written');
     assert.equal(doc.samples.data_B.nRead, 156);
     assert.equal(doc.failures.length, 1);
+    // A sample that could not be planned leaves the result incomplete, and says which.
+    assert.equal(doc.complete, false);
+    assert.deepEqual(doc.chunks, { total: 2, done: 2 });
+    assert.deepEqual(doc.unplanned.map((u: { sample: string }) => u.sample), ['data_C']);
+    assert.match(doc.unplanned[0].error, /data_C\.4lep\.root: not a ROOT file/);
     assert.ok(existsSync(join(out, 'hzz_m4l.png')));
   });
   test('bad arguments exit 2 with one clear line', async () => {
     for (const [args, pattern] of [
       [['--chunk-size', '0'], /--chunk-size: must be a positive whole number \(got 0\)/],
       [['--bins', '250,80,5'], /binning: hi \(80\) must be above lo \(250\)/],
+      // More bins than the plot can draw is refused before anything runs.
+      [['--bins', '0,80000,1'], /binning: 80000 bins is more than 2000/],
+      [['--lumi', '1e308'], /--lumi: must be above 0 and at most 100000 fb⁻¹ \(got 1e\+308\)/],
       [['--catalog', join(dir, 'nope.json')], /catalogue .*nope\.json: ENOENT/],
     ] as const) {
       const err = await run('node', [CLI, 'run', '--data', SHARED_DATA, '--out', join(dir, 'x'), ...args]).then(() => assert.fail(`${args.join(' ')} was accepted`), (e: { code: number; stderr: string }) => e);

@@ -48,11 +48,11 @@ describe('baskets decoded into reused memory', () => {
       analysis: 't', catalogue, samples: selectSamples(catalogue, samples), source: data, lumi: 10, definition: DEFINITION, chunkSize: 2_345,
     });
     const many = await plan(manyBasketsDir(), ['llll']);
-    assert.equal(many.files[0]!.clusterEntries, 1_000);
+    assert.equal(many.plan.samples[0]!.clusterEntries, 1_000);
     assert.deepEqual(many.tasks.map((t) => t.chunk.entryStop - t.chunk.entryStart), Array(20).fill(2_000));
     // The 2020 files hold one basket per branch: nothing to align to.
     const shared = await plan(SHARED_DATA, ['data_D']);
-    assert.equal(shared.files[0]!.clusterEntries, undefined);
+    assert.equal(shared.plan.samples[0]!.clusterEntries, undefined);
     assert.deepEqual(shared.tasks.map((t) => t.chunk.entryStop - t.chunk.entryStart), [shared.plan.samples[0]!.entries]);
   });
 

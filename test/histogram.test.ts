@@ -84,9 +84,9 @@ test('histograms of different binnings refuse to merge', () => {
 
 test('merging partials gives bit-identical sums whatever order they arrive in', () => {
   const plan: Plan = {
-    schema: 'hzz.plan/v1', analysis: 't', release: 'r', lumi: 10, binning: B,
+    schema: 'hzz.plan/v2', analysis: 't', release: 'r', lumi: 10, lumiSource: 'set', binning: B,
     categories: [{ name: 'bkg', kind: 'background', label: 'B', color: '#ff0000' }],
-    samples: [{ sample: 's', category: 'bkg', url: 'f', entries: 400 }], chunks: 40,
+    samples: [{ sample: 's', category: 'bkg', url: 'f', entries: 400 }], chunkSize: 10, chunks: 40, unplanned: [],
   };
   // Weights of very different sizes, as MC samples have: float64 sums of these depend on the order
   // of the additions, which mergePartials fixes by adding in chunk order.

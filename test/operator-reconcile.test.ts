@@ -28,15 +28,17 @@ const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 // Two files of 39 and 156 entries in chunks of 50: chunks 0 (data_A 0-39), 1-4 (data_B).
 const plan: Plan = {
-  schema: 'hzz.plan/v1', analysis: 'ns1/higgs/g1-uid1', release: catalogue.release, lumi: 10, binning: { lo: 80, hi: 250, width: 5 },
+  schema: 'hzz.plan/v2', analysis: 'ns1/higgs/g1-uid1', release: catalogue.release, lumi: 10, lumiSource: 'set', binning: { lo: 80, hi: 250, width: 5 },
   categories: [{ name: 'data', kind: 'data', label: 'Data', color: '#000000' }],
   samples: [
     { sample: 'data_A', category: 'data', url: '/data/data_A.4lep.root', entries: 39 },
     { sample: 'data_B', category: 'data', url: '/data/data_B.4lep.root', entries: 156 },
   ],
+  chunkSize: 50,
   chunks: 5,
+  unplanned: [],
 };
-const recipe: Recipe = { chunkSize: 50, tree: catalogue.tree, energyUnit: catalogue.energyUnit, definition: DEFINITION, volume: { pvc: 'atlas', mountPath: '/data' } };
+const recipe: Recipe = { tree: catalogue.tree, energyUnit: catalogue.energyUnit, definition: DEFINITION, volume: { pvc: 'atlas', mountPath: '/data' } };
 const stored: StoredPlan = { plan, recipe };
 const tasks = tasksOf(stored);
 
@@ -97,7 +99,7 @@ test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis
   const spec = resolveSpec(a.spec);
   const made = await makePlan(a, spec, 1, new Map([['atlas', volume]]));
   assert.ok('plan' in made, JSON.stringify(made));
-  assert.deepEqual(made.recipe.clusterEntries, { llll: 1_000 });
+  assert.deepEqual(made.plan.samples.map((s) => s.clusterEntries), [undefined, undefined, undefined, undefined, 1_000]);
   const back = readPlanRecord(planConfigMap(a, 1, planSpecHash(spec), made));
   assert.ok('plan' in back);
   const planned = await planAnalysis({

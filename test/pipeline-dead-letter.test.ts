@@ -47,7 +47,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
     { key: ROUTING.partial, body: JSON.stringify({ ...good, sumw: good.sumw.slice(1) }), reason: /\/sumw has 33 bins/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, chunk: { ...good.chunk, index: 999 } }), reason: /chunk 999 is beyond the plan's/ },
     { key: ROUTING.plan, body: JSON.stringify({ ...fx.plan, lumi: 'ten' }), reason: /plan: invalid: \/lumi/ },
-    { key: ROUTING.plan, body: JSON.stringify({ ...fx.plan, chunks: fx.plan.chunks + 1 }), reason: /conflicts with the plan already stored/ },
+    { key: ROUTING.plan, body: JSON.stringify({ ...fx.plan, lumi: fx.plan.lumi * 2 }), reason: /conflicts with the plan already stored/ },
   ];
   for (const b of bad) await publishRaw(vhost.url, EXCHANGE, b.key, b.body);
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CategoryKind, LumiSourceSchema } from '../catalogue.js';
+import { CategoryKind, LumiSchema, LumiSourceSchema } from '../catalogue.js';
 import { AnalysisDefinitionSchema } from './analysis-definition.js';
 
 /**
@@ -8,14 +8,29 @@ import { AnalysisDefinitionSchema } from './analysis-definition.js';
  * both the TypeScript types and the JSON Schema that receivers validate against
  * (docs/contracts.md lists them; `hzz schema` prints them).
  */
+/**
+ * Every number has a range. JSON cannot carry NaN or Infinity, but it can carry 1e308, which makes
+ * the arithmetic downstream overflow to Infinity (written as `null` in histograms.json) or
+ * underflow to 0; the ranges below are wide enough for any physics and far from those edges.
+ * Bin counts (at most MAX_BINS) are checked by binningProblems, core/histogram.ts.
+ */
+const Energy = { minimum: -1e7, maximum: 1e7 }; // GeV: 14 TeV collisions, with a wide margin
 export const BinningSchema = Type.Object({
-  lo: Type.Number(),
-  hi: Type.Number(),
-  width: Type.Number({ exclusiveMinimum: 0 }),
+  lo: Type.Number(Energy),
+  hi: Type.Number(Energy),
+  width: Type.Number({ exclusiveMinimum: 0, maximum: Energy.maximum }),
 }, { additionalProperties: false });
 
-const Count = Type.Integer({ minimum: 0 });
-const Bins = Type.Array(Type.Number());
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+/** A bin's sum of weights: the worker's weights are float32 (< 3.4e38), so real sums stay far below. */
+export const MAX_BIN_SUM = 1e300;
+const SignedSums = Type.Array(Type.Number({ minimum: -MAX_BIN_SUM, maximum: MAX_BIN_SUM }));
+const Sums = Type.Array(Type.Number({ minimum: 0, maximum: MAX_BIN_SUM }));
+/**
+ * A cross-section weight: the worker rounds it to float32, which holds 1e-30…1e30 without
+ * flushing to 0 or overflowing (planAnalysis names the sample whose weight falls outside).
+ */
+export const XsecWeightSchema = Type.Number({ minimum: 1e-30, maximum: 1e30 });
 
 export const ChunkSchema = Type.Object({
   /** Position in the plan; with the analysis id it names the chunk everywhere (Job, partial file). */
@@ -41,7 +56,7 @@ export const TaskSchema = Type.Object({
   /** The run's luminosity, fb⁻¹: the definition's weight may use it (`lumi`). */
   lumi: Type.Number({ exclusiveMinimum: 0 }),
   /** Cross-section weight (lumi × 1000 × xsec / (sumw × efficiency)); absent for data, which counts 1. */
-  xsecWeight: Type.Optional(Type.Number()),
+  xsecWeight: Type.Optional(XsecWeightSchema),
 }, { additionalProperties: false });
 
 /** v2: the cut-flow and the definition's further histograms, which v1 did not have. */
@@ -50,27 +65,29 @@ export const PartialHistogramSchema = Type.Object({
   analysis: Type.String({ minLength: 1 }),
   chunk: ChunkSchema,
   binning: BinningSchema,
-  sumw: Bins,
-  sumw2: Bins,
+  sumw: SignedSums,
+  sumw2: Sums,
   entries: Type.Array(Count),
   nRead: Count,
   nSelected: Count,
   /** Events passing each cut and all before it (the plan's `cuts`). */
   cutflow: Type.Array(Count),
   /** The plan's `histograms` after the first, whose bins are sumw, sumw2 and entries above. */
-  more: Type.Array(Type.Object({ sumw: Bins, sumw2: Bins, entries: Type.Array(Count) }, { additionalProperties: false })),
+  more: Type.Array(Type.Object({ sumw: SignedSums, sumw2: Sums, entries: Type.Array(Count) }, { additionalProperties: false })),
   worker: Type.Object({ host: Type.String(), version: Type.String() }),
   producedAt: Type.String(),
 }, { additionalProperties: false });
 
 export const PlanSampleSchema = Type.Object({
-  sample: Type.String(),
-  category: Type.String(),
-  url: Type.String(),
+  sample: Type.String({ minLength: 1 }),
+  category: Type.String({ minLength: 1 }),
+  url: Type.String({ minLength: 1 }),
   entries: Count,
-  xsecWeight: Type.Optional(Type.Number()),
+  /** Entries per cluster when the file's chunks are cut on cluster boundaries (splitIntoChunks). */
+  clusterEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+  xsecWeight: Type.Optional(XsecWeightSchema),
   /** A data sample's integrated luminosity, fb⁻¹ (from the catalogue). */
-  lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  lumi: Type.Optional(LumiSchema),
   /** The file is a synthetic stand-in (its tree's title starts with STAND_IN_TITLE), not physics. */
   standIn: Type.Optional(Type.Literal(true)),
 }, { additionalProperties: false });
@@ -81,21 +98,30 @@ export const PlanSampleSchema = Type.Object({
  */
 export const STAND_IN_TITLE = 'hzz stand-in';
 
+/**
+ * v2: the chunks are the plan's own, derived from it by planChunks (core/chunk-plan.ts) from the
+ * samples in order, their entries and cluster sizes, and `chunkSize`, so the plotter knows each
+ * chunk's sample, file and entry range without the plan listing them; `unplanned` records the
+ * requested samples that could not be planned (the result is then not complete).
+ */
 export const PlanSchema = Type.Object({
-  schema: Type.Literal('hzz.plan/v1'),
+  schema: Type.Literal('hzz.plan/v2'),
   analysis: Type.String({ minLength: 1 }),
   release: Type.String(),
-  lumi: Type.Number({ exclusiveMinimum: 0 }),
-  /** Where lumi came from (core/catalogue.ts runLumi); absent in plans made before it was recorded. */
-  lumiSource: Type.Optional(LumiSourceSchema),
+  lumi: LumiSchema,
+  /** Where lumi came from (core/catalogue.ts runLumi). */
+  lumiSource: LumiSourceSchema,
   binning: BinningSchema,
-  /** The analysis definition's cut names, in order; absent in plans made before definitions. */
+  /** The analysis definition's cut names, in order. */
   cuts: Type.Optional(Type.Array(Type.String())),
-  /** Its histograms, the first of which is `binning`'s; absent in plans made before definitions. */
+  /** Its histograms, the first of which is `binning`'s. */
   histograms: Type.Optional(Type.Array(Type.Object({ name: Type.String(), label: Type.String(), binning: BinningSchema }, { additionalProperties: false }))),
-  categories: Type.Array(Type.Object({ name: Type.String(), kind: CategoryKind, label: Type.String(), color: Type.String() })),
+  categories: Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), kind: CategoryKind, label: Type.String(), color: Type.String() }, { additionalProperties: false })),
   samples: Type.Array(PlanSampleSchema),
+  chunkSize: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  /** How many chunks planChunks derives; a receiver checks that it derives as many. */
   chunks: Count,
+  unplanned: Type.Array(Type.Object({ sample: Type.String({ minLength: 1 }), error: Type.String() }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 export type Chunk = Static<typeof ChunkSchema>;

@@ -1,8 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { shippedDefinitionNames } from '../../core/analysis/load-definition.js';
-import { CatalogueSchema, type Catalogue } from '../../core/catalogue.js';
-import { DEFAULT_BINNING } from '../../core/histogram.js';
+import { CatalogueSchema, LumiSchema, type Catalogue } from '../../core/catalogue.js';
+import { DEFAULT_BINNING, MAX_BINS } from '../../core/histogram.js';
 import { builtInReleases, defaultRelease } from './releases.js';
 
 /**
@@ -97,8 +97,8 @@ function binningRules(): { rule: string; message: string; fieldPath?: string }[]
   const whole = `(${n} - ${nearest} <= 1e-9 * ${n} && ${nearest} - ${n} <= 1e-9 * ${n})`;
   return [
     { rule: 'self.hi > self.lo', message: 'binning: hi must be above lo', fieldPath: '.hi' },
-    { rule: `self.hi <= self.lo || self.width <= 0.0 || ${n} <= 100000.0`, message: 'binning: (hi - lo) / width is more than 100000 bins', fieldPath: '.width' },
-    { rule: `self.hi <= self.lo || self.width <= 0.0 || ${n} > 100000.0 || ${whole}`, message: 'binning: (hi - lo) / width must be a whole number of bins', fieldPath: '.width' },
+    { rule: `self.hi <= self.lo || self.width <= 0.0 || ${n} <= ${MAX_BINS}.0`, message: `binning: (hi - lo) / width is more than ${MAX_BINS} bins`, fieldPath: '.width' },
+    { rule: `self.hi <= self.lo || self.width <= 0.0 || ${n} > ${MAX_BINS}.0 || ${whole}`, message: 'binning: (hi - lo) / width must be a whole number of bins', fieldPath: '.width' },
   ];
 }
 
@@ -135,7 +135,7 @@ function specSchema(releases: readonly Catalogue[], defaultName: string) {
     })),
     samples: Type.Optional(Type.Array(SampleName, { maxItems: 100, description: 'Sample or category names to run (default: all samples)' })),
     source: Type.Optional(Source),
-    lumi: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "Integrated luminosity, fb⁻¹ (default: the sum of the data samples' that run, or the release's default for MC only)" })),
+    lumi: Type.Optional(Type.Number({ ...LumiSchema, description: "Integrated luminosity, fb⁻¹ (default: the sum of the data samples' that run, or the release's default for MC only)" })),
     binning: Type.Optional(Binning),
     chunkSize: Type.Optional(Type.Integer({ minimum: 1, default: 50_000, description: 'Entries per chunk (one Job each)' })),
     parallelism: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 4, description: 'Chunk Jobs running at once; 0 pauses (the /scale subresource)' })),
