@@ -120,14 +120,14 @@ test('a draw that fails for good is recorded in the status and not retried', { t
   const analyses = new Analyses({ out: out.path, work, events, counters: { partialsStored: 0, copiesDropped: 0, plansStored: 0 }, log: () => {}, drawIntervalMs: 100, health: {} });
   try {
     const huge = (t: Task): PartialHistogram => {
-      const h = emptyHistogram(fx.plan.binning);
+      const h = emptyHistogram(fx.plan.binning, fx.plan.cuts!.length);
       h.sumw[10] = 1.7e308;
       h.sumw2[10] = 1.7e308;
       return toPartial(t, h);
     };
     await work.run(() => analyses.storePlan(fx.plan));
     for (const t of fx.tasks) {
-      await work.run(() => assert.deepEqual(analyses.storePartial(t.chunk.sample === 'data_B' ? huge(t) : toPartial(t, emptyHistogram(fx.plan.binning))), { ok: true, value: undefined }));
+      await work.run(() => assert.deepEqual(analyses.storePartial(t.chunk.sample === 'data_B' ? huge(t) : toPartial(t, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length))), { ok: true, value: undefined }));
     }
     for (let i = 0; i < 5; i++) analyses.requestDraw(ID);
     await waitUntil('the draw to fail', () => drawn.some((s) => s.failed !== undefined), 10_000);
