@@ -66,8 +66,8 @@ describe('libdeflate and Node\'s zlib', () => {
     assert.match(inflateEngine().name, /^libdeflate 1\.\d+ \(native addon\)$/);
     assert.equal(chooseEngine('zlib', () => assert.fail('the addon is not even loaded')), nodeZlib);
     assert.equal(chooseEngine(undefined, () => 'not built'), nodeZlib);
-    assert.throws(() => chooseEngine('libdeflate', () => 'not built'), /HZZ_INFLATE=libdeflate, but the addon cannot be loaded: not built/);
-    assert.throws(() => chooseEngine('isal', () => 'unused'), /HZZ_INFLATE is 'isal': it takes 'libdeflate' or 'zlib'/);
+    assert.throws(() => chooseEngine('libdeflate', () => 'not built'), /^HZZ_INFLATE: is 'libdeflate', but the addon cannot be loaded: not built$/);
+    assert.throws(() => chooseEngine('isal', () => 'unused'), /^HZZ_INFLATE: is 'isal': it takes 'libdeflate' or 'zlib'$/);
   });
 
   test('an addon that is absent, not a shared library, or not ours is named with the reason', () => {
@@ -98,13 +98,14 @@ describe('libdeflate and Node\'s zlib', () => {
     assert.equal(inflate(z.subarray(0, z.length - 2), out, 1001), -1);
   });
 
-  test('NODE_DEBUG=hzz says which engine a process uses, and HZZ_INFLATE=zlib gives the same histogram', () => {
+  test('NODE_DEBUG=hzz says which engine a process uses, HZZ_INFLATE=zlib gives the same histogram, a wrong HZZ_INFLATE is named', () => {
     const script = `import { analyzeChunk } from './dist/core/analyze-chunk.js';
       import { chunkTask } from './dist/test/support/analysis-fixture.js';
       const h = await analyzeChunk(chunkTask(${JSON.stringify(join(SHARED_DATA, 'mc_361106.Zee.4lep.root'))}, { entryStart: 0, entryStop: 898 }));
       process.stdout.write(JSON.stringify(h));`;
+    const spawn = (env: Record<string, string>) => spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8', env: { ...process.env, HZZ_INFLATE: '', NODE_DEBUG: 'hzz', ...env } });
     const run = (env: Record<string, string>) => {
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8', env: { ...process.env, HZZ_INFLATE: '', NODE_DEBUG: 'hzz', ...env } });
+      const r = spawn(env);
       assert.equal(r.status, 0, r.stderr);
       return r;
     };
@@ -116,5 +117,10 @@ describe('libdeflate and Node\'s zlib', () => {
     assert.deepEqual(JSON.parse(withAddon.stdout), JSON.parse(withZlib.stdout));
     assert.ok((JSON.parse(withAddon.stdout) as { nSelected: number }).nSelected > 0);
     assert.equal(run({ NODE_DEBUG: '' }).stderr, '', 'silent without NODE_DEBUG');
+    // A wrong setting is named for what it is, before any file is read, not blamed on the file.
+    const wrong = spawn({ HZZ_INFLATE: 'isal' });
+    assert.notEqual(wrong.status, 0);
+    assert.match(wrong.stderr, /BadInputError: HZZ_INFLATE: is 'isal': it takes 'libdeflate' or 'zlib'/);
+    assert.doesNotMatch(wrong.stderr, /Zee/);
   });
 });

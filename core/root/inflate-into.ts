@@ -1,5 +1,6 @@
 import { debuglog } from 'node:util';
 import { createInflate, inflateSync, type Inflate } from 'node:zlib';
+import { badInput } from '../contracts/errors.js';
 import { loadLibdeflate } from './libdeflate-addon.js';
 
 /**
@@ -34,7 +35,7 @@ export function inflateInto(src: Uint8Array, out: Uint8Array, size: number, what
 
 let chosen: InflateEngine | undefined;
 
-/** The engine this process inflates with, chosen on first use. */
+/** The engine this process inflates with, chosen on first use (RootFile.open asks before reading). */
 export function inflateEngine(): InflateEngine {
   return (chosen ??= chooseEngine(process.env.HZZ_INFLATE, loadLibdeflate));
 }
@@ -47,14 +48,14 @@ export function chooseEngine(wanted: string | undefined, load: () => InflateEngi
     return nodeZlib;
   }
   if (wanted !== undefined && wanted !== '' && wanted !== 'libdeflate') {
-    throw new Error(`HZZ_INFLATE is '${wanted}': it takes 'libdeflate' or 'zlib'`);
+    throw badInput('HZZ_INFLATE', `is '${wanted}': it takes 'libdeflate' or 'zlib'`);
   }
   const addon = load();
   if (typeof addon !== 'string') {
     debug('inflate: %s', addon.name);
     return addon;
   }
-  if (wanted === 'libdeflate') throw new Error(`HZZ_INFLATE=libdeflate, but the addon cannot be loaded: ${addon}`);
+  if (wanted === 'libdeflate') throw badInput('HZZ_INFLATE', `is 'libdeflate', but the addon cannot be loaded: ${addon}`);
   debug('inflate: %s (libdeflate: %s)', nodeZlib.name, addon);
   return nodeZlib;
 }
