@@ -1,5 +1,4 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { branchesRead } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
 import { decompressBlocks } from '../core/root/decompress.js';
 import { inflateEngine } from '../core/root/inflate-into.js';
@@ -14,7 +13,8 @@ import { RootTree } from '../core/root/tree.js';
  */
 const [reps, file] = process.argv.slice(2) as [string, string];
 const cat = loadCatalogue();
-const { lepton, weights } = branchesRead(cat.branches, true);
+// The catalogue's branches, in its order: the leptons', then the weight and its factors.
+const needed = Object.values(cat.branches).flat();
 const tree = await RootTree.open(file, cat.tree);
 const engine = inflateEngine();
 const fd = openSync(file, 'r');
@@ -23,7 +23,7 @@ let out = new Uint8Array(0);
 const seconds: number[] = [];
 for (let rep = 0; rep < Number(reps); rep++) {
   let spent = 0;
-  for (const name of [...lepton, ...weights]) {
+  for (const name of needed) {
     for (const { seek, bytes } of tree.branch(name).baskets) {
       // A basket kept inside the TTree record was inflated with it, at open.
       if (seek === undefined || bytes === undefined) continue;

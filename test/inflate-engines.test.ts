@@ -66,8 +66,8 @@ describe('libdeflate and Node\'s zlib', () => {
     assert.match(inflateEngine().name, /^libdeflate 1\.\d+ \(native addon\)$/);
     assert.equal(chooseEngine('zlib', () => assert.fail('the addon is not even loaded')), nodeZlib);
     assert.equal(chooseEngine(undefined, () => 'not built'), nodeZlib);
-    assert.throws(() => chooseEngine('libdeflate', () => 'not built'), /^HZZ_INFLATE: is 'libdeflate', but the addon cannot be loaded: not built$/);
-    assert.throws(() => chooseEngine('isal', () => 'unused'), /^HZZ_INFLATE: is 'isal': it takes 'libdeflate' or 'zlib'$/);
+    assert.throws(() => chooseEngine('libdeflate', () => 'not built'), /^BadInputError: HZZ_INFLATE: is 'libdeflate', but the addon cannot be loaded: not built$/);
+    assert.throws(() => chooseEngine('isal', () => 'unused'), /^BadInputError: HZZ_INFLATE: is 'isal': it takes 'libdeflate' or 'zlib'$/);
   });
 
   test('an addon that is absent, not a shared library, or not ours is named with the reason', () => {
@@ -120,7 +120,7 @@ describe('libdeflate and Node\'s zlib', () => {
     // A wrong setting is named for what it is, before any file is read, not blamed on the file.
     const wrong = spawn({ HZZ_INFLATE: 'isal' });
     assert.notEqual(wrong.status, 0);
-    assert.match(wrong.stderr, /BadInputError: HZZ_INFLATE: is 'isal': it takes 'libdeflate' or 'zlib'/);
+    assert.match(wrong.stderr, /\[BadInputError\]: HZZ_INFLATE: is 'isal': it takes 'libdeflate' or 'zlib'/);
     assert.doesNotMatch(wrong.stderr, /Zee/);
   });
 });
