@@ -1,42 +1,28 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { declaredVsHandWritten } from './declared-speed.js';
+import { LARGE_ENTRIES as ENTRIES, LARGE_FILE, largeInput, SHARED } from './large-input.js';
 
 /**
  * `npm run bench`: our reader + selection + histogram against the uproot reference, on the same
  * files in the same run, several repetitions, with uproot's default zlib and with ISA-L's inflate
- * (its fastest backend, what a careful user picks); the ratio is against the faster of the two. Then one worker's peak memory on a small and a large
- * file, and the local run's scaling from one to two processes. Prints events/s, ratios, memory.
+ * (its fastest backend, what a careful user picks); the ratio is against the faster of the two.
+ * Then the limit: the inflate engine alone on the large input's baskets, and our whole path as a
+ * fraction of it. Then one worker's peak memory on a small and a large file, and the local run's
+ * scaling from one to two processes. Prints events/s, ratios, memory.
  * HZZ_BENCH_ENTRIES sets the large input's size (default 10,000,000 entries: a single-core pass
  * takes about 5 s, so the data outweighs the 0.2 s a process needs to start and warm up),
  * HZZ_BENCH_REPS the repetitions (default 3).
  */
 const REPO = resolve(fileURLToPath(new URL('../../', import.meta.url)));
-const SHARED = process.env.HZZ_TEST_DATA ?? resolve(REPO, '../shared/data');
-const ENTRIES = Number(process.env.HZZ_BENCH_ENTRIES ?? 10_000_000);
 const REPS = Number(process.env.HZZ_BENCH_REPS ?? 3);
-const node = (script: string, args: string[]) => execFileSync('node', [join(REPO, 'dist', script), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const node = (script: string, args: string[], env: NodeJS.ProcessEnv = process.env) => execFileSync('node', [join(REPO, 'dist', script), ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env });
 
 interface Timing { seconds: number[]; events: number; peakRssBytes: number }
-
-/**
- * The large input: the real MC events repeated, written by uproot in baskets of 20,000 entries
- * (about 330 KB per lepton branch, the size ROOT's basket optimisation gives a tree of this width).
- */
-function largeInput(): string {
-  const dir = join(REPO, `.cache/bench/large-${ENTRIES}-b20000`);
-  const file = join(dir, 'mc_363490.llll.4lep.root');
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    process.stderr.write(`bench: writing ${ENTRIES.toLocaleString('en-US')} entries with uproot…\n`);
-    execFileSync('python3', [join(REPO, 'scripts/make_root_files.py'), '--data', SHARED, '--out', dir, '--large-entries', String(ENTRIES), '--basket-entries', '20000'], { stdio: 'inherit' });
-    execFileSync('mv', [join(dir, 'large.4lep.root'), file]);
-  }
-  return dir;
-}
+interface Ours extends Timing { inflate: string }
 
 /** uproot with its default zlib, or with ISA-L's inflate: the configuration a careful user picks. */
 function reference(data: string, samples: string, zlib: 'zlib' | 'isal'): Timing {
@@ -47,12 +33,13 @@ function reference(data: string, samples: string, zlib: 'zlib' | 'isal'): Timing
   return t;
 }
 
-const ours = (files: string[]): Timing => JSON.parse(node('bench/single-core.js', [String(REPS), ...files])) as Timing;
+const ours = (files: string[]): Ours => JSON.parse(node('bench/single-core.js', [String(REPS), ...files])) as Ours;
 const best = (t: Timing) => t.events / Math.min(...t.seconds);
 const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 const large = largeInput();
+const largeFile = join(large, LARGE_FILE);
 const small = ['data_A', 'data_B', 'data_C', 'data_D'].map((d) => join(SHARED, `${d}.4lep.root`))
   .concat(['mc_361106.Zee', 'mc_361107.Zmumu', 'mc_410000.ttbar_lep'].map((m) => join(SHARED, `${m}.4lep.root`)));
 const smallDir = mkdtempSync(join(tmpdir(), 'hzz-bench-small-'));
@@ -60,11 +47,13 @@ for (const f of small) symlinkSync(f, join(smallDir, f.split('/').pop()!));
 
 console.log(`hzz-operator benchmark: best of ${REPS} repetitions, one core each (uproot ${execFileSync('python3', ['-c', 'import uproot; print(uproot.__version__)'], { encoding: 'utf8' }).trim()}, node ${process.version})\n`);
 console.log('input                          events   ours ev/s   uproot ev/s   uproot+isal ev/s   ratio to the faster');
+let oursLarge: Ours | undefined;
 for (const [label, files, data, samples] of [
   ['shared 2020 files (7)', small, smallDir, 'data,Zee,Zmumu,ttbar_lep'],
-  [`large (${fmt(ENTRIES)} entries)`, [join(large, 'mc_363490.llll.4lep.root')], large, 'llll'],
+  [`large (${fmt(ENTRIES)} entries)`, [largeFile], large, 'llll'],
 ] as const) {
   const o = ours([...files]);
+  if (files[0] === largeFile) oursLarge = o;
   const r = reference(data, samples, 'zlib');
   const ri = reference(data, samples, 'isal');
   for (const u of [r, ri]) if (o.events !== u.events) throw new Error(`${label}: we read ${o.events} events, uproot ${u.events}`);
@@ -73,10 +62,24 @@ for (const [label, files, data, samples] of [
   console.log(`${''.padEnd(28)} peak memory: ours ${mb(o.peakRssBytes)}, uproot ${mb(r.peakRssBytes)}, uproot+isal ${mb(ri.peakRssBytes)}`);
 }
 
-console.log(`\non the large input, ${declaredVsHandWritten(REPO, join(large, 'mc_363490.llll.4lep.root'), REPS)}`);
+console.log(`${''.padEnd(28)} ours inflated with ${oursLarge!.inflate}`);
+
+/**
+ * What the chunk path cannot beat: the inflate engine alone on the large input's baskets; with
+ * Node's zlib beside it (HZZ_INFLATE=zlib) when the engine is the addon, for what the addon gains.
+ */
+function inflateLimit(whole: Ours): void {
+  const alone = (env: NodeJS.ProcessEnv) => JSON.parse(node('bench/inflate-alone.js', [String(REPS), largeFile], env)) as Timing & { engine: string };
+  const chosen = alone(process.env);
+  const zlib = chosen.engine.startsWith('libdeflate') ? alone({ ...process.env, HZZ_INFLATE: 'zlib' }) : undefined;
+  const also = zlib ? ` (${zlib.engine}: ${fmt(best(zlib))} ev/s)` : '';
+  console.log(`\ninflate alone on the large input's baskets: ${chosen.engine} ${fmt(best(chosen))} ev/s${also}; our whole chunk path runs at ${(100 * best(whole) / best(chosen)).toFixed(0)}% of it (goal ≥ 60%)`);
+}
+inflateLimit(oursLarge!);
+console.log(`\non the large input, ${declaredVsHandWritten(REPO, largeFile, REPS)}`);
 
 const smallMem = JSON.parse(node('bench/single-core.js', ['1', join(SHARED, 'data_A.4lep.root')])) as Timing;
-const largeMem = JSON.parse(node('bench/single-core.js', ['1', join(large, 'mc_363490.llll.4lep.root')])) as Timing;
+const largeMem = JSON.parse(node('bench/single-core.js', ['1', largeFile])) as Timing;
 console.log(`\none worker's peak memory: small file ${mb(smallMem.peakRssBytes)}, large file ${mb(largeMem.peakRssBytes)}, ratio ${(largeMem.peakRssBytes / smallMem.peakRssBytes).toFixed(2)} (goal ≤ 1.5)`);
 
 const wall = (parallel: number): number => {

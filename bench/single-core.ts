@@ -1,11 +1,13 @@
 import { loadDefinition } from '../core/analysis/load-definition.js';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
+import { inflateEngine } from '../core/root/inflate-into.js';
 import { RootTree } from '../core/root/tree.js';
 
 /**
  * One worker's hot path on one core, in a process of its own so that its peak memory is its own:
- * read + select + fill each file given, whole, `reps` times. Prints one JSON line.
+ * read + select + fill each file given, whole, `reps` times. Prints one JSON line, with the name of
+ * the inflate engine the process used.
  * Usage: node dist/bench/single-core.js REPS FILE...
  */
 const [reps, ...files] = process.argv.slice(2);
@@ -31,4 +33,4 @@ for (let rep = 0; rep < Number(reps); rep++) {
   }
   seconds.push((performance.now() - started) / 1000);
 }
-process.stdout.write(JSON.stringify({ seconds, events, selected, peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+process.stdout.write(JSON.stringify({ seconds, events, selected, peakRssBytes: process.resourceUsage().maxRSS * 1024, inflate: inflateEngine().name }) + '\n');

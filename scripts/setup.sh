@@ -40,8 +40,9 @@ if [ "$(node_major)" -lt 24 ]; then
   fi
 fi
 
-# The plot's font: core/plot.ts registers its file (and says why).
-packages=(fonts-dejavu-core)
+# The plot's font: core/plot.ts registers its file (and says why). libdeflate and a C compiler for
+# the inflate addon (zlib-inflate/build.sh).
+packages=(fonts-dejavu-core libdeflate-dev gcc libc6-dev)
 # The test node's runtime and network (test/harness/node-cluster.ts); openssl makes its certificates.
 $want_tests && packages+=(rabbitmq-server containerd runc containernetworking-plugins iptables openssl)
 missing=()
@@ -57,6 +58,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+bash zlib-inflate/build.sh
 
 python3 -c "import uproot, awkward, vector, isal" 2>/dev/null || {
   echo "setup: pip install -r reference/requirements.txt"

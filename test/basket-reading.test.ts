@@ -8,9 +8,10 @@ import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
 import { emptyHistogram, mergeInto } from '../core/histogram.js';
 import { decompressBlocks } from '../core/root/decompress.js';
-import { inflateByCopy, inflateInto } from '../core/root/inflate-into.js';
+import { inflateInto, nodeZlib, zlibByCopy } from '../core/root/inflate-into.js';
 import { RootTree } from '../core/root/tree.js';
 import { chunkTask, DEFINITION } from './support/analysis-fixture.js';
+import { bothEngines } from './support/inflate-engines.js';
 import { manyBasketsDir, SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference } from './support/reference.js';
 
@@ -56,7 +57,7 @@ describe('baskets decoded into reused memory', () => {
     assert.deepEqual(shared.tasks.map((t) => t.chunk.entryStop - t.chunk.entryStart), [shared.plan.samples[0]!.entries]);
   });
 
-  test('every basket inflated into reused memory equals what inflateSync gives', async () => {
+  test('every basket inflated through zlib\'s native handle into reused memory equals what inflateSync gives', async () => {
     const bytes = readFileSync(file);
     const tree = await RootTree.open(file, 'mini');
     const room = new Uint8Array(1 << 20);
@@ -66,7 +67,7 @@ describe('baskets decoded into reused memory', () => {
         const raw = bytes.subarray(b.seek!, b.seek! + b.bytes!);
         const size = raw.readInt32BE(6);
         const stream = raw.subarray(raw.readInt16BE(14) + 9);
-        assert.deepEqual(inflateInto(stream, room, size, name), inflateByCopy(stream, new Uint8Array(size + 1), size, name));
+        assert.deepEqual(inflateInto(stream, room, size, name, nodeZlib), inflateInto(stream, new Uint8Array(size + 1), size, name, zlibByCopy));
         baskets++;
       }
     }
@@ -84,21 +85,28 @@ describe('inflating ROOT blocks', () => {
     return Buffer.concat([header, z]);
   };
 
-  test('a basket of several blocks inflates into one buffer, in order', async () => {
-    const src = Buffer.concat([block(payload.subarray(0, 20_000)), block(payload.subarray(20_000))]);
-    assert.deepEqual(await decompressBlocks(src, new Uint8Array(60_000), payload.length, 'two blocks'), payload);
-  });
+  for (const engine of bothEngines()) {
+    test(`a basket of several blocks inflates into one buffer, in order (${engine.name})`, async () => {
+      const src = Buffer.concat([block(payload.subarray(0, 20_000)), block(payload.subarray(20_000))]);
+      assert.deepEqual(await decompressBlocks(src, new Uint8Array(60_000), payload.length, 'two blocks', engine), payload);
+    });
 
-  test('a stream cut short or damaged is named as corrupt, and the next stream inflates', async () => {
-    const whole = block(payload);
-    const out = new Uint8Array(payload.length + 1);
-    await assert.rejects(decompressBlocks(whole.subarray(0, whole.length - 3), out, payload.length, 'cut short'), /cut short: .*(corrupt|inflated)/);
-    const damaged = Buffer.from(whole);
-    damaged.fill(0xff, 30, 60);
-    await assert.rejects(decompressBlocks(damaged, out, payload.length, 'damaged'), /damaged \(block at byte 0\): corrupt zlib data/);
-    await assert.rejects(decompressBlocks(whole, out, payload.length + 10, 'too long'), /too long: compressed data ends after 50000 of 50010 bytes/);
-    assert.deepEqual(await decompressBlocks(whole, out, payload.length, 'sound'), payload);
-  });
+    test(`a stream cut short, damaged, too short, too long or followed by more bytes is named, and the next stream inflates (${engine.name})`, async () => {
+      const whole = block(payload);
+      const out = new Uint8Array(payload.length + 11);
+      await assert.rejects(decompressBlocks(whole.subarray(0, whole.length - 3), out, payload.length, 'cut short', engine), /cut short: .*(corrupt|inflated)/);
+      const damaged = Buffer.from(whole);
+      damaged.fill(0xff, 30, 60);
+      await assert.rejects(decompressBlocks(damaged, out, payload.length, 'damaged', engine), /damaged \(block at byte 0\): corrupt zlib data/);
+      await assert.rejects(decompressBlocks(whole, out, payload.length + 10, 'too long', engine), /too long: compressed data ends after 50000 of 50010 bytes/);
+      // The block headers agree with the sizes asked for; the streams inside them do not.
+      const z = deflateSync(payload);
+      assert.throws(() => inflateInto(z, out, payload.length + 10, 'says more', engine), /says more: inflated 50000 bytes, expected 50010/);
+      assert.throws(() => inflateInto(z, out, payload.length - 10, 'says less', engine), /says less: inflated (more than 49990|49991) bytes/);
+      assert.throws(() => inflateInto(Buffer.concat([z, Buffer.from([1, 2, 3])]), out, payload.length, 'trailing', engine), /trailing: .*compressed bytes left/);
+      assert.deepEqual(await decompressBlocks(whole, out, payload.length, 'sound', engine), payload);
+    });
+  }
 
   test('the output needs a byte of room past the size, to see the stream end', () => {
     assert.throws(() => inflateInto(deflateSync(payload), new Uint8Array(payload.length), payload.length, 'no room'), /no room: output room 50000 must exceed 50000 bytes/);

@@ -1,21 +1,21 @@
 import { R__unzip } from 'jsroot/io';
-import { inflateInto } from './inflate-into.js';
+import { inflateEngine, inflateInto, type InflateEngine } from './inflate-into.js';
 
 /**
  * ROOT compresses a basket as a series of blocks, each with a 9-byte header: a 2-letter algorithm
  * tag, a method byte, then the compressed and uncompressed sizes as 24-bit little-endian numbers.
- * ZLIB ("ZL") is what ATLAS Open Data uses; it goes through Node's native zlib, several times faster
- * than jsroot's JavaScript inflate, straight into the caller's memory. Any other algorithm (LZ4,
- * ZSTD, LZMA) falls back to jsroot's own decoder, so nothing jsroot can read is lost.
+ * ZLIB ("ZL") is what ATLAS Open Data uses; it goes through native code (libdeflate or Node's zlib,
+ * inflate-into.ts), several times faster than jsroot's JavaScript inflate, straight into the
+ * caller's memory. Any other algorithm (LZ4, ZSTD, LZMA) falls back to jsroot's own decoder, so nothing jsroot can read is lost.
  */
 const HEADER = 9;
 
 /**
  * Decompresses `src` into `out[0, size)` and returns that view; `out` must hold at least one byte
- * more than `size` (see inflateInto).
+ * more than `size` (see inflateInto). ZLIB blocks go through `engine`, by default the process's own.
  */
-export async function decompressBlocks(src: Uint8Array, out: Uint8Array, size: number, what: string): Promise<Uint8Array> {
-  if (isAllZlib(src)) return inflateZlibBlocks(src, out, size, what);
+export async function decompressBlocks(src: Uint8Array, out: Uint8Array, size: number, what: string, engine = inflateEngine()): Promise<Uint8Array> {
+  if (isAllZlib(src)) return inflateZlibBlocks(src, out, size, what, engine);
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const unzipped: DataView | null = await R__unzip(view, size, true);
   if (!unzipped || unzipped.byteLength !== size) {
@@ -32,7 +32,7 @@ function isAllZlib(src: Uint8Array): boolean {
   return true;
 }
 
-function inflateZlibBlocks(src: Uint8Array, out: Uint8Array, size: number, what: string): Uint8Array {
+function inflateZlibBlocks(src: Uint8Array, out: Uint8Array, size: number, what: string, engine: InflateEngine): Uint8Array {
   let pos = 0;
   let written = 0;
   while (written < size) {
@@ -44,7 +44,7 @@ function inflateZlibBlocks(src: Uint8Array, out: Uint8Array, size: number, what:
     if (written + usize > size || pos + HEADER + csize > src.length) {
       throw new Error(`${what}: corrupt compressed block at byte ${pos}`);
     }
-    inflateInto(src.subarray(pos + HEADER, pos + HEADER + csize), out.subarray(written), usize, `${what} (block at byte ${pos})`);
+    inflateInto(src.subarray(pos + HEADER, pos + HEADER + csize), out.subarray(written), usize, `${what} (block at byte ${pos})`, engine);
     written += usize;
     pos += HEADER + csize;
   }

@@ -4,6 +4,7 @@ import { openFile, TBuffer } from 'jsroot/io';
 import { badInput, transient } from '../contracts/errors.js';
 import { isUrl } from '../locate.js';
 import { decompressBlocks } from './decompress.js';
+import { inflateEngine } from './inflate-into.js';
 
 /**
  * A ROOT file and where its bytes come from: a local path (read synchronously into the caller's
@@ -31,6 +32,8 @@ export class RootFile {
   private constructor(readonly url: string, private readonly file: JsrootFile) {}
 
   static async open(url: string): Promise<RootFile> {
+    // A wrong HZZ_INFLATE is named as such here, not later as a fault of the file being read.
+    inflateEngine();
     await checkRootHeader(url);
     try {
       const file = (await openFile(url)) as JsrootFile | null;

@@ -1,0 +1,43 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { loadCatalogue } from '../core/catalogue.js';
+import { decompressBlocks } from '../core/root/decompress.js';
+import { inflateEngine } from '../core/root/inflate-into.js';
+import { RootTree } from '../core/root/tree.js';
+
+/**
+ * The limit of a chunk's path: how fast this process's inflate engine alone decompresses the baskets
+ * the analysis reads from FILE (a simulated sample's branches), in the order a chunk reads them, into
+ * one reused buffer. Reading them from disk is left out of the time. Prints one JSON line: the
+ * seconds of each repetition, the file's events, the engine's name.
+ * Usage: node dist/bench/inflate-alone.js REPS FILE
+ */
+const [reps, file] = process.argv.slice(2) as [string, string];
+const cat = loadCatalogue();
+// The catalogue's branches, in its order: the leptons', then the weight and its factors.
+const needed = Object.values(cat.branches).flat();
+const tree = await RootTree.open(file, cat.tree);
+const engine = inflateEngine();
+const fd = openSync(file, 'r');
+let raw = Buffer.alloc(0);
+let out = new Uint8Array(0);
+const seconds: number[] = [];
+for (let rep = 0; rep < Number(reps); rep++) {
+  let spent = 0;
+  for (const name of needed) {
+    for (const { seek, bytes } of tree.branch(name).baskets) {
+      // A basket kept inside the TTree record was inflated with it, at open.
+      if (seek === undefined || bytes === undefined) continue;
+      if (raw.length < bytes) raw = Buffer.alloc(2 * bytes);
+      readSync(fd, raw, 0, bytes, seek);
+      const objlen = raw.readInt32BE(6);
+      const keylen = raw.readInt16BE(14);
+      if (out.length <= objlen) out = new Uint8Array(2 * objlen);
+      const started = performance.now();
+      await decompressBlocks(raw.subarray(keylen, bytes), out, objlen, `${file}: ${name} basket at byte ${seek}`, engine);
+      spent += performance.now() - started;
+    }
+  }
+  seconds.push(spent / 1000);
+}
+closeSync(fd);
+process.stdout.write(JSON.stringify({ seconds, events: tree.entries, engine: engine.name }) + '\n');
