@@ -16,9 +16,10 @@ import { chunkJob, type WorkerConfig } from '../operator/job-spec.js';
 import type { ConfigMap, Pod } from '../operator/kube-types.js';
 import { ANNOTATIONS, LABELS } from '../operator/naming.js';
 import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
-import { makePlan } from '../operator/planner.js';
+import { makePlan, OFFICIAL_URL_PREFIXES } from '../operator/planner.js';
 import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
 import { DATA_DIR, DEFINITION } from './support/analysis-fixture.js';
+import { serveFolder } from './support/http-server.js';
 import { manyBasketsDir } from './support/paths.js';
 
 const catalogue = loadCatalogue();
@@ -109,6 +110,35 @@ test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis
   assert.deepEqual(tasksOf(back), planned.tasks);
   assert.ok(planned.tasks.some((t) => t.xsecWeight !== undefined) && planned.tasks.some((t) => t.xsecWeight === undefined));
   assert.ok(planned.tasks.filter((t) => t.chunk.sample === 'llll').every((t) => t.chunk.entryStop - t.chunk.entryStart === 2_000));
+});
+
+test('planner: a urlPrefix outside the allow-list is refused by name, before anything is fetched; one inside is planned', async () => {
+  const server = await serveFolder(DATA_DIR);
+  try {
+    const a = analysis({ samples: ['data_A'], source: { urlPrefix: server.url } });
+    const refused = await makePlan(a, resolveSpec(a.spec), 1, new Map());
+    assert.ok('error' in refused, JSON.stringify(refused));
+    assert.equal(refused.error, `spec.source.urlPrefix '${server.url}': is not allowed: this operator reads only from ${OFFICIAL_URL_PREFIXES.join(', ')} (operator flag --allowed-url-prefix, chart value operator.allowedUrlPrefixes)`);
+    assert.deepEqual(OFFICIAL_URL_PREFIXES, ['https://atlas-opendata.web.cern.ch/', 'https://opendata.cern.ch/']);
+    assert.equal(server.requests.length, 0, 'nothing was fetched');
+    // A prefix that only looks like an allowed one (another host, a longer name) is no way round it.
+    for (const urlPrefix of ['https://atlas-opendata.web.cern.ch.evil.example/', 'https://opendata.cern.ch@127.0.0.1/']) {
+      const b = analysis({ samples: ['data_A'], source: { urlPrefix } });
+      assert.ok('error' in await makePlan(b, resolveSpec(b.spec), 1, new Map()), urlPrefix);
+    }
+    const allowed = await makePlan(a, resolveSpec(a.spec), 1, new Map(), [server.url]);
+    assert.ok('plan' in allowed, JSON.stringify(allowed));
+    assert.equal(allowed.plan.samples[0]!.url, `${server.url}Data/data_A.4lep.root`);
+  } finally {
+    await server.close();
+  }
+});
+
+test('planner: an inline catalogue whose sample path leaves its source is a failed plan naming it', async () => {
+  const a = analysis({ samples: ['data_A'], catalogue: { samples: [{ ...catalogue.samples[0]!, path: '../../etc/passwd' }] } });
+  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map([['atlas', DATA_DIR]]));
+  assert.ok('error' in made, JSON.stringify(made));
+  assert.match(made.error, /^sample 'data_A' path '\.\.\/\.\.\/etc\/passwd': has a '\.\.' segment/);
 });
 
 test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself', () => {
