@@ -79,5 +79,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       process.stderr.write(`${report.failures.length} failure(s): the outputs hold only what succeeded\n`);
       process.exitCode = 1;
     }
+    // A read given up on at its deadline may still be retried inside jsroot (it cannot be cancelled
+    // from outside): the run is over and reported, so it is not waited for.
+    process.exit();
   },
 };
