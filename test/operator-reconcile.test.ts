@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
+import { AnalysisError } from '../core/contracts/errors.js';
 import type { Plan } from '../core/contracts/messages.js';
 import { API_VERSION, KIND, type AnalysisSpec, type AnalysisStatus, type HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { resolveSpec } from '../operator/api/v1alpha1.js';
@@ -130,6 +131,22 @@ test('planner: a urlPrefix outside the allow-list is refused by name, before any
     assert.ok('plan' in allowed, JSON.stringify(allowed));
     assert.equal(allowed.plan.samples[0]!.url, `${server.url}Data/data_A.4lep.root`);
   } finally {
+    await server.close();
+  }
+});
+
+test('planner: a server that stalls after the header fails the planning as transient, naming the file, instead of holding the reconcile worker', async () => {
+  const server = await serveFolder(DATA_DIR, { stall: (_, range) => range !== 'bytes=0-63' });
+  process.env.HZZ_READ_TIMEOUT_SECONDS = '1';
+  try {
+    const a = analysis({ samples: ['data_A'], source: { urlPrefix: server.url } });
+    await assert.rejects(makePlan(a, resolveSpec(a.spec), 1, new Map(), [server.url]), (err: unknown) => {
+      assert.ok(err instanceof AnalysisError && err.kind === 'transient', String(err));
+      assert.match(err.message, /data_A: opening of data_A\.4lep\.root: no answer from http:\/\/127\.0\.0\.1:\d+\/Data\/data_A\.4lep\.root within 1 s/);
+      return true;
+    });
+  } finally {
+    delete process.env.HZZ_READ_TIMEOUT_SECONDS;
     await server.close();
   }
 });
