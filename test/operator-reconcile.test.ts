@@ -169,8 +169,9 @@ test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself
 });
 
 test('plan: spec.analysis names the definition the plan and every task carry; spec.binning rebins its first histogram', async () => {
-  const a = analysis({ analysis: 'atlas-2020-4lep-rev2024', samples: ['data_A'], source: { urlPrefix: DATA_DIR }, binning: { lo: 100, hi: 200, width: 10 } });
-  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map());
+  // The files from a mounted volume: a urlPrefix is a URL inside the operator's allow-list, never a folder.
+  const a = analysis({ analysis: 'atlas-2020-4lep-rev2024', samples: ['data_A'], binning: { lo: 100, hi: 200, width: 10 } });
+  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map([['atlas', DATA_DIR]]));
   assert.ok('plan' in made, JSON.stringify(made));
   assert.deepEqual(made.plan.cuts, ['leading lepton pT', 'sub-leading lepton pT', 'third-leading lepton pT', 'lepton type', 'lepton charge']);
   assert.deepEqual(made.plan.histograms!.map((h) => [h.name, h.binning.lo]), [['m4l', 100], ['leading_lep_pt', 0], ['sub_leading_lep_pt', 0], ['third_leading_lep_pt', 0], ['last_lep_pt', 0]]);
