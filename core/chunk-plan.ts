@@ -4,6 +4,7 @@ import { checkTreeTypes } from './analysis/tree-types.js';
 import { categoryOf, runLumi, type Catalogue, type Sample } from './catalogue.js';
 import { Value } from '@sinclair/typebox/value';
 import type { AnalysisDefinition } from './contracts/analysis-definition.js';
+import { withRetries, type ChunkRetryRule } from './contracts/chunk-retry.js';
 import { badInput, errorMessage } from './contracts/errors.js';
 import { PlanSchema, STAND_IN_TITLE, XsecWeightSchema, type Chunk, type Plan, type Task } from './contracts/messages.js';
 import { locateSample } from './locate.js';
@@ -55,6 +56,11 @@ export interface PlanRequest {
   /** The analysis the chunks run; its first histogram is the plan's. */
   definition: AnalysisDefinition;
   chunkSize: number;
+  /**
+   * When a file that failed to open (a server that stalled or answered 503) is tried again: `hzz
+   * run` gives its chunk retry rule; the operator none, as its work queue plans again later.
+   */
+  retry?: ChunkRetryRule | undefined;
 }
 
 export interface PlanResult {
@@ -74,7 +80,8 @@ export async function planAnalysis(req: PlanRequest): Promise<PlanResult> {
   const opened = await Promise.all(req.samples.map(async (s) => {
     try {
       const url = locateSample(req.source, s);
-      const tree = await RootTree.open(url, cat.tree);
+      const open = () => RootTree.open(url, cat.tree);
+      const tree = await (req.retry ? withRetries(req.retry, open) : open());
       const reads = branchesRead(checkedDefinition, categoryOf(cat, s).kind !== 'data');
       checkTreeTypes(tree, reads, definition.branches, definition.name);
       const file: PlannedFile = { sample: s.name, category: s.category, url, entries: tree.entries, clusterEntries: tree.clusterEntries(reads.map((b) => b.name)) };

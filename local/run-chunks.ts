@@ -1,7 +1,6 @@
-import { ChunkRetryRule } from '../core/contracts/chunk-retry.js';
+import { ChunkRetryRule, withRetries } from '../core/contracts/chunk-retry.js';
 import { errorKind, errorMessage } from '../core/contracts/errors.js';
 import { describeChunk, type Task } from '../core/contracts/messages.js';
-import { sleep } from '../core/util/backoff.js';
 import type { RunFailure } from './run-report.js';
 
 /**
@@ -18,6 +17,8 @@ export interface ChunkRuns<T> {
   /** The chunks that failed for good, in chunk order. */
   failures: RunFailure[];
   failedChunks: ReadonlySet<number>;
+  /** Every attempt that failed and was tried again, in the order they failed. */
+  retried: RunFailure[];
 }
 
 export async function runChunks<T>(tasks: readonly Task[], opts: {
@@ -29,31 +30,21 @@ export async function runChunks<T>(tasks: readonly Task[], opts: {
 }): Promise<ChunkRuns<T>> {
   const values: T[] = [];
   const failures: (RunFailure & { index: number })[] = [];
+  const retried: RunFailure[] = [];
+  const failure = (task: Task, err: unknown): RunFailure => ({ what: describeChunk(task.chunk), kind: errorKind(err), message: errorMessage(err) });
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < tasks.length) {
       const task = tasks[next++]!;
       try {
-        values.push(await withRetries(() => opts.attempt(task)));
+        values.push(await withRetries(HZZ_RUN_RETRY, () => opts.attempt(task), (err) => retried.push(failure(task, err))));
       } catch (err) {
-        failures.push({ index: task.chunk.index, what: describeChunk(task.chunk), kind: errorKind(err), message: errorMessage(err) });
+        failures.push({ index: task.chunk.index, ...failure(task, err) });
       }
       opts.onSettled?.();
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, tasks.length)) }, lane));
   failures.sort((a, b) => a.index - b.index);
-  return { values, failures: failures.map(({ what, kind, message }) => ({ what, kind, message })), failedChunks: new Set(failures.map((f) => f.index)) };
-}
-
-async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let n = 0; ; n++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      const wait = HZZ_RUN_RETRY.delayAfter(n, errorKind(err));
-      if (wait === undefined) throw err;
-      await sleep(wait);
-    }
-  }
+  return { values, failures: failures.map(({ what, kind, message }) => ({ what, kind, message })), failedChunks: new Set(failures.map((f) => f.index)), retried };
 }

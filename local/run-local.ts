@@ -36,6 +36,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunReport> {
   return {
     results: mergePartials(planned.plan, runs.values),
     failures: [...sampleFailures(planned), ...runs.failures],
+    retried: runs.retried,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -5,6 +5,8 @@ import { localAnalysisId } from '../core/contracts/analysis-id.js';
 import { badInput } from '../core/contracts/errors.js';
 import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
 import { binningProblems, type Binning } from '../core/histogram.js';
+import { checkSamplePath } from '../core/sample-path.js';
+import { HZZ_RUN_RETRY } from './run-chunks.js';
 
 /**
  * `hzz run`'s options and its plan, the same with or without `--broker`: the catalogue, the samples
@@ -38,6 +40,7 @@ export function prepareRun(opts: LocalRunOptions): PreparedRun {
   if (!(Number.isInteger(opts.chunkSize) && opts.chunkSize > 0)) throw badInput('--chunk-size', `must be a positive whole number (got ${opts.chunkSize})`);
   if (opts.parallel !== undefined && !(Number.isInteger(opts.parallel) && opts.parallel > 0)) throw badInput('--parallel', `must be a positive whole number (got ${opts.parallel})`);
   const catalogue = loadCatalogue(opts.catalogue);
+  catalogue.samples.forEach(checkSamplePath);
   const lumi = opts.lumi;
   const lumiWrong = lumi === undefined ? undefined : lumiProblem(lumi);
   if (lumiWrong) throw badInput('--lumi', lumiWrong);
@@ -53,7 +56,7 @@ export async function planLocalRun(opts: LocalRunOptions, prepared = prepareRun(
   const planned = await planAnalysis({
     analysis: localAnalysisId(new Date()),
     catalogue, samples: selectSamples(catalogue, opts.samples), source: opts.data ?? catalogue.urlPrefix,
-    lumi, definition, chunkSize: opts.chunkSize,
+    lumi, definition, chunkSize: opts.chunkSize, retry: HZZ_RUN_RETRY,
   });
   opts.onPlanned?.(planned);
   return planned;

@@ -18,6 +18,8 @@ export interface RunFailure {
 export interface LocalRunReport {
   results: MergedHistograms;
   failures: RunFailure[];
+  /** Chunk attempts that failed and were tried again (a crashed process, a stalled server). */
+  retried: RunFailure[];
   seconds: number;
 }
 
@@ -47,6 +49,7 @@ export function runSummary(report: LocalRunReport, out: string) {
     samples: sampleYields(r).map((y) => ({ ...y, ...(standIns.has(y.name) && { standIn: true }) })),
     higgsWindow: windowYield(r) ?? null,
     failures: report.failures,
+    retried: report.retried,
   };
 }
 

@@ -73,6 +73,8 @@ export interface BrokerRunResult {
   complete: boolean;
   /** Chunks whose worker did not publish, after retries. */
   failures: RunFailure[];
+  /** Chunk attempts that failed and were tried again. */
+  retried: RunFailure[];
 }
 
 /** How long one publish or connect keeps retrying before the chunk fails as transient. */
@@ -91,7 +93,7 @@ export async function runLocalThroughBroker(opts: LocalRunOptions, broker: strin
       plan: planned.plan, tasks: planned.tasks, broker, out: store, concurrency: opts.parallel,
       onProgress: (p) => opts.onChunk?.(p.done, p.total),
     }, parts);
-    return { results: r.results, failures: [...sampleFailures(planned), ...r.failures], seconds: (performance.now() - started) / 1000 };
+    return { results: r.results, failures: [...sampleFailures(planned), ...r.failures], retried: r.retried, seconds: (performance.now() - started) / 1000 };
   } finally {
     rmSync(store, { recursive: true, force: true });
   }
@@ -113,7 +115,7 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
       if (s?.chunks.total != null) opts.onProgress?.({ done: s.chunks.done, total: s.chunks.total });
     });
     await handOverPlan(plotter, opts.plan, session.publisher);
-    const { failures, failedChunks } = await runChunks(opts.tasks, {
+    const { failures, failedChunks, retried } = await runChunks(opts.tasks, {
       concurrency: opts.concurrency ?? availableParallelism(),
       attempt: async (task) => {
         const outcome = await parts.runWorker(task, {}, { publisher: session.publisher, log });
@@ -129,7 +131,7 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
       await plotter.flush(id);
     }
     const results = plotter.results(id)!;
-    return { results, dir: analysisDir(opts.out, id), complete: results.chunksDone === opts.plan.chunks, failures };
+    return { results, dir: analysisDir(opts.out, id), complete: results.chunksDone === opts.plan.chunks, failures, retried };
   } finally {
     await session.close();
     await plotter.stop();

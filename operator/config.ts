@@ -19,6 +19,8 @@ export interface OperatorOptions {
   amqpSecret: { name: string; key: string };
   /** PVCs the operator has mounted, by name: where it reads their files, and where workers mount them. */
   dataPvcs: Map<string, string>;
+  /** Where spec.source.urlPrefix may point; undefined: the official servers (planner.ts). */
+  allowedUrlPrefixes?: string[] | undefined;
   /** A failed chunk's next attempt waits retryBackoffSeconds × 2^attempt, at most 5 minutes. */
   retryBackoffSeconds: number;
   resyncSeconds: number;
@@ -42,6 +44,15 @@ export function parseDataPvcs(entries: readonly string[]): Map<string, string> {
     pvcs.set(name, dir);
   }
   return pvcs;
+}
+
+/** URL prefixes (flags, or one comma-separated variable); each must be an http(s) URL. */
+export function parseUrlPrefixes(entries: readonly string[]): string[] | undefined {
+  const prefixes = entries.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  for (const p of prefixes) {
+    if (!/^https?:\/\//i.test(p) || !URL.canParse(p)) throw new Error(`--allowed-url-prefix wants an http(s) URL (got '${p}')`);
+  }
+  return prefixes.length > 0 ? prefixes : undefined;
 }
 
 /** The leader election settings from the flags' seconds; the identity is unique per process. */

@@ -31,6 +31,8 @@ export interface ControllerOptions {
   publisher: PlanPublisher;
   worker: WorkerConfig;
   dataPvcs: DataPvcs;
+  /** Where spec.source.urlPrefix may point (planner.ts); default: the official servers. */
+  allowedUrlPrefixes?: readonly string[] | undefined;
   retryWait: ReconcileConfig['retryWait'];
   /** Watch one namespace; all when undefined. */
   namespace?: string | undefined;
@@ -114,7 +116,7 @@ export class Controller {
       case 'event': return this.emit(analysis, action.event);
       case 'plan': {
         const started = Date.now();
-        const content = await makePlan(analysis, resolveSpec(analysis.spec), action.generation, this.opts.dataPvcs);
+        const content = await makePlan(analysis, resolveSpec(analysis.spec), action.generation, this.opts.dataPvcs, this.opts.allowedUrlPrefixes);
         await kube.createConfigMap(planConfigMap(analysis, action.generation, action.specHash, content));
         log('planned', { analysis: `${namespace}/${name}`, generation: action.generation, ms: Date.now() - started, ...('error' in content ? { error: content.error } : { chunks: content.plan.chunks }) });
         return;

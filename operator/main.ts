@@ -24,6 +24,7 @@ export async function operatorMain(opts: OperatorOptions, env: NodeJS.ProcessEnv
     publisher,
     worker: { image: opts.workerImage, command: opts.workerCommand, amqpSecret: opts.amqpSecret, ...(opts.workerServiceAccount ? { serviceAccountName: opts.workerServiceAccount } : {}) },
     dataPvcs: opts.dataPvcs,
+    allowedUrlPrefixes: opts.allowedUrlPrefixes,
     retryWait: { initialMs: opts.retryBackoffSeconds * 1000, maxMs: 300_000 },
     namespace: opts.namespace,
     resyncMs: opts.resyncSeconds * 1000,

@@ -5,6 +5,7 @@ import { describeFailure, planAnalysis, type PlanRequest, type PlanResult } from
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import { badInput, errorKind, errorMessage, transient } from '../core/contracts/errors.js';
 import { binningProblems } from '../core/histogram.js';
+import { checkSamplePath, insidePrefix } from '../core/sample-path.js';
 import { builtInReleases } from './api/releases.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
 import type { PlanContent } from './plan-store.js';
@@ -20,12 +21,20 @@ import type { PlanContent } from './plan-store.js';
  */
 export type DataPvcs = ReadonlyMap<string, string>;
 
-export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, generation: number, dataPvcs: DataPvcs): Promise<PlanContent> {
+/**
+ * Where spec.source.urlPrefix may point (`--allowed-url-prefix`, chart value
+ * operator.allowedUrlPrefixes): the operator fetches from it, from inside the cluster, so without a
+ * list any analysis author could have it request any address its network reaches (the API server,
+ * a cloud's metadata service). By default the hosts of the built-in releases' official servers.
+ */
+export const OFFICIAL_URL_PREFIXES: readonly string[] = [...new Set([...builtInReleases().values()].map((c) => `${new URL(c.urlPrefix).origin}/`))];
+
+export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, generation: number, dataPvcs: DataPvcs, allowedUrlPrefixes: readonly string[] = OFFICIAL_URL_PREFIXES): Promise<PlanContent> {
   const id = clusterAnalysisId(analysis, generation, spec.output);
   let request: PlanRequest;
   let planned: PlanResult;
   try {
-    request = planRequest(id, spec, dataPvcs);
+    request = planRequest(id, spec, dataPvcs, allowedUrlPrefixes);
     // Bad input found while planning (a sample's weight out of range, say) fails the plan too.
     planned = await planAnalysis(request);
   } catch (err) {
@@ -43,21 +52,28 @@ export async function makePlan(analysis: HZZAnalysis, spec: ResolvedSpec, genera
   return { plan, recipe: { tree, energyUnit, definition, ...volume } };
 }
 
-function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs): PlanRequest {
+function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs, allowedUrlPrefixes: readonly string[]): PlanRequest {
   const release = builtInReleases().get(spec.release);
   if (!release) throw badInput('spec.release', `'${spec.release}' is not a built-in release (${[...builtInReleases().keys()].join(', ')})`);
   const catalogue = spec.catalogue ? parseCatalogue({ ...release, samples: spec.catalogue.samples }, 'spec.catalogue') : release;
+  catalogue.samples.forEach(checkSamplePath);
   const problems = binningProblems(spec.binning);
   if (problems.length > 0) throw badInput('spec.binning', problems.join('; '));
   return {
-    analysis: id, catalogue, samples: selectSamples(catalogue, spec.samples), source: sourceOf(spec, catalogue, dataPvcs),
+    analysis: id, catalogue, samples: selectSamples(catalogue, spec.samples), source: sourceOf(spec, catalogue, dataPvcs, allowedUrlPrefixes),
     lumi: spec.lumi, definition: withPlotBinning(loadDefinition(spec.analysis ?? catalogue.release).definition, spec.binning), chunkSize: spec.chunkSize,
   };
 }
 
-function sourceOf(spec: ResolvedSpec, catalogue: Catalogue, dataPvcs: DataPvcs): string {
+function sourceOf(spec: ResolvedSpec, catalogue: Catalogue, dataPvcs: DataPvcs, allowedUrlPrefixes: readonly string[]): string {
   const source = spec.source;
-  if (source?.urlPrefix) return source.urlPrefix;
+  if (source?.urlPrefix) {
+    const url = source.urlPrefix;
+    if (!URL.canParse(url) || !allowedUrlPrefixes.some((p) => insidePrefix(p, url))) {
+      throw badInput(`spec.source.urlPrefix '${url}'`, `is not allowed: this operator reads only from ${allowedUrlPrefixes.join(', ') || 'no URL'} (operator flag --allowed-url-prefix, chart value operator.allowedUrlPrefixes)`);
+    }
+    return url;
+  }
   if (!source?.pvc) return catalogue.urlPrefix;
   const dir = dataPvcs.get(source.pvc);
   if (dir === undefined) {

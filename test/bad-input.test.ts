@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
 import { AnalysisError } from '../core/contracts/errors.js';
+import { locateSample } from '../core/locate.js';
 import { RootTree } from '../core/root/tree.js';
 import { runLocal } from '../local/run-local.js';
 import { chunkTask, DEFINITION, renamedBranch } from './support/analysis-fixture.js';
@@ -34,7 +35,34 @@ describe('bad files', () => {
   test('a file that is not ROOT', async () => {
     const f = join(dir, 'notes.root');
     writeFileSync(f, 'these are not the events you are looking for\n');
-    await rejectsWith(analyzeChunk(chunkTask(f)), 'bad-input', /notes\.root: not a ROOT file \(it starts with "thes"/);
+    // Named, never quoted: a path that led to the wrong file must not become a way to read it.
+    await rejectsWith(analyzeChunk(chunkTask(f)), 'bad-input', /notes\.root: not a ROOT file \(it does not start with "root"\)$/);
+  });
+  test('a file whose header is intact and whose key list is damaged: named damaged, bad input, no stack trace', async () => {
+    const src = readFileSync(join(SHARED_DATA, 'mc_361106.Zee.4lep.root'));
+    // The TFile's TDirectory record follows its name (at fBEGIN + fNbytesName): fSeekKeys is 26 bytes in.
+    const seekKeys = src.readUInt32BE(src.readUInt32BE(8) + src.readUInt32BE(28) + 26);
+    const nbytesKeys = src.readUInt32BE(src.readUInt32BE(8) + src.readUInt32BE(28) + 10);
+    const zeroed = Buffer.from(src);
+    zeroed.fill(0, seekKeys, seekKeys + nbytesKeys);
+    const f = join(mkdtempSync(join(dir, 'damaged-keys-')), 'mc_361106.Zee.4lep.root');
+    writeFileSync(f, zeroed);
+    await rejectsWith(RootTree.open(f, 'mini'), 'bad-input', new RegExp(`^${f.replace(/\./g, '\\.')} is damaged: its key list \\(at byte ${seekKeys}\\) cannot be read$`));
+    // Overwritten rather than zeroed, jsroot's own reading of the keys fails: still damaged, not "not found".
+    const garbled = Buffer.from(src);
+    garbled.fill(0xff, seekKeys + 20, seekKeys + nbytesKeys);
+    const g = join(mkdtempSync(join(dir, 'garbled-keys-')), 'mc_361106.Zee.4lep.root');
+    writeFileSync(g, garbled);
+    await rejectsWith(RootTree.open(g, 'mini'), 'bad-input', /mc_361106\.Zee\.4lep\.root is damaged: /);
+    // The worker reports it as bad input (exit 2: never retried), in one line without a stack trace.
+    const res = await promisify(execFile)('node', [CLI, 'worker'], { env: { ...process.env, HZZ_TASK: JSON.stringify(chunkTask(f)) } }).then(
+      () => assert.fail('the worker exited 0 on a damaged file'),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /is damaged: its key list/);
+    assert.doesNotMatch(res.stderr, /^\s+at /m, 'no stack trace');
+    assert.doesNotMatch(res.stderr, /Key not found/);
   });
   test('a truncated file, with embedded and with on-disk baskets', async () => {
     for (const [name, src] of [['data_D', join(SHARED_DATA, 'data_D.4lep.root')], ['llll', join(fullCatalogueDir(), 'mc_363490.llll.4lep.root')]] as const) {
@@ -66,6 +94,48 @@ describe('bad files', () => {
   });
   test('an entry range outside the file', async () => {
     await rejectsWith(analyzeChunk(chunkTask(join(SHARED_DATA, 'data_A.4lep.root'), { entryStart: 30, entryStop: 50 })), 'bad-input', /data_A\.4lep\.root: entry range \[30, 50\) is outside the tree's 39 entries/);
+  });
+});
+
+describe('sample paths stay inside their source', () => {
+  const sample = (path: string) => ({ ...loadCatalogue().samples[0]!, path });
+  test("'..' segments and absolute paths are refused before anything is opened", () => {
+    for (const [source, path, problem] of [
+      [SHARED_DATA, '../../../../etc/passwd', /has a '\.\.' segment/],
+      [SHARED_DATA, '/etc/passwd', /is absolute/],
+      [SHARED_DATA, 'Data/../../secret.root', /has a '\.\.' segment/],
+      ['http://127.0.0.1:1/data/', '%2e%2e/%2E%2e/admin', /has a '\.\.' segment/],
+    ] as const) {
+      assert.throws(() => locateSample(source, sample(path)), (err: unknown) => {
+        assert.ok(err instanceof AnalysisError && err.kind === 'bad-input', String(err));
+        assert.match(err.message, new RegExp(`^sample 'data_A' path '${path.replace(/\./g, '\\.')}': `));
+        assert.match(err.message, problem);
+        return true;
+      });
+    }
+  });
+  test('a folder linked out of the source is refused; a file linked in is not', () => {
+    const source = mkdtempSync(join(dir, 'source-'));
+    const elsewhere = mkdtempSync(join(dir, 'elsewhere-'));
+    writeFileSync(join(elsewhere, 'data_A.4lep.root'), readFileSync(join(SHARED_DATA, 'data_A.4lep.root')));
+    symlinkSync(elsewhere, join(source, 'Data'));
+    assert.throws(() => locateSample(source, sample('Data/data_A.4lep.root')), /sample 'data_A' path 'Data\/data_A\.4lep\.root': leads outside its data source/);
+    mkdirSync(join(source, 'MC'));
+    symlinkSync(join(SHARED_DATA, 'data_B.4lep.root'), join(source, 'MC', 'data_B.4lep.root'));
+    assert.equal(locateSample(source, sample('MC/data_B.4lep.root')), join(source, 'MC', 'data_B.4lep.root'));
+  });
+  test('hzz run with a catalogue pointing at /etc/passwd exits 2 naming the sample, and quotes nothing of the file', async () => {
+    const cat = JSON.parse(readFileSync(join(REPO, 'catalogues/atlas-2020-4lep.json'), 'utf8'));
+    cat.samples[0].path = '../../../../etc/passwd';
+    const file = join(dir, 'passwd-catalogue.json');
+    writeFileSync(file, JSON.stringify(cat));
+    const err = await promisify(execFile)('node', [CLI, 'run', '--catalog', file, '--data', SHARED_DATA, '--samples', 'data_B', '--out', join(dir, 'passwd-out')]).then(
+      () => assert.fail('the catalogue was accepted'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 2);
+    assert.match(err.stderr, /sample 'data_A' path '\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd': has a '\.\.' segment/);
+    assert.doesNotMatch(err.stderr, /root:|header says/);
   });
 });
 

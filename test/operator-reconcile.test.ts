@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
+import { AnalysisError } from '../core/contracts/errors.js';
 import type { Plan } from '../core/contracts/messages.js';
 import { API_VERSION, KIND, type AnalysisSpec, type AnalysisStatus, type HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { resolveSpec } from '../operator/api/v1alpha1.js';
@@ -16,9 +17,10 @@ import { chunkJob, type WorkerConfig } from '../operator/job-spec.js';
 import type { ConfigMap, Pod } from '../operator/kube-types.js';
 import { ANNOTATIONS, LABELS } from '../operator/naming.js';
 import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
-import { makePlan } from '../operator/planner.js';
+import { makePlan, OFFICIAL_URL_PREFIXES } from '../operator/planner.js';
 import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
 import { DATA_DIR, DEFINITION } from './support/analysis-fixture.js';
+import { serveFolder } from './support/http-server.js';
 import { manyBasketsDir } from './support/paths.js';
 
 const catalogue = loadCatalogue();
@@ -111,6 +113,51 @@ test('plan store: the tasks rebuilt from a stored plan are the ones planAnalysis
   assert.ok(planned.tasks.filter((t) => t.chunk.sample === 'llll').every((t) => t.chunk.entryStop - t.chunk.entryStart === 2_000));
 });
 
+test('planner: a urlPrefix outside the allow-list is refused by name, before anything is fetched; one inside is planned', async () => {
+  const server = await serveFolder(DATA_DIR);
+  try {
+    const a = analysis({ samples: ['data_A'], source: { urlPrefix: server.url } });
+    const refused = await makePlan(a, resolveSpec(a.spec), 1, new Map());
+    assert.ok('error' in refused, JSON.stringify(refused));
+    assert.equal(refused.error, `spec.source.urlPrefix '${server.url}': is not allowed: this operator reads only from ${OFFICIAL_URL_PREFIXES.join(', ')} (operator flag --allowed-url-prefix, chart value operator.allowedUrlPrefixes)`);
+    assert.deepEqual(OFFICIAL_URL_PREFIXES, ['https://atlas-opendata.web.cern.ch/', 'https://opendata.cern.ch/']);
+    assert.equal(server.requests.length, 0, 'nothing was fetched');
+    // A prefix that only looks like an allowed one (another host, a longer name) is no way round it.
+    for (const urlPrefix of ['https://atlas-opendata.web.cern.ch.evil.example/', 'https://opendata.cern.ch@127.0.0.1/']) {
+      const b = analysis({ samples: ['data_A'], source: { urlPrefix } });
+      assert.ok('error' in await makePlan(b, resolveSpec(b.spec), 1, new Map()), urlPrefix);
+    }
+    const allowed = await makePlan(a, resolveSpec(a.spec), 1, new Map(), [server.url]);
+    assert.ok('plan' in allowed, JSON.stringify(allowed));
+    assert.equal(allowed.plan.samples[0]!.url, `${server.url}Data/data_A.4lep.root`);
+  } finally {
+    await server.close();
+  }
+});
+
+test('planner: a server that stalls after the header fails the planning as transient, naming the file, instead of holding the reconcile worker', async () => {
+  const server = await serveFolder(DATA_DIR, { stall: (_, range) => range !== 'bytes=0-63' });
+  process.env.HZZ_READ_TIMEOUT_SECONDS = '1';
+  try {
+    const a = analysis({ samples: ['data_A'], source: { urlPrefix: server.url } });
+    await assert.rejects(makePlan(a, resolveSpec(a.spec), 1, new Map(), [server.url]), (err: unknown) => {
+      assert.ok(err instanceof AnalysisError && err.kind === 'transient', String(err));
+      assert.match(err.message, /data_A: opening of data_A\.4lep\.root: no answer from http:\/\/127\.0\.0\.1:\d+\/Data\/data_A\.4lep\.root within 1 s/);
+      return true;
+    });
+  } finally {
+    delete process.env.HZZ_READ_TIMEOUT_SECONDS;
+    await server.close();
+  }
+});
+
+test('planner: an inline catalogue whose sample path leaves its source is a failed plan naming it', async () => {
+  const a = analysis({ samples: ['data_A'], catalogue: { samples: [{ ...catalogue.samples[0]!, path: '../../etc/passwd' }] } });
+  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map([['atlas', DATA_DIR]]));
+  assert.ok('error' in made, JSON.stringify(made));
+  assert.match(made.error, /^sample 'data_A' path '\.\.\/\.\.\/etc\/passwd': has a '\.\.' segment/);
+});
+
 test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself', () => {
   const cm: ConfigMap = planConfigMap(analysis(), 2, 'h', stored);
   cm.data!['plan.json'] = '{"schema": "nope"}';
@@ -122,8 +169,9 @@ test('plan store: a damaged ConfigMap reads as a failed plan, an error as itself
 });
 
 test('plan: spec.analysis names the definition the plan and every task carry; spec.binning rebins its first histogram', async () => {
-  const a = analysis({ analysis: 'atlas-2020-4lep-rev2024', samples: ['data_A'], source: { urlPrefix: DATA_DIR }, binning: { lo: 100, hi: 200, width: 10 } });
-  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map());
+  // The files from a mounted volume: a urlPrefix is a URL inside the operator's allow-list, never a folder.
+  const a = analysis({ analysis: 'atlas-2020-4lep-rev2024', samples: ['data_A'], binning: { lo: 100, hi: 200, width: 10 } });
+  const made = await makePlan(a, resolveSpec(a.spec), 1, new Map([['atlas', DATA_DIR]]));
   assert.ok('plan' in made, JSON.stringify(made));
   assert.deepEqual(made.plan.cuts, ['leading lepton pT', 'sub-leading lepton pT', 'third-leading lepton pT', 'lepton type', 'lepton charge']);
   assert.deepEqual(made.plan.histograms!.map((h) => [h.name, h.binning.lo]), [['m4l', 100], ['leading_lep_pt', 0], ['sub_leading_lep_pt', 0], ['third_leading_lep_pt', 0], ['last_lep_pt', 0]]);

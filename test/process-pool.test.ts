@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue } from '../core/catalogue.js';
 import type { Task } from '../core/contracts/messages.js';
+import { histogramsDocument } from '../core/outputs.js';
 import { ProcessPool } from '../local/process-pool.js';
+import { runLocal } from '../local/run-local.js';
 import { DEFINITION } from './support/analysis-fixture.js';
-import { SHARED_DATA } from './support/paths.js';
+import { manyBasketsDir, SHARED_DATA } from './support/paths.js';
 
 const cat = loadCatalogue();
 const task = (index: number): Task => ({
@@ -38,4 +41,26 @@ test('the pool returns what analyzeChunk returns, and replaces a process that di
     await pool.close();
   }
   assert.equal(children().length, 0, 'close() ends every process');
+});
+
+test('hzz run: a chunk process killed with SIGKILL while it analyses is retried, reported, and the numbers are those of a clean run', async () => {
+  const opts = { data: manyBasketsDir(), samples: ['llll'], chunkSize: 1000, parallel: 2 };
+  const clean = await runLocal(opts);
+  let killed: number | undefined;
+  const r = await runLocal({
+    ...opts,
+    // After the third chunk both processes hold a chunk (the pool hands out the next one before it reports).
+    onChunk: (done) => {
+      if (done !== 3) return;
+      killed = children().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chunk-process'));
+      process.kill(killed!, 'SIGKILL');
+    },
+  });
+  assert.ok(killed, 'a chunk process was found and killed');
+  assert.deepEqual(r.failures, []);
+  assert.equal(r.retried.length, 1, JSON.stringify(r.retried));
+  assert.equal(r.retried[0]!.kind, 'crash');
+  assert.match(r.retried[0]!.message, /analysis process exited \(SIGKILL\)/);
+  assert.match(r.retried[0]!.what, /^chunk \d+ \(llll entries \d+-\d+\)$/);
+  assert.deepEqual(histogramsDocument(r.results).samples, histogramsDocument(clean.results).samples);
 });

@@ -12,4 +12,5 @@ try {
   process.stderr.write(`${(err as Error).message}\nusage: main.js [--task FILE]  (or HZZ_TASK=<task JSON>)\n`);
   process.exit(ExitCode.BadInput);
 }
-process.exitCode = await workerMain({ taskFile });
+// Not waiting for reads abandoned at their deadline (core/root/read-deadline.ts).
+process.exit(await workerMain({ taskFile }));

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { hostname } from 'node:os';
-import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, leaderElection, parseDataPvcs, parseSecretRef } from '../../operator/config.js';
+import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, leaderElection, parseDataPvcs, parseSecretRef, parseUrlPrefixes } from '../../operator/config.js';
 import { operatorMain } from '../../operator/main.js';
 
 interface OperatorArgs {
@@ -10,6 +10,7 @@ interface OperatorArgs {
   'worker-amqp-secret': string | undefined;
   'worker-service-account': string | undefined;
   'data-pvc': string[];
+  'allowed-url-prefix': string[];
   'retry-backoff': number;
   resync: number;
   workers: number;
@@ -37,6 +38,10 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
       type: 'string', array: true, default: env.HZZ_DATA_PVCS ? [env.HZZ_DATA_PVCS] : [],
       describe: 'NAME=DIR: PVC NAME is mounted at DIR here (to plan) and will be in worker pods (to read); repeatable; env HZZ_DATA_PVCS (comma-separated)',
     })
+    .option('allowed-url-prefix', {
+      type: 'string', array: true, default: env.HZZ_ALLOWED_URL_PREFIXES ? [env.HZZ_ALLOWED_URL_PREFIXES] : [],
+      describe: 'URL prefix spec.source.urlPrefix may point into; repeatable; default: the official ATLAS Open Data servers; env HZZ_ALLOWED_URL_PREFIXES (comma-separated)',
+    })
     .option('retry-backoff', { type: 'number', default: Number(env.HZZ_RETRY_BACKOFF_SECONDS ?? 10), describe: 'seconds before a failed chunk\'s first retry, doubling per attempt (max 300); env HZZ_RETRY_BACKOFF_SECONDS' })
     .option('resync', { type: 'number', default: 300, describe: 'seconds between full re-reconciles of every analysis' })
     .option('workers', { type: 'number', default: 4, describe: 'analyses reconciled at once' })
@@ -59,6 +64,7 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
       workerServiceAccount: argv['worker-service-account'],
       amqpSecret: parseSecretRef(argv['worker-amqp-secret']),
       dataPvcs: parseDataPvcs(argv['data-pvc']),
+      allowedUrlPrefixes: parseUrlPrefixes(argv['allowed-url-prefix']),
       retryBackoffSeconds: argv['retry-backoff'],
       resyncSeconds: argv.resync,
       workers: argv.workers,

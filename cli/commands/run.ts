@@ -73,10 +73,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
       process.stdout.write(summaryTable(report, { bySample: argv['by-sample'] }) + '\n');
       process.stdout.write(`wrote ${Object.values(OUTPUT_FILES).map((f) => join(out, f)).join(', ')}\n`);
     }
+    for (const f of report.retried) process.stderr.write(`RETRIED ${f.what} after [${f.kind}]: ${f.message}\n`);
     for (const f of report.failures) process.stderr.write(`FAILED ${f.what} [${f.kind}]: ${f.message}\n`);
     if (report.failures.length > 0) {
       process.stderr.write(`${report.failures.length} failure(s): the outputs hold only what succeeded\n`);
       process.exitCode = 1;
     }
+    // A read given up on at its deadline may still be retried inside jsroot (it cannot be cancelled
+    // from outside): the run is over and reported, so it is not waited for.
+    process.exit();
   },
 };

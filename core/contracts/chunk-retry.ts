@@ -1,5 +1,5 @@
-import { backoffDelay } from '../util/backoff.js';
-import type { FailureKind } from './errors.js';
+import { backoffDelay, sleep } from '../util/backoff.js';
+import { errorKind, type FailureKind } from './errors.js';
 
 /**
  * When a failed chunk is tried again: one rule for `hzz run`, `hzz run --broker` and the operator
@@ -32,5 +32,22 @@ export class ChunkRetryRule {
     if (kind === 'bad-input' || attempt >= this.retries) return undefined;
     if (!this.wait) return 0;
     return backoffDelay(attempt, this.wait, this.wait.jitter ? random : () => 1);
+  }
+}
+
+/**
+ * `attempt`, tried again as `rule` says for the kind of error it fails with; `onRetry` hears of each
+ * failure that is retried (so that a run can report what it got over), the last error is thrown.
+ */
+export async function withRetries<T>(rule: ChunkRetryRule, attempt: () => Promise<T>, onRetry?: (err: unknown) => void): Promise<T> {
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const wait = rule.delayAfter(n, errorKind(err));
+      if (wait === undefined) throw err;
+      onRetry?.(err);
+      await sleep(wait);
+    }
   }
 }

@@ -66,12 +66,7 @@ export class RootTree {
 
   static async open(url: string, treeName: string): Promise<RootTree> {
     const file = await RootFile.open(url);
-    let obj: JsrootTree | null;
-    try {
-      obj = (await file.readObject(treeName)) as JsrootTree | null;
-    } catch (err) {
-      throw badInput(url, `cannot read tree '${treeName}': ${(err as Error).message}`, err);
-    }
+    const obj = (await file.readTree(treeName)) as JsrootTree | null;
     if (!obj || obj._typename !== 'TTree') {
       throw badInput(url, `has no TTree named '${treeName}'${obj ? ` ('${treeName}' is a ${obj._typename})` : ''}`);
     }

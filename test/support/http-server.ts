@@ -6,7 +6,8 @@ import { join, normalize } from 'node:path';
 /**
  * A static file server on loopback with HTTP Range support, single and multipart/byteranges, as
  * the web servers that host ATLAS Open Data answer, with their Data/ and MC/ layout. `status` forces an error status for paths
- * that match, to test how readers report server failures.
+ * that match, to test how readers report server failures; `stall` leaves the requests it picks
+ * unanswered (the connection open, no byte sent), as a server that hangs does.
  */
 export interface TestServer {
   url: string;
@@ -14,13 +15,20 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function serveFolder(root: string, opts: { status?: (path: string) => number | undefined; layout?: 'as-is' | 'official' } = {}): Promise<TestServer> {
+export interface ServeOptions {
+  status?: (path: string) => number | undefined;
+  stall?: (path: string, range: string | undefined) => boolean;
+  layout?: 'as-is' | 'official';
+}
+
+export async function serveFolder(root: string, opts: ServeOptions = {}): Promise<TestServer> {
   const requests: TestServer['requests'] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push({ path, range: req.headers.range });
     const forced = opts.status?.(path);
     if (forced) return void res.writeHead(forced).end(`status ${forced}`);
+    if (opts.stall?.(path, req.headers.range)) return;
     // The official server keeps data under Data/ and MC/; our local folders are flat.
     const local = opts.layout === 'as-is' ? path : path.replace(/^\/(Data|MC)\//, '/');
     const file = join(root, normalize(local).replace(/^(\.\.[/\\])+/, ''));
