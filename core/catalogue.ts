@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { badInput } from './contracts/errors.js';
+import { checkSamplePath } from './sample-path.js';
 import { checked } from './schema-check.js';
 
 /**
@@ -91,6 +92,7 @@ export function parseCatalogue(raw: unknown, what: string): Catalogue {
       }
     }
   });
+  cat.samples.forEach(checkSamplePath);
   return cat;
 }
 

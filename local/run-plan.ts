@@ -5,7 +5,6 @@ import { localAnalysisId } from '../core/contracts/analysis-id.js';
 import { badInput } from '../core/contracts/errors.js';
 import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
 import { binningProblems, type Binning } from '../core/histogram.js';
-import { checkSamplePath } from '../core/sample-path.js';
 import { HZZ_RUN_RETRY } from './run-chunks.js';
 
 /**
@@ -40,7 +39,6 @@ export function prepareRun(opts: LocalRunOptions): PreparedRun {
   if (!(Number.isInteger(opts.chunkSize) && opts.chunkSize > 0)) throw badInput('--chunk-size', `must be a positive whole number (got ${opts.chunkSize})`);
   if (opts.parallel !== undefined && !(Number.isInteger(opts.parallel) && opts.parallel > 0)) throw badInput('--parallel', `must be a positive whole number (got ${opts.parallel})`);
   const catalogue = loadCatalogue(opts.catalogue);
-  catalogue.samples.forEach(checkSamplePath);
   const lumi = opts.lumi;
   const lumiWrong = lumi === undefined ? undefined : lumiProblem(lumi);
   if (lumiWrong) throw badInput('--lumi', lumiWrong);
