@@ -106,7 +106,7 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
   if (mismatched) throw new Error(`task for chunk ${mismatched.chunk.index} belongs to '${mismatched.analysis}', not to the plan's '${id}'`);
 
   const plotter = await parts.startPlotter({ out: opts.out, broker: address, port: null, log });
-  const session = await openPublishSession(address, { name: `hzz-run ${id}`, retry: PUBLISH_RETRY, log });
+  const session = openPublishSession(address, { name: `hzz-run ${id}`, retry: PUBLISH_RETRY, log });
   try {
     plotter.on('partial', () => {
       const s = plotter.status(id);

@@ -57,7 +57,7 @@ test('the same chunk published twice is counted once', { timeout: 60_000 }, asyn
   t.after(async () => { await plotter.stop(); await vhost.dispose(); out.dispose(); });
   await plotterReady(plotter);
 
-  const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
+  const session = openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
   await session.close();

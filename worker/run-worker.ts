@@ -41,7 +41,7 @@ export async function runWorker(input: unknown, env: NodeJS.ProcessEnv = process
     if (deps.publisher) {
       await deps.publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
     } else {
-      const session = await openPublishSession(brokerFromEnv(env), {
+      const session = openPublishSession(brokerFromEnv(env), {
         name: `hzz-worker ${hostname()} ${task.analysis}#c${task.chunk.index}`,
         retry: workerBackoff(env),
         log,
