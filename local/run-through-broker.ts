@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { analysisDir } from '../core/contracts/analysis-id.js';
 import { failureError } from '../core/contracts/errors.js';
 import { ExitCode, failureKindOf } from '../core/contracts/exit-codes.js';
+import { drawPartialKey, PARTIAL_KEY_ENV } from '../core/contracts/partial-signature.js';
 import type { Plan, Task } from '../core/contracts/messages.js';
 import type { MergedHistograms } from '../core/merge.js';
 import { silentLog, type Log } from '../core/util/log.js';
@@ -101,7 +102,12 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
   // A terminal run reports through its result and the progress bar: the parts stay quiet.
   const log = silentLog;
   const address = brokerFromUrl(opts.broker);
-  const id = opts.plan.analysis;
+  // A key of this run's own: the plotter counts only partials signed with it, so nothing another
+  // run (or anyone else on the vhost) publishes under this id is counted.
+  const partialKey = drawPartialKey();
+  const plan: Plan = { ...opts.plan, partialKey };
+  const workerEnv = { [PARTIAL_KEY_ENV]: partialKey };
+  const id = plan.analysis;
   const mismatched = opts.tasks.find((t) => t.analysis !== id);
   if (mismatched) throw new Error(`task for chunk ${mismatched.chunk.index} belongs to '${mismatched.analysis}', not to the plan's '${id}'`);
 
@@ -112,11 +118,11 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
       const s = plotter.status(id);
       if (s?.chunks.total != null) opts.onProgress?.({ done: s.chunks.done, total: s.chunks.total });
     });
-    await handOverPlan(plotter, opts.plan, session.publisher);
+    await handOverPlan(plotter, plan, session.publisher);
     const { failures, failedChunks } = await runChunks(opts.tasks, {
       concurrency: opts.concurrency ?? availableParallelism(),
       attempt: async (task) => {
-        const outcome = await parts.runWorker(task, {}, { publisher: session.publisher, log });
+        const outcome = await parts.runWorker(task, workerEnv, { publisher: session.publisher, log });
         if (outcome.code !== ExitCode.Published) throw failureError(failureKindOf(outcome.code), outcome.message);
       },
     });

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { analysisIdProblem } from '../core/contracts/analysis-id.js';
@@ -68,6 +68,12 @@ async function route(api: PlotterApi, req: IncomingMessage, res: ServerResponse)
   if (!type) return send(res, 404, { error: `no route ${path}` });
   const file = join(api.dir(id), leaf);
   if (!existsSync(file)) return send(res, 404, { error: `${leaf} of '${id}' is not there (yet)` });
+  if (leaf === PLAN_FILE) {
+    // The plan's partialKey signs the analysis's partials: it is never served.
+    const plan = JSON.parse(readFileSync(file, 'utf8')) as { partialKey?: string };
+    delete plan.partialKey;
+    return send(res, 200, plan);
+  }
   res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
   if (req.method === 'HEAD') return void res.end();
   createReadStream(file).on('error', () => res.destroy()).pipe(res);

@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { analysisIdProblem } from '../core/contracts/analysis-id.js';
 import { errorMessage } from '../core/contracts/errors.js';
 import { PartialHistogramSchema, PlanSchema, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
+import { signatureProblem } from '../core/contracts/partial-signature.js';
 import { binCount, binningProblems, sameBinning } from '../core/histogram.js';
 import { checked } from '../core/schema-check.js';
 
@@ -48,6 +49,8 @@ export function partialMismatch(plan: Plan, p: PartialHistogram): string | undef
   if (!s) return `chunk ${c.index} is for sample '${c.sample}', which is not in the plan`;
   if (s.category !== c.category || s.url !== c.url) return `chunk ${c.index} names sample '${c.sample}' with another category or file than the plan`;
   if (c.entryStop > s.entries) return `chunk ${c.index} ends at entry ${c.entryStop}, past the sample's ${s.entries}`;
+  const forged = plan.partialKey === undefined ? undefined : signatureProblem(p, plan.partialKey);
+  if (forged) return `chunk ${c.index} is not from this analysis: ${forged}`;
   return undefined;
 }
 

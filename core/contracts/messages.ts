@@ -51,6 +51,8 @@ export const PartialHistogramSchema = Type.Object({
   nSelected: Count,
   worker: Type.Object({ host: Type.String(), version: Type.String() }),
   producedAt: Type.String(),
+  /** HMAC-SHA256 of the rest under the analysis's key, hex (core/contracts/partial-signature.ts). */
+  signature: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
 }, { additionalProperties: false });
 
 export const PlanSampleSchema = Type.Object({
@@ -82,6 +84,11 @@ export const PlanSchema = Type.Object({
   categories: Type.Array(Type.Object({ name: Type.String(), kind: CategoryKind, label: Type.String(), color: Type.String() })),
   samples: Type.Array(PlanSampleSchema),
   chunks: Count,
+  /**
+   * The key the analysis's partials are signed with (core/contracts/partial-signature.ts); a plan
+   * that has one counts only partials that verify under it.
+   */
+  partialKey: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
 }, { additionalProperties: false });
 
 export type Chunk = Static<typeof ChunkSchema>;

@@ -57,6 +57,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.operator.watchNamespace | default .Release.Namespace }}
 {{- end }}
 
+{{/* The labels the operator gives every chunk pod (operator/job-spec.ts, operator/naming.ts). */}}
+{{- define "hzz.chunkPodSelector" -}}
+matchLabels:
+  app.kubernetes.io/managed-by: hzz-operator
+  app.kubernetes.io/component: worker
+matchExpressions:
+  - key: hzz.opendata.dev/analysis
+    operator: Exists
+{{- end }}
+
 {{- define "hzz.plotterClaim" -}}
 {{- .Values.plotter.persistence.existingClaim | default (printf "%s-plotter-results" (include "hzz.fullname" .)) }}
 {{- end }}
