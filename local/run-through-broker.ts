@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { analysisDir } from '../core/contracts/analysis-id.js';
 import { failureError } from '../core/contracts/errors.js';
 import { ExitCode, failureKindOf } from '../core/contracts/exit-codes.js';
+import { drawPartialKey, PARTIAL_KEY_ENV } from '../core/contracts/partial-signature.js';
 import type { Plan, Task } from '../core/contracts/messages.js';
 import type { MergedHistograms } from '../core/merge.js';
 import { silentLog, type Log } from '../core/util/log.js';
@@ -103,22 +104,27 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
   // A terminal run reports through its result and the progress bar: the parts stay quiet.
   const log = silentLog;
   const address = brokerFromUrl(opts.broker);
-  const id = opts.plan.analysis;
+  // A key of this run's own: the plotter counts only partials signed with it, so nothing another
+  // run (or anyone else on the vhost) publishes under this id is counted.
+  const partialKey = drawPartialKey();
+  const plan: Plan = { ...opts.plan, partialKey };
+  const workerEnv = { [PARTIAL_KEY_ENV]: partialKey };
+  const id = plan.analysis;
   const mismatched = opts.tasks.find((t) => t.analysis !== id);
   if (mismatched) throw new Error(`task for chunk ${mismatched.chunk.index} belongs to '${mismatched.analysis}', not to the plan's '${id}'`);
 
   const plotter = await parts.startPlotter({ out: opts.out, broker: address, port: null, log });
-  const session = await openPublishSession(address, { name: `hzz-run ${id}`, retry: PUBLISH_RETRY, log });
+  const session = openPublishSession(address, { name: `hzz-run ${id}`, retry: PUBLISH_RETRY, log });
   try {
     plotter.on('partial', () => {
       const s = plotter.status(id);
       if (s?.chunks.total != null) opts.onProgress?.({ done: s.chunks.done, total: s.chunks.total });
     });
-    await handOverPlan(plotter, opts.plan, session.publisher);
+    await handOverPlan(plotter, plan, session.publisher);
     const { failures, failedChunks, retried } = await runChunks(opts.tasks, {
       concurrency: opts.concurrency ?? availableParallelism(),
       attempt: async (task) => {
-        const outcome = await parts.runWorker(task, {}, { publisher: session.publisher, log });
+        const outcome = await parts.runWorker(task, workerEnv, { publisher: session.publisher, log });
         if (outcome.code !== ExitCode.Published) throw failureError(failureKindOf(outcome.code), outcome.message);
       },
     });

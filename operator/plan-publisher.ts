@@ -21,21 +21,15 @@ export interface PlanPublisher {
 const PUBLISH_RETRY: Backoff = { initialMs: 250, maxMs: 5_000, budgetMs: 30_000 };
 
 export function brokerPlanPublisher(address: BrokerAddress, log: Log): PlanPublisher {
-  let session: Promise<PublishSession> | undefined;
-  const open = (): Promise<PublishSession> => {
-    session ??= openPublishSession(address, { name: `hzz-operator ${hostname()}`, retry: PUBLISH_RETRY, log }).catch((err: unknown) => {
-      session = undefined;
-      throw err;
-    });
-    return session;
-  };
+  let session: PublishSession | undefined;
   return {
     async publish(plan) {
+      session ??= openPublishSession(address, { name: `hzz-operator ${hostname()}`, retry: PUBLISH_RETRY, log });
       const msg = planEnvelope(plan);
-      await (await open()).publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
+      await session.publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
     },
     async close() {
-      await (await session?.catch(() => undefined))?.close();
+      await session?.close();
     },
   };
 }

@@ -7,12 +7,11 @@ import { deadLetter } from '../transport/dead-letter.js';
 import type { ConfirmPublisher } from '../transport/publisher.js';
 import { QUEUES } from '../transport/topology.js';
 import type { Analyses } from './analyses.js';
-import type { AnalysisProgress } from './analysis-state.js';
 import { parsePartial, parsePlan } from './message-checks.js';
 import type { SerialWork } from './serial-work.js';
 
 /**
- * What comes in: plans and partials from the queues (and plans over HTTP), each checked, stored
+ * What comes in: plans and partials from the queues, each checked, stored
  * and only then acked; one that fails the checks is dead-lettered with its reason; one we could not
  * store (our failure, a full disk say) goes back to the queue. Deliveries are handled one at a time,
  * in arrival order, inside the plotter's serial work.
@@ -32,8 +31,6 @@ export interface RejectedEvent {
   analysis?: string;
 }
 
-export type PlanHandover = { ok: true; created: boolean; status: AnalysisProgress } | { ok: false; conflict: boolean; reason: string };
-
 export interface InboxOptions {
   analyses: Analyses;
   work: SerialWork;
@@ -50,18 +47,6 @@ export interface InboxOptions {
 
 export class Inbox {
   constructor(private readonly opts: InboxOptions) {}
-
-  /** A plan handed over directly (HTTP); the same checks and storage as one from the queue. */
-  acceptPlan(doc: unknown, expectedId?: string): Promise<PlanHandover> {
-    return this.opts.work.run((): PlanHandover => {
-      const parsed = parsePlan(doc);
-      if (!parsed.ok) return { ok: false, conflict: false, reason: parsed.reason };
-      if (expectedId !== undefined && parsed.value.analysis !== expectedId) return { ok: false, conflict: false, reason: `plan is for '${parsed.value.analysis}', not '${expectedId}'` };
-      const r = this.opts.analyses.storePlan(parsed.value);
-      if (!r.ok) return { ok: false, conflict: true, reason: r.reason };
-      return { ok: true, created: r.value, status: this.opts.analyses.progress(parsed.value.analysis)! };
-    });
-  }
 
   /** The queue consumers' handler; refused messages are dead-lettered through `deadLetters`. */
   deliveries(deadLetters: ConfirmPublisher): (d: Delivery) => void {

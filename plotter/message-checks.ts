@@ -4,6 +4,7 @@ import { errorMessage } from '../core/contracts/errors.js';
 import { repeated } from '../core/catalogue.js';
 import { planChunks } from '../core/chunk-plan.js';
 import { describeChunk, PartialHistogramSchema, PlanSchema, type Chunk, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
+import { signatureProblem } from '../core/contracts/partial-signature.js';
 import { binCount, binningProblems, sameBinning } from '../core/histogram.js';
 import { checked } from '../core/schema-check.js';
 
@@ -66,6 +67,8 @@ export function partialMismatch(plan: Plan, p: PartialHistogram): string | undef
   const planned = chunksOf(plan)[c.index]!;
   const differs = (Object.keys(planned) as (keyof Chunk)[]).filter((k) => planned[k] !== c[k]);
   if (differs.length > 0) return `chunk ${c.index} is ${describeChunk(c)} (${c.url}), the plan's ${describeChunk(planned)} (${planned.url}): ${differs.join(', ')} differ`;
+  const forged = plan.partialKey === undefined ? undefined : signatureProblem(p, plan.partialKey);
+  if (forged) return `chunk ${c.index} is not from this analysis: ${forged}`;
   return shapeMismatch(plan, p);
 }
 

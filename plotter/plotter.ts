@@ -16,7 +16,7 @@ import { declareTopologyOn, QUEUES } from '../transport/topology.js';
 import { Analyses } from './analyses.js';
 import type { AnalysisProgress } from './analysis-state.js';
 import { createPlotterServer } from './http-api.js';
-import { Inbox, type InboxOptions, type PlanHandover } from './inbox.js';
+import { Inbox, type InboxOptions } from './inbox.js';
 import { SerialWork } from './serial-work.js';
 
 /**
@@ -33,7 +33,7 @@ import { SerialWork } from './serial-work.js';
 export interface PlotterOptions {
   /** The output root; each analysis lands in <out>/<id>/. */
   out: string;
-  /** The broker to consume from; null runs without one (HTTP plans only, e.g. to serve old results). */
+  /** The broker to consume from; null runs without one (to serve old results). */
   broker: BrokerAddress | null;
   /** HTTP port (0 picks a free one); null: no HTTP server. */
   port?: number | null;
@@ -124,11 +124,6 @@ export class Plotter extends EventEmitter {
     return this.work.run(() => { this.analyses.draw(id); return this.status(id); });
   }
 
-  /** A plan handed over directly (HTTP); the same checks and storage as one from the queue. */
-  acceptPlan(doc: unknown, expectedId?: string): Promise<PlanHandover> {
-    return this.inbox.acceptPlan(doc, expectedId);
-  }
-
   /** Finishes the work at hand, draws what is pending, and lets go of the broker and the port. */
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -151,7 +146,6 @@ export class Plotter extends EventEmitter {
       statuses: () => this.statuses(),
       status: (id) => this.status(id),
       dir: (id) => analysisDir(this.opts.out, id),
-      acceptPlan: (doc, id) => this.acceptPlan(doc, id),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startControlPlane, toolsBin, type ControlPlane } from './harness/control-plane.js';
-import { createVhost, queueDepth, type TestVhost } from './support/broker.js';
+import { createVhost, declareTopology, queueDepth, type TestVhost } from './support/broker.js';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 
 const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
@@ -297,6 +297,10 @@ describe('helm chart: against a real kube-apiserver', () => {
       'Deployment/hzz-system/hzz-operator',
       'Deployment/hzz-system/hzz-plotter',
       'HZZAnalysis/hzz-system/higgs',
+      // On by default (values.yaml networkPolicy.enabled).
+      'NetworkPolicy/hzz-system/hzz-chunk-pods',
+      'NetworkPolicy/hzz-system/hzz-default-deny',
+      'NetworkPolicy/hzz-system/hzz-rabbitmq',
       'PersistentVolumeClaim/hzz-system/hzz-plotter-results',
       'Role/hzz-system/hzz-operator-leader-election',
       'RoleBinding/hzz-system/hzz-operator-leader-election',
@@ -320,11 +324,11 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.equal(pod.serviceAccountName, 'hzz-operator');
     assert.equal(pod.containers[0]!.args?.[0], 'operator');
     const env = Object.fromEntries(pod.containers[0]!.env.map((e) => [e.name, e]));
-    assert.deepEqual(env.HZZ_AMQP_URL?.valueFrom, { secretKeyRef: { name: 'hzz-rabbitmq', key: 'url' } });
+    assert.deepEqual(env.HZZ_AMQP_URL?.valueFrom, { secretKeyRef: { name: 'hzz-rabbitmq', key: 'operator-url' } }, 'the operator connects as its own broker user');
     // The names `hzz operator` reads (cli/commands/operator.ts).
     assert.equal(env.HZZ_WORKER_SERVICE_ACCOUNT?.value, 'hzz-worker');
     assert.equal(env.HZZ_WORKER_IMAGE?.value, 'hzz-operator:0.1.0');
-    assert.equal(env.HZZ_WORKER_AMQP_SECRET?.value, 'hzz-rabbitmq:url');
+    assert.equal(env.HZZ_WORKER_AMQP_SECRET?.value, 'hzz-rabbitmq:worker-url', 'chunk pods connect as the workers\' broker user');
     assert.equal(env.HZZ_OPERATOR_NAMESPACE, undefined, 'HZZ_OPERATOR_NAMESPACE would limit the operator to one namespace');
     // Leader election, with the Lease in the pod's own namespace: replicas may roll over one another.
     assert.equal(env.HZZ_LEADER_ELECT?.value, 'true');
@@ -335,9 +339,15 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.equal(worker.automountServiceAccountToken, false);
 
     const secret = JSON.parse(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'json'])) as { data: Record<string, string> };
-    const url = Buffer.from(secret.data.url!, 'base64').toString();
-    const password = Buffer.from(secret.data.password!, 'base64').toString();
-    assert.equal(url, `amqp://hzz:${password}@hzz-rabbitmq.${NS}.svc:5672/hzz`);
+    const field = (key: string): string => Buffer.from(secret.data[key] ?? '', 'base64').toString();
+    // Each component has a user of its own; the administrator's URL is nowhere (test/broker-users.test.ts holds the users to their rights).
+    for (const c of ['operator', 'plotter', 'worker']) {
+      assert.equal(field(`${c}-url`), `amqp://hzz-${c}:${field(`${c}-password`)}@hzz-rabbitmq.${NS}.svc:5672/hzz`);
+    }
+    assert.equal(secret.data.url, undefined);
+    const definitions = JSON.parse(field('definitions.json')) as { users: { name: string; password: string; tags: string }[] };
+    assert.deepEqual(definitions.users.map((u) => [u.name, u.tags, u.password === field(u.name === 'hzz' ? 'password' : `${u.name.slice(4)}-password`)]),
+      [['hzz', 'administrator', true], ['hzz-operator', '', true], ['hzz-plotter', '', true], ['hzz-worker', '', true]]);
   });
 
   // Helm never upgrades crds/; docs/helm.md tells users to apply them. Helm 4 installed the CRD with
@@ -358,12 +368,13 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.ok(!(await kubectl(['get', 'crd', 'hzzanalyses.hzz.opendata.dev', '-o', 'json'])).includes('(next version)'));
   });
 
-  test('helm upgrade keeps the generated broker password (lookup)', async () => {
-    const read = async (): Promise<string> =>
-      (JSON.parse(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'json'])) as { data: Record<string, string> }).data.password!;
+  test('helm upgrade keeps every generated broker password (lookup)', async () => {
+    // The whole Secret: the four passwords, the URLs and the definitions made from them.
+    const read = async (): Promise<Record<string, string>> =>
+      (JSON.parse(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'json'])) as { data: Record<string, string> }).data;
     const before = await read();
     await ok('helm upgrade', helm(['upgrade', 'hzz', CHART, '--namespace', NS, '--set', 'example.enabled=true', '--set', 'plotter.prefetch=8'], cp));
-    assert.equal(await read(), before);
+    assert.deepEqual(await read(), before);
   });
 
   test('watchNamespace installs a Role in the watched namespace and nothing cluster-wide but the data volumes', async () => {
@@ -383,15 +394,17 @@ describe('helm chart: against a real kube-apiserver', () => {
       `PersistentVolume/${WATCHED_NS}-scoped-data`,
       `HZZAnalysis/${WATCHED_NS}/higgs`,
       `NetworkPolicy/${SCOPED_NS}/scoped-rabbitmq`,
-      `NetworkPolicy/${SCOPED_NS}/scoped-plotter`,
+      `NetworkPolicy/${SCOPED_NS}/scoped-default-deny`,
+      `NetworkPolicy/${WATCHED_NS}/scoped-chunk-pods`,
     ]) {
       assert.ok(names.includes(expected), `${expected} missing from:\n${names.join('\n')}`);
     }
     assert.deepEqual(names.filter((n) => /^Cluster/.test(n)), []);
-    // The copy of the broker URL for the chunk pods is the same URL as the original's.
-    const url = async (ns: string): Promise<string> =>
-      (JSON.parse(await kubectl(['get', 'secret', 'scoped-rabbitmq', '-n', ns, '-o', 'json'])) as { data: Record<string, string> }).data.url!;
-    assert.equal(await url(WATCHED_NS), await url(SCOPED_NS));
+    // The copy for the chunk pods holds the workers' URL, the same as the original's, and nothing else.
+    const data = async (ns: string): Promise<Record<string, string>> =>
+      (JSON.parse(await kubectl(['get', 'secret', 'scoped-rabbitmq', '-n', ns, '-o', 'json'])) as { data: Record<string, string> }).data;
+    const [copy, original] = [await data(WATCHED_NS), await data(SCOPED_NS)];
+    assert.deepEqual(copy, { 'worker-url': original['worker-url'] });
   });
 
   // operator/rbac.ts is the operator's own list of the calls it makes (docs/operator.md); the chart
@@ -504,6 +517,8 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.ok(existsSync(OPERATOR_MAIN), 'dist/operator is built');
     assert.ok(existsSync(join(SHARED_DATA, 'data_A.4lep.root')), `ROOT files in ${SHARED_DATA}`);
     const vhost: TestVhost = await createVhost('helm-e2e');
+    // The plotter owns the topology (publishers may not declare); this test stands in for it.
+    await declareTopology(vhost.url);
     const token = (await kubectl(['create', 'token', 'hzz-operator', '-n', NS, '--duration=10m'])).trim();
     const admin = JSON.parse(readFileSync(cp.kubeconfig, 'utf8')) as { clusters: unknown[] };
     const kubeconfig = join(cp.dir, 'operator.kubeconfig');
@@ -546,7 +561,7 @@ describe('helm chart: against a real kube-apiserver', () => {
       assert.equal(pod.automountServiceAccountToken, false);
       const container = pod.containers[0]!;
       assert.equal((container as { image?: string }).image, 'hzz-operator:0.1.0');
-      assert.deepEqual(container.env.find((e) => e.name === 'HZZ_AMQP_URL')?.valueFrom, { secretKeyRef: { name: 'hzz-rabbitmq', key: 'url' } });
+      assert.deepEqual(container.env.find((e) => e.name === 'HZZ_AMQP_URL')?.valueFrom, { secretKeyRef: { name: 'hzz-rabbitmq', key: 'worker-url' } });
       assert.equal(pod.volumes?.[0]?.persistentVolumeClaim?.claimName, 'atlas-data');
       // The plan went to the broker before any Job (docs/pipeline.md); no plotter consumes it here.
       assert.equal(await queueDepth(vhost.url, 'hzz.plans'), 1);
@@ -577,6 +592,47 @@ describe('helm chart: against a real kube-apiserver', () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'chunk-probe', namespace: 'dry-run' }, spec: chunkPodTemplate.spec };
     const res = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
     assert.equal(res.code, 0, res.stderr);
+  });
+
+  // No CNI here enforces NetworkPolicies (nor does the test node's bridge plugin): what can be held
+  // is that the real API server accepted them (helm install above) and that each selector picks
+  // the pods it is meant for. No controller runs, so the pods are made here from the release's own
+  // pod templates' labels and the chunk Job's (a bare restricted pod: the labels are what counts).
+  test('the NetworkPolicies select the pods they are for, and only those', async () => {
+    assert.ok(chunkPodTemplate, 'the operator test above captured a chunk pod');
+    const templates: [string, { metadata: object }][] = [['chunk', chunkPodTemplate]];
+    for (const w of ['deployment/hzz-operator', 'deployment/hzz-plotter', 'statefulset/hzz-rabbitmq']) {
+      const o = JSON.parse(await kubectl(['get', w, '-n', NS, '-o', 'json'])) as { spec: { template: { metadata: object } } };
+      templates.push([w.split('-').pop()!, o.spec.template]);
+    }
+    const spec = {
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{ name: 'c', image: 'hzz-operator:0.1.0', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+    };
+    for (const [name, t] of templates) {
+      await kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { ...t.metadata, name: `np-${name}`, namespace: NS }, spec }));
+    }
+    type Selector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string }[] };
+    const podsOf = async (sel: Selector): Promise<string[]> => {
+      const terms = [...Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`), ...(sel.matchExpressions ?? []).map((e) => (assert.equal(e.operator, 'Exists'), e.key))];
+      const list = JSON.parse(await kubectl(['get', 'pods', '-n', NS, '-l', terms.join(','), '-o', 'json'])) as { items: K8sObject[] };
+      return list.items.map((p) => p.metadata.name).filter((n) => n.startsWith('np-')).sort();
+    };
+    type Policy = { spec: { podSelector: Selector; ingress?: { ports: { port: string }[]; from: { podSelector: Selector; namespaceSelector?: Selector }[] }[] } };
+    const policy = async (name: string): Promise<Policy> => JSON.parse(await kubectl(['get', 'networkpolicy', name, '-n', NS, '-o', 'json'])) as Policy;
+    const deny = await policy('hzz-default-deny');
+    assert.deepEqual(await podsOf(deny.spec.podSelector), ['np-operator', 'np-plotter', 'np-rabbitmq']);
+    assert.equal(deny.spec.ingress, undefined, 'default deny: no ingress rule');
+    const chunks = await policy('hzz-chunk-pods');
+    assert.deepEqual(await podsOf(chunks.spec.podSelector), ['np-chunk']);
+    assert.equal(chunks.spec.ingress, undefined);
+    const broker = await policy('hzz-rabbitmq');
+    assert.deepEqual(await podsOf(broker.spec.podSelector), ['np-rabbitmq']);
+    assert.deepEqual(broker.spec.ingress?.map((r) => r.ports.map((p) => p.port)), [['amqp']], 'AMQP only; the management port from nowhere');
+    const from = broker.spec.ingress![0]!.from;
+    assert.deepEqual(await Promise.all(from.map((peer) => podsOf(peer.podSelector))), [['np-operator'], ['np-plotter'], ['np-chunk']]);
+    assert.deepEqual(from[2]!.namespaceSelector, { matchLabels: { 'kubernetes.io/metadata.name': NS } }, 'chunk pods of the watched namespace only');
+    for (const [name] of templates) await kubectl(['delete', 'pod', `np-${name}`, '-n', NS, '--wait=false']);
   });
 
   // Every object labelled with the release, namespaced ones in the given namespaces, as Kind/ns/name.

@@ -28,7 +28,7 @@ test('a broker restart mid-run loses nothing: workers and plotter reconnect, the
   let plotterConnects = 0;
   const log = (msg: string): void => { if (msg === 'connected to broker') plotterConnects++; };
   const plotter = await startPlotter({ out: out.path, broker: address, port: null, log, faults: { delayPerMessageMs: 60 } });
-  const session = await openPublishSession(address, { name: 'test-workers', retry: { initialMs: 100, maxMs: 1000, budgetMs: 45_000 } });
+  const session = openPublishSession(address, { name: 'test-workers', retry: { initialMs: 100, maxMs: 1000, budgetMs: 45_000 } });
   let brokerDown = false;
   t.after(async () => {
     if (brokerDown) await rabbitmqctl('start_app').catch(() => {});

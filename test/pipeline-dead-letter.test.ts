@@ -10,7 +10,7 @@ import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
 import { openPublishSession } from '../transport/publish-session.js';
-import { EXCHANGE, HEADERS, QUEUES, ROUTING } from '../transport/topology.js';
+import { EXCHANGES, HEADERS, QUEUES, ROUTING } from '../transport/topology.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, drain, plotterReady, publishRaw, waitUntil } from './support/broker.js';
@@ -26,7 +26,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   const out = tempDir('dead-letter');
   const address = brokerFromUrl(vhost.url);
   const plotter = await startPlotter({ out: out.path, broker: address, port: null });
-  const session = await openPublishSession(address, { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
+  const session = openPublishSession(address, { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   const rejected: RejectedEvent[] = [];
   plotter.on('rejected', (e: RejectedEvent) => rejected.push(e));
@@ -49,7 +49,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
     { key: ROUTING.plan, body: JSON.stringify({ ...fx.plan, lumi: 'ten' }), reason: /plan: invalid: \/lumi/ },
     { key: ROUTING.plan, body: JSON.stringify({ ...fx.plan, lumi: fx.plan.lumi * 2 }), reason: /conflicts with the plan already stored/ },
   ];
-  for (const b of bad) await publishRaw(vhost.url, EXCHANGE, b.key, b.body);
+  for (const b of bad) await publishRaw(vhost.url, b.key === ROUTING.plan ? EXCHANGES.plan : EXCHANGES.partial, b.key, b.body);
 
   // The good chunks come after the bad messages in the same queue: the plotter must get past them.
   const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code)));

@@ -14,7 +14,7 @@ import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
 import { createVhost, plotterReady, waitUntil } from './support/broker.js';
 
-// The plotter's own promises: partials may come before their plan; a plan can also come over HTTP;
+// The plotter's own promises: partials may come before their plan; the HTTP API takes no plan;
 // the folder alone is enough to come back; redraws are throttled but the last one is never late;
 // an analysis id can never name a path outside the output folder.
 
@@ -36,12 +36,12 @@ const http = async (p: Plotter, path: string, init?: RequestInit): Promise<{ sta
   return { status: res.status, json: res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text };
 };
 
-test('partials that come before their plan are kept, and counted when the plan arrives over HTTP', { timeout: 60_000 }, async (t) => {
+test('partials that come before their plan are kept, and counted when the plan arrives; the HTTP API takes no plan', { timeout: 60_000 }, async (t) => {
   const vhost = await createVhost('plan-late');
   const out = tempDir('plan-late');
   const address = brokerFromUrl(vhost.url);
   const plotter = await startPlotter({ out: out.path, broker: address, port: 0, host: '127.0.0.1' });
-  const session = await openPublishSession(address, { name: 'test', retry });
+  const session = openPublishSession(address, { name: 'test', retry });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   await plotterReady(plotter);
   assert.equal((await http(plotter, '/healthz')).status, 200);
@@ -56,18 +56,20 @@ test('partials that come before their plan are kept, and counted when the plan a
   assert.deepEqual([early.status, (early.json as { planned: boolean }).planned, (early.json as { chunks: unknown }).chunks], [200, false, { total: null, done: fx.plan.chunks + 1 }]);
   assert.equal((await http(plotter, `/analyses/${ID}/hzz_m4l.png`)).status, 404, 'nothing is drawn without a plan');
 
-  const post = (body: unknown, id = ID) => http(plotter, `/analyses/${id}/plan`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  assert.equal((await post('{nope')).status, 400);
-  assert.equal((await post({ ...fx.plan, lumi: -1 })).status, 400);
-  assert.equal((await post(fx.plan, 'default/other/g1')).status, 400, 'the plan must be for the analysis in the path');
-  const created = await post(fx.plan);
-  assert.equal(created.status, 201);
-  assert.equal((await post(fx.plan)).status, 200, 'the same plan again is fine');
-  assert.equal((await post({ ...fx.plan, lumi: 20 })).status, 409, 'another plan under the same id is refused');
+  // Finding (issue 11): a plan POSTed first took the analysis id, and the real plan was then
+  // dead-lettered. The API is read-only: a foreign plan is refused and takes nothing.
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    const forged = await http(plotter, `/analyses/${ID}/plan`, { method, body: JSON.stringify({ ...fx.plan, lumi: 1000 }), headers: { 'content-type': 'application/json' } });
+    assert.equal(forged.status, 405, `${method} must be refused`);
+  }
+  assert.equal(plotter.status(ID)?.planned, false, 'a refused request must not leave a plan behind');
+  const plan = planEnvelope(fx.plan);
+  await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
 
   const status = await plotter.waitForComplete(ID, 30_000);
   assert.deepEqual(status.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });
   assert.deepEqual(status.inconsistent, [999]);
+  assert.equal(((await http(plotter, `/analyses/${ID}/plan.json`)).json as { lumi: number }).lumi, fx.plan.lumi, 'the analysis runs under its own plan');
   assert.deepEqual(histogramsOf(plotter.results(ID)!), histogramsOf(fx.expected));
   const png = await fetch(`http://127.0.0.1:${plotter.port}/analyses/${ID}/hzz_m4l.png`);
   assert.deepEqual([png.status, png.headers.get('content-type')], [200, 'image/png']);
@@ -81,7 +83,7 @@ test('redraws are throttled, the last chunk is drawn at once, and a restart need
   const address = brokerFromUrl(vhost.url);
   // An interval far longer than the run: only the plan's draw and the final one may happen.
   const plotter = await startPlotter({ out: out.path, broker: address, port: null, drawIntervalMs: 60_000 });
-  const session = await openPublishSession(address, { name: 'test', retry });
+  const session = openPublishSession(address, { name: 'test', retry });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   const drawn: { done: number; complete: boolean }[] = [];
   plotter.on('drawn', (s: { chunks: { done: number }; complete: boolean }) => drawn.push({ done: s.chunks.done, complete: s.complete }));
@@ -117,7 +119,7 @@ test('a complete analysis keeps its partials on disk only: a late copy of a chun
   const logs: { msg: string; [k: string]: unknown }[] = [];
   const log = (msg: string, fields: Record<string, unknown> = {}) => { logs.push({ msg, ...fields }); };
   const plotter = await startPlotter({ out: out.path, broker: address, port: null, log });
-  const session = await openPublishSession(address, { name: 'test', retry });
+  const session = openPublishSession(address, { name: 'test', retry });
   t.after(async () => { await session.close(); await plotter.stop(); await vhost.dispose(); out.dispose(); });
   await plotterReady(plotter);
   const plan = planEnvelope(fx.plan);

@@ -39,7 +39,7 @@ async function publishChunks(session: PublishSession, tasks = fx.tasks): Promise
 test('a partial stored but not acked when the plotter is killed is redelivered and counted once', { timeout: 60_000 }, async (t) => {
   const vhost = await createVhost('redeliver');
   const out = tempDir('redeliver');
-  const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry });
+  const session = openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry });
   const dying = spawnPlotter({ out: out.path, amqpUrl: vhost.url, faults: { holdAcks: true } });
   const defer = cleanupStack(t);
   defer(() => vhost.dispose());
@@ -80,7 +80,7 @@ test('a partial stored but not acked when the plotter is killed is redelivered a
 test('a plotter killed mid-run and restarted finishes with the identical result', { timeout: 60_000 }, async (t) => {
   const vhost = await createVhost('restart');
   const out = tempDir('restart');
-  const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry });
+  const session = openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry });
   // Slowed down so that SIGKILL lands while most partials are still queued or in flight.
   const first = spawnPlotter({ out: out.path, amqpUrl: vhost.url, faults: { delayPerMessageMs: 60 } });
   const plotters = [first];

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import { signatureProblem } from '../core/contracts/partial-signature.js';
 import { ExitCode } from '../core/contracts/exit-codes.js';
 import { runThroughBroker } from '../local/run-through-broker.js';
 import { startPlotter } from '../plotter/plotter.js';
@@ -42,7 +44,12 @@ test('a run through RabbitMQ gives the in-process histograms, drawn and stored i
   assert.deepEqual([status.chunks, status.complete], [{ total: fx.plan.chunks, done: fx.plan.chunks }, true]);
   assert.deepEqual(readFileSync(join(r.dir, 'hzz_m4l.png')).subarray(1, 4).toString(), 'PNG');
   assert.ok(existsSync(join(r.dir, 'histograms.csv')));
-  assert.deepEqual(JSON.parse(readFileSync(join(r.dir, 'plan.json'), 'utf8')), fx.plan);
+  // The run drew a key of its own for its partials' signatures (core/contracts/partial-signature.ts).
+  const { partialKey, ...stored } = JSON.parse(readFileSync(join(r.dir, 'plan.json'), 'utf8')) as Plan;
+  assert.deepEqual(stored, fx.plan);
+  assert.match(partialKey ?? '', /^[0-9a-f]{64}$/);
+  const partial = JSON.parse(readFileSync(join(r.dir, 'partials', 'c0.json'), 'utf8')) as PartialHistogram;
+  assert.equal(signatureProblem(partial, partialKey!), undefined, 'every stored partial is signed with it');
   assert.deepEqual(readdirSync(join(r.dir, 'partials')).sort(), fx.tasks.map((t) => `c${t.chunk.index}.json`).sort());
   assert.equal(progress.at(-1), fx.plan.chunks);
   // Everything was acked: nothing waits in the queues.
@@ -57,7 +64,7 @@ test('the same chunk published twice is counted once', { timeout: 60_000 }, asyn
   t.after(async () => { await plotter.stop(); await vhost.dispose(); out.dispose(); });
   await plotterReady(plotter);
 
-  const session = await openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
+  const session = openPublishSession(brokerFromUrl(vhost.url), { name: 'test', retry: { initialMs: 100, maxMs: 1000, budgetMs: 10_000 } });
   const plan = planEnvelope(fx.plan);
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
   await session.close();

@@ -1,6 +1,6 @@
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import type { PublishOptions } from './publisher.js';
-import { EXCHANGE, HEADERS, ROUTING, type RoutingKey } from './topology.js';
+import { EXCHANGES, HEADERS, ROUTING, type RoutingKey } from './topology.js';
 
 /**
  * How our documents travel: JSON bodies, their schema name as the AMQP `type`, and a few headers
@@ -16,7 +16,7 @@ export interface Envelope {
 
 export function partialEnvelope(p: PartialHistogram): Envelope {
   return {
-    exchange: EXCHANGE,
+    exchange: EXCHANGES.partial,
     routingKey: ROUTING.partial,
     body: Buffer.from(JSON.stringify(p)),
     options: {
@@ -29,7 +29,7 @@ export function partialEnvelope(p: PartialHistogram): Envelope {
 
 export function planEnvelope(plan: Plan): Envelope {
   return {
-    exchange: EXCHANGE,
+    exchange: EXCHANGES.plan,
     routingKey: ROUTING.plan,
     body: Buffer.from(JSON.stringify(plan)),
     options: { type: plan.schema, messageId: `${plan.analysis}#plan`, headers: { [HEADERS.analysis]: plan.analysis } },

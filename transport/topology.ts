@@ -1,20 +1,25 @@
 import type { Channel } from 'amqplib';
 
 /**
- * The broker objects every party declares on connect, with the same arguments each time, so that
- * whoever comes first creates them and the rest find them (a declaration with different arguments
- * would fail with PRECONDITION_FAILED, which is why they live in this one place).
+ * The broker objects, declared by their consumer, the plotter, on every connect (and by tests that
+ * stand in for it), always with the same arguments (a declaration with different arguments would
+ * fail with PRECONDITION_FAILED, which is why they live in this one place). Publishers declare
+ * nothing: declaring needs RabbitMQ's `configure` right, which chunk pods and the operator do not
+ * get (docs/contracts.md, "Who may say what"); a message published before the plotter ever ran
+ * fails as unroutable and is retried.
  *
- *   exchange hzz (direct) ── "partial" ─▶ queue hzz.partials ─┐ dead-letter
- *                         └─ "plan" ────▶ queue hzz.plans ────┤ (x-dead-letter-exchange)
- *   exchange hzz.dead (direct) ◀──────────────────────────────┘
+ *   exchange hzz.partial (direct) ── "partial" ─▶ queue hzz.partials ─┐ dead-letter
+ *   exchange hzz.plan (direct) ───── "plan" ────▶ queue hzz.plans ────┤ (x-dead-letter-exchange)
+ *   exchange hzz.dead (direct) ◀──────────────────────────────────────┘
  *        ├─ "partial" ─▶ queue hzz.partials.dead
  *        └─ "plan" ────▶ queue hzz.plans.dead
  *
- * Plans have their own queue so that a plan never waits behind a backlog of partials.
+ * Partials and plans enter through exchanges of their own because RabbitMQ grants `write` per
+ * exchange, not per routing key: a chunk pod may write to hzz.partial and nowhere else, so it can
+ * never publish a plan. Plans have their own queue so that a plan never waits behind partials.
  */
-export const EXCHANGE = 'hzz';
-export const DEAD_LETTER_EXCHANGE = 'hzz.dead';
+export const EXCHANGES = { partial: 'hzz.partial', plan: 'hzz.plan', dead: 'hzz.dead' } as const;
+export const DEAD_LETTER_EXCHANGE = EXCHANGES.dead;
 
 export const ROUTING = { partial: 'partial', plan: 'plan' } as const;
 export type RoutingKey = (typeof ROUTING)[keyof typeof ROUTING];
@@ -38,15 +43,16 @@ export const HEADERS = {
 } as const;
 
 export async function declareTopology(ch: Channel): Promise<void> {
-  await ch.assertExchange(EXCHANGE, 'direct', { durable: true });
+  await ch.assertExchange(EXCHANGES.partial, 'direct', { durable: true });
+  await ch.assertExchange(EXCHANGES.plan, 'direct', { durable: true });
   await ch.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
   const live = { durable: true, arguments: { 'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE } };
   await ch.assertQueue(QUEUES.partials, live);
   await ch.assertQueue(QUEUES.plans, live);
   await ch.assertQueue(QUEUES.partialsDead, { durable: true });
   await ch.assertQueue(QUEUES.plansDead, { durable: true });
-  await ch.bindQueue(QUEUES.partials, EXCHANGE, ROUTING.partial);
-  await ch.bindQueue(QUEUES.plans, EXCHANGE, ROUTING.plan);
+  await ch.bindQueue(QUEUES.partials, EXCHANGES.partial, ROUTING.partial);
+  await ch.bindQueue(QUEUES.plans, EXCHANGES.plan, ROUTING.plan);
   await ch.bindQueue(QUEUES.partialsDead, DEAD_LETTER_EXCHANGE, ROUTING.partial);
   await ch.bindQueue(QUEUES.plansDead, DEAD_LETTER_EXCHANGE, ROUTING.plan);
 }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { analyzeChunk, toPartial } from '../core/analyze-chunk.js';
 import { errorMessage } from '../core/contracts/errors.js';
 import { exitCodeFor, ExitCode } from '../core/contracts/exit-codes.js';
+import { PARTIAL_KEY_ENV, signPartial } from '../core/contracts/partial-signature.js';
 import { TaskSchema, type Task } from '../core/contracts/messages.js';
 import { checked } from '../core/schema-check.js';
 import type { Backoff } from '../core/util/backoff.js';
@@ -37,11 +38,13 @@ export async function runWorker(input: unknown, env: NodeJS.ProcessEnv = process
     task = checked(TaskSchema, input, 'task');
     const started = Date.now();
     const h = await analyzeChunk(task);
-    const msg = partialEnvelope(toPartial(task, h));
+    const key = env[PARTIAL_KEY_ENV];
+    const partial = toPartial(task, h);
+    const msg = partialEnvelope(key ? signPartial(partial, key) : partial);
     if (deps.publisher) {
       await deps.publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
     } else {
-      const session = await openPublishSession(brokerFromEnv(env), {
+      const session = openPublishSession(brokerFromEnv(env), {
         name: `hzz-worker ${hostname()} ${task.analysis}#c${task.chunk.index}`,
         retry: workerBackoff(env),
         log,

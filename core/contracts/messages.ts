@@ -76,6 +76,8 @@ export const PartialHistogramSchema = Type.Object({
   more: Type.Array(Type.Object({ sumw: SignedSums, sumw2: Sums, entries: Type.Array(Count) }, { additionalProperties: false })),
   worker: Type.Object({ host: Type.String(), version: Type.String() }),
   producedAt: Type.String(),
+  /** HMAC-SHA256 of the rest under the analysis's key, hex (core/contracts/partial-signature.ts). */
+  signature: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
 }, { additionalProperties: false });
 
 export const PlanSampleSchema = Type.Object({
@@ -122,6 +124,11 @@ export const PlanSchema = Type.Object({
   /** How many chunks planChunks derives; a receiver checks that it derives as many. */
   chunks: Count,
   unplanned: Type.Array(Type.Object({ sample: Type.String({ minLength: 1 }), error: Type.String() }, { additionalProperties: false })),
+  /**
+   * The key the analysis's partials are signed with (core/contracts/partial-signature.ts); a plan
+   * that has one counts only partials that verify under it.
+   */
+  partialKey: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
 }, { additionalProperties: false });
 
 export type Chunk = Static<typeof ChunkSchema>;

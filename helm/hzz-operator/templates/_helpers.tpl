@@ -57,6 +57,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.operator.watchNamespace | default .Release.Namespace }}
 {{- end }}
 
+{{/* The labels the operator gives every chunk pod (operator/job-spec.ts, operator/naming.ts). */}}
+{{- define "hzz.chunkPodSelector" -}}
+matchLabels:
+  app.kubernetes.io/managed-by: hzz-operator
+  app.kubernetes.io/component: worker
+matchExpressions:
+  - key: hzz.opendata.dev/analysis
+    operator: Exists
+{{- end }}
+
 {{- define "hzz.plotterClaim" -}}
 {{- .Values.plotter.persistence.existingClaim | default (printf "%s-plotter-results" (include "hzz.fullname" .)) }}
 {{- end }}
@@ -69,7 +79,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* The Secret and key that hold the broker URL, whichever the mode. */}}
+{{/* The Secret that holds the broker URLs, whichever the mode. */}}
 {{- define "hzz.brokerSecret" -}}
 {{- if eq .Values.broker.mode "external" -}}
 {{ required "broker.external.existingSecret is required when broker.mode is external" .Values.broker.external.existingSecret }}
@@ -80,12 +90,38 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* The key of that Secret that holds one component's URL (dict "ctx" . "component" operator|plotter|worker). */}}
 {{- define "hzz.brokerUrlKey" -}}
-{{- if eq .Values.broker.mode "external" -}}
-{{ .Values.broker.external.urlKey | default "url" }}
+{{- $broker := .ctx.Values.broker -}}
+{{- if eq $broker.mode "external" -}}
+{{ index ($broker.external.urlKeys | default dict) .component | default $broker.external.urlKey | default "url" }}
 {{- else -}}
-url
+{{ .component }}-url
 {{- end }}
+{{- end }}
+
+{{/*
+Each component's RabbitMQ user in builtin mode, and its permissions on the vhost: regexes over the
+names of transport/topology.ts (configure: declare or delete; write: publish to an exchange, or be
+the queue of a binding; read: consume a queue, or be the exchange of a binding). The plotter
+declares the topology and consumes, and publishes only its dead letters; the operator publishes
+plans and nothing else; chunk pods publish partials and nothing else. No component can write to
+the exchange another writes to, so a chunk pod can never send a plan. docs/contracts.md ("Who may
+say what"); test/broker-users.test.ts loads these into the real broker.
+*/}}
+{{- define "hzz.brokerUsers" -}}
+operator:
+  configure: '^$'
+  write: '^hzz\.plan$'
+  read: '^$'
+plotter:
+  configure: '^hzz\.(partial|plan|dead|partials|plans|partials\.dead|plans\.dead)$'
+  write: '^hzz\.(dead|partials|plans|partials\.dead|plans\.dead)$'
+  read: '^hzz\.(partial|plan|dead|partials|plans)$'
+worker:
+  configure: '^$'
+  write: '^hzz\.partial$'
+  read: '^$'
 {{- end }}
 
 {{- define "hzz.storageClass" -}}
@@ -123,12 +159,12 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* The broker URL for the hzz containers: the plotter and the operator read HZZ_AMQP_URL. */}}
+{{/* A component's broker URL, as HZZ_AMQP_URL (dict "ctx" . "component" operator|plotter). */}}
 {{- define "hzz.brokerEnv" -}}
 - name: HZZ_AMQP_URL
   valueFrom:
     secretKeyRef:
-      name: {{ include "hzz.brokerSecret" . }}
+      name: {{ include "hzz.brokerSecret" .ctx }}
       key: {{ include "hzz.brokerUrlKey" . }}
 {{- end }}
 

@@ -1,0 +1,36 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from '../util/canonical-json.js';
+import type { PartialHistogram } from './messages.js';
+
+/**
+ * What makes a partial unforgeable across analyses: an HMAC-SHA256 over its canonical JSON (every
+ * field but `signature`), keyed with its analysis's own key. Whoever runs a chunk of one analysis
+ * holds that analysis's key only, so a partial made up for another analysis's chunk, however well
+ * formed, does not verify there. The key reaches the workers as HZZ_PARTIAL_KEY and the plotter
+ * inside the plan (`partialKey`), which only the operator (or `hzz run --broker`) may publish
+ * (docs/contracts.md, "Who may say what"). Keys are 32 random bytes, hex.
+ */
+export const PARTIAL_KEY_ENV = 'HZZ_PARTIAL_KEY';
+
+export function drawPartialKey(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function signPartial(p: PartialHistogram, key: string): PartialHistogram {
+  return { ...p, signature: signatureOf(p, key) };
+}
+
+/** Why the partial's signature does not hold under `key`, or undefined when it does. */
+export function signatureProblem(p: PartialHistogram, key: string): string | undefined {
+  if (p.signature === undefined) return 'it carries no signature';
+  const expected = Buffer.from(signatureOf(p, key), 'hex');
+  const given = Buffer.from(p.signature, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'its signature does not match its analysis\'s key';
+  return undefined;
+}
+
+function signatureOf(p: PartialHistogram, key: string): string {
+  const body: Partial<PartialHistogram> = { ...p };
+  delete body.signature;
+  return createHmac('sha256', Buffer.from(key, 'hex')).update(canonicalJson(body)).digest('hex');
+}
