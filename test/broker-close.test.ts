@@ -3,8 +3,8 @@ import { connect as tcpConnect, createServer, type AddressInfo, type Socket } fr
 import { test } from 'node:test';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { openPublishSession } from '../transport/publish-session.js';
-import { QUEUES } from '../transport/topology.js';
-import { createVhost, drain } from './support/broker.js';
+import { EXCHANGES, QUEUES, ROUTING } from '../transport/topology.js';
+import { createVhost, declareTopology, drain } from './support/broker.js';
 import { cleanupStack } from './support/cleanup.js';
 
 // The broker dies while a client closes its connection (the chaos test, seed 22: a worker's
@@ -41,12 +41,14 @@ test('closing a publishing session whose broker dies mid-close settles, and the 
   const defer = cleanupStack(t);
   const vhost = await createVhost('close');
   defer(() => vhost.dispose());
+  // Workers declare nothing (their broker user may not): the plotter's topology is there first.
+  await declareTopology(vhost.url);
   const url = new URL(vhost.url);
   const proxy = await cuttingProxy(url);
   defer(() => proxy.close());
   url.host = `127.0.0.1:${proxy.port}`;
   const session = await openPublishSession(brokerFromUrl(url.toString()), { name: 'close test', retry: { initialMs: 100, maxMs: 500, budgetMs: 5_000 } });
-  await session.publisher.publish('hzz', 'partial', Buffer.from('{}'), { messageId: 'close-test' });
+  await session.publisher.publish(EXCHANGES.partial, ROUTING.partial, Buffer.from('{}'), { messageId: 'close-test' });
 
   proxy.cutOnNextWrite();
   const closed = await Promise.race([session.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still pending after 5 s'), 5_000))]);
