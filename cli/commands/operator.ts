@@ -52,7 +52,7 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
     .option('lease-duration', { type: 'number', default: 15, describe: 'seconds a standby waits on an unrenewed Lease before taking it over' })
     .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds the leader keeps trying to renew before it stops leading' })
     .option('retry-period', { type: 'number', default: 2, describe: 'seconds between renewals, and between a standby\'s looks at the Lease' })
-    .example('HZZ_AMQP_URL=amqp://… hzz operator --worker-amqp-secret hzz-rabbitmq:url --data-pvc atlas-data=/data', 'plans are published to HZZ_AMQP_URL; workers read theirs from the Secret')
+    .example('HZZ_AMQP_URL=amqp://… hzz operator --worker-amqp-secret hzz-rabbitmq:worker-url --data-pvc atlas-data=/data', 'plans are published to HZZ_AMQP_URL; workers read theirs from the Secret')
     .epilogue('The operator publishes plans with HZZ_AMQP_URL (or HZZ_AMQP_HOST, _PORT, _VHOST, _USER, _PASSWORD). See docs/operator.md.'),
   handler: async (argv) => {
     if (!argv['worker-amqp-secret']) throw new Error('--worker-amqp-secret (or HZZ_WORKER_AMQP_SECRET) is required: workers need the broker');
