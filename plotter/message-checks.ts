@@ -24,9 +24,9 @@ export function parsePartial(body: Buffer | string): Checked<PartialHistogram> {
   return doc;
 }
 
-/** A plan as bytes from the queue or a file, or as a document already parsed (the HTTP body). */
-export function parsePlan(input: unknown): Checked<Plan> {
-  const doc = typeof input === 'string' || Buffer.isBuffer(input) ? parseDocument(input, PlanSchema, 'plan') : validate(input, PlanSchema, 'plan');
+/** A plan as bytes from the queue or a file (the HTTP API takes no plans). */
+export function parsePlan(body: Buffer | string): Checked<Plan> {
+  const doc = parseDocument(body, PlanSchema, 'plan');
   if (!doc.ok) return doc;
   const plan = doc.value;
   const problem = analysisIdProblem(plan.analysis) ?? binningProblems(plan.binning)[0];
