@@ -5,7 +5,7 @@ import { jobFailed, jobSummary, observeJob, type ChunkAttempt } from './chunk-st
 import { Informer } from './informer.js';
 import type { WorkerConfig } from './job-spec.js';
 import { paths, type KubeAdapter } from './kube-adapter.js';
-import { namespacedName, type Job } from './kube-types.js';
+import { namespacedName, type ConfigMap, type Job } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, isControlledBy } from './naming.js';
 import type { PlanPublisher } from './plan-publisher.js';
 import { planConfigMap, readPlanRecord } from './plan-store.js';
@@ -14,17 +14,20 @@ import { reconcile, type Action, type EventSpec, type ReconcileConfig } from './
 import { WorkQueue } from './work-queue.js';
 
 /**
- * The reconcile loop around the pure reconcile(): informers on HZZAnalyses and on the operator's
- * Jobs turn every change into the analysis's key on a work queue; a worker takes a key, reads the
- * analysis and its plan ConfigMaps afresh from the API server (never trusting the event that woke
- * it), its Jobs from the Jobs' informer, asks reconcile() what to do, and does it.
+ * The reconcile loop around the pure reconcile(): informers on HZZAnalyses, on the operator's
+ * Jobs and on its plan ConfigMaps turn every change into the analysis's key on a work queue; a
+ * worker takes a key, reads the analysis, its plan ConfigMaps and its Jobs from the informers'
+ * caches (never from the event that woke it), asks reconcile() what to do, and does it.
  *
- * The Jobs come from the cache because listing them on every reconcile costs the API server and
- * the operator a whole list per chunk event, a cost that grows with the square of the chunk count
- * (docs/performance.md, "The control plane at scale"). The cache may lag behind the operator's own
- * writes: a Job it creates goes into the cache at once from the API's answer (so no reconcile counts
- * it missing and starts one too many), and a Job it deletes that still shows is deleted again,
- * which the API answers with NotFound, harmlessly.
+ * Everything is read from the caches, as controller-runtime's client does, because reading the
+ * API server on every reconcile costs requests per reconcile, and reconciles per chunk vary with
+ * how many events the queue folds into one (docs/performance.md, "The control plane at scale"):
+ * listing the Jobs even grew with the square of the chunk count. The caches may lag behind the
+ * operator's own writes, so every write's answer goes into its cache at once (Informer.assume):
+ * a Job just created is not counted missing and started twice, a status just patched is what the
+ * next reconcile builds on (this operator is the status's only writer), a plan just published is
+ * not published again. A Job or ConfigMap it deleted that still shows is deleted again, which
+ * the API answers with NotFound, harmlessly. No reconcile runs before every cache has listed once.
  */
 export interface ControllerOptions {
   kube: KubeAdapter;
@@ -46,7 +49,9 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly analyses: Informer<HZZAnalysis>;
   private readonly jobs: Informer<Job>;
+  private readonly plans: Informer<ConfigMap>;
   private running: Promise<void> | undefined;
+  private abandonSync: () => void = () => {};
 
   constructor(private readonly opts: ControllerOptions) {
     const { kube, namespace, log } = opts;
@@ -60,40 +65,48 @@ export class Controller {
       path: paths.jobs(namespace), labelSelector: `${LABELS.managedBy}=${MANAGER},${LABELS.analysis}`, resyncMs: 0, log, transform: jobSummary,
     },
       (_type, job) => this.queue.add(namespacedName(job.metadata.namespace, job.metadata.labels![LABELS.analysis]!)));
+    this.plans = new Informer<ConfigMap>(kube.client, {
+      path: paths.configMaps(namespace), labelSelector: `${LABELS.managedBy}=${MANAGER},${LABELS.component}=plan,${LABELS.analysis}`, resyncMs: 0, log,
+    },
+      (_type, cm) => this.queue.add(namespacedName(cm.metadata.namespace, cm.metadata.labels![LABELS.analysis]!)));
+  }
+
+  private get informers(): Informer<HZZAnalysis | Job | ConfigMap>[] {
+    return [this.analyses, this.jobs, this.plans] as Informer<HZZAnalysis | Job | ConfigMap>[];
   }
 
   start(): void {
-    this.analyses.start();
-    this.jobs.start();
-    this.running = this.queue.run(this.opts.workers, (key) => this.sync(key));
+    for (const informer of this.informers) informer.start();
+    // Stopped before the caches filled (an API server that never answered), the queue runs, shut down, not at all.
+    const stopped = new Promise<void>((resolve) => (this.abandonSync = resolve));
+    this.running = Promise.race([Promise.all(this.informers.map((i) => i.waitForSync())), stopped])
+      .then(() => this.queue.run(this.opts.workers, (key) => this.sync(key)));
   }
 
   get ready(): boolean {
-    return this.analyses.hasSynced && this.jobs.hasSynced;
+    return this.informers.every((i) => i.hasSynced);
   }
 
   /** Stops watching and lets the reconciles in progress finish. */
   async stop(): Promise<void> {
-    this.analyses.stop();
-    this.jobs.stop();
+    for (const informer of this.informers) informer.stop();
     this.queue.shutDown();
+    this.abandonSync();
     await this.running;
   }
 
   async sync(key: string): Promise<{ requeueAfterMs?: number }> {
     const slash = key.indexOf('/');
     const [namespace, name] = [key.slice(0, slash), key.slice(slash + 1)];
-    const { kube } = this.opts;
-    const analysis = await kube.getAnalysis(namespace, name);
+    const analysis = this.analyses.get(namespace, name);
     if (!analysis) return {};
-    const selector = `${LABELS.analysis}=${name}`;
-    const configMaps = await kube.listConfigMaps(namespace, selector);
-    const mine = this.jobs.items().filter((j) => j.metadata.namespace === namespace && isControlledBy(j, analysis.metadata.uid));
-    const pods = mine.some(jobFailed) ? await kube.listPods(namespace, selector) : [];
+    const ownedHere = <T extends Job | ConfigMap>(o: T): boolean => o.metadata.namespace === namespace && isControlledBy(o, analysis.metadata.uid);
+    const mine = this.jobs.items().filter(ownedHere);
+    const pods = mine.some(jobFailed) ? await this.opts.kube.listPods(namespace, `${LABELS.analysis}=${name}`) : [];
     const result = reconcile({
       analysis,
       attempts: mine.map((j) => observeJob(j, pods)).filter((a): a is ChunkAttempt => a !== undefined),
-      plans: configMaps.filter((cm) => isControlledBy(cm, analysis.metadata.uid)).map(readPlanRecord),
+      plans: this.plans.items().filter(ownedHere).map(readPlanRecord),
       config: { worker: this.opts.worker, retryWait: this.opts.retryWait },
       now: Date.now(),
     });
@@ -112,18 +125,19 @@ export class Controller {
     switch (action.type) {
       case 'deleteJob': return kube.deleteJob(namespace, action.name);
       case 'deleteConfigMap': return kube.deleteConfigMap(namespace, action.name);
-      case 'updateStatus': await kube.patchStatus(analysis, action.status); return;
+      case 'updateStatus': this.analyses.assume(await kube.patchStatus(analysis, action.status)); return;
       case 'event': return this.emit(analysis, action.event);
       case 'plan': {
         const started = Date.now();
         const content = await makePlan(analysis, resolveSpec(analysis.spec), action.generation, this.opts.dataPvcs, this.opts.allowedUrlPrefixes);
-        await kube.createConfigMap(planConfigMap(analysis, action.generation, action.specHash, content));
+        const created = await kube.createConfigMap(planConfigMap(analysis, action.generation, action.specHash, content));
+        if (created) this.plans.assume(created);
         log('planned', { analysis: `${namespace}/${name}`, generation: action.generation, ms: Date.now() - started, ...('error' in content ? { error: content.error } : { chunks: content.plan.chunks }) });
         return;
       }
       case 'publishPlan':
         await this.opts.publisher.publish(action.plan);
-        await kube.annotateConfigMap(namespace, action.configMap, { [ANNOTATIONS.planPublished]: 'true' });
+        this.plans.assume(await kube.annotateConfigMap(namespace, action.configMap, { [ANNOTATIONS.planPublished]: 'true' }));
         log('plan published', { analysis: action.plan.analysis, chunks: action.plan.chunks });
         return;
       case 'createJob': {

@@ -84,14 +84,23 @@ export class Informer<T extends KubeObject> {
   }
 
   /**
-   * An object the caller has just created, from the API's answer: a reader of the cache sees it at
+   * An object the caller has just written, from the API's answer: a reader of the cache sees it at
    * once, before its watch event comes (client-go's mutation cache), so a reconcile right after a
-   * create does not count it missing and create more. The watch's own copy, newer, wins.
+   * create does not count it missing and create more, and one right after a status patch does not
+   * act on the status before it. Whichever copy is newer wins (resourceVersions compared as
+   * integers, as client-go's mutation cache does: etcd's revisions); a deleted object is never revived.
    */
   assume(obj: T): void {
     const key = storeKey(obj);
-    if (this.store.has(key) || (obj.metadata.uid !== undefined && this.deletedUids.has(obj.metadata.uid))) return;
+    if (obj.metadata.uid !== undefined && this.deletedUids.has(obj.metadata.uid)) return;
+    const cached = this.store.get(key);
+    if (cached && !(Number(obj.metadata.resourceVersion) > Number(cached.metadata.resourceVersion))) return;
     this.store.set(key, this.keep(obj));
+  }
+
+  /** The object of that namespace and name as last seen. */
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.store.get(namespacedName(namespace, name));
   }
 
   private keep(obj: T): T {

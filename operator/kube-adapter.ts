@@ -16,7 +16,7 @@ export const paths = {
   analyses: (namespace?: string) => `/apis/${API_VERSION}${namespace ? ns(namespace) : ''}/${PLURAL}`,
   analysis: (namespace: string, name: string) => `/apis/${API_VERSION}${ns(namespace)}/${PLURAL}/${encodeURIComponent(name)}`,
   jobs: (namespace?: string) => `/apis/batch/v1${namespace ? ns(namespace) : ''}/jobs`,
-  configMaps: (namespace: string) => `/api/v1${ns(namespace)}/configmaps`,
+  configMaps: (namespace?: string) => `/api/v1${namespace ? ns(namespace) : ''}/configmaps`,
   pods: (namespace: string) => `/api/v1${ns(namespace)}/pods`,
   events: (namespace: string) => `/apis/events.k8s.io/v1${ns(namespace)}/events`,
 };
@@ -27,26 +27,14 @@ export class KubeAdapter {
 
   constructor(readonly client: KubeClient) {}
 
-  async getAnalysis(namespace: string, name: string): Promise<HZZAnalysis | undefined> {
-    try {
-      return await this.client.get<HZZAnalysis>(paths.analysis(namespace, name));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  patchStatus(a: HZZAnalysis, status: AnalysisStatus): Promise<unknown> {
+  /** The analysis as stored after the patch. */
+  patchStatus(a: HZZAnalysis, status: AnalysisStatus): Promise<HZZAnalysis> {
     // A merge patch replaces lists whole, so conditions are written as computed.
     return this.client.mergePatch(`${paths.analysis(a.metadata.namespace, a.metadata.name)}/status`, { status });
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<Pod[]> {
     return (await this.client.get<KubeList<Pod>>(paths.pods(namespace), { labelSelector })).items;
-  }
-
-  async listConfigMaps(namespace: string, labelSelector: string): Promise<ConfigMap[]> {
-    return (await this.client.get<KubeList<ConfigMap>>(paths.configMaps(namespace), { labelSelector })).items;
   }
 
   /** The Job as the API server stored it if created now, undefined if it existed already. */
@@ -58,7 +46,7 @@ export class KubeAdapter {
     return this.createOnce(paths.configMaps(cm.metadata.namespace!), cm);
   }
 
-  annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<unknown> {
+  annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): Promise<ConfigMap> {
     return this.client.mergePatch(`${paths.configMaps(namespace)}/${encodeURIComponent(name)}`, { metadata: { annotations } });
   }
 

@@ -11,7 +11,7 @@ export const OPERATOR_RULES = [
   // Owner references with blockOwnerDeletion need this where the OwnerReferencesPermissionEnforcement admission plugin is on.
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch', 'create', 'delete'] },
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'create', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   // A failed attempt's exit code and termination message are on its pod.
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },

@@ -448,7 +448,7 @@ describe('helm chart: against a real kube-apiserver', () => {
     ['patch', HZZ, ns, ['--subresource=status']], ['update', HZZ, ns, ['--subresource=finalizers']],
     ['create', 'jobs.batch', ns], ['delete', 'jobs.batch', ns], ['list', 'jobs.batch', ns], ['watch', 'jobs.batch', ns],
     ['list', 'pods', ns],
-    ['create', 'configmaps', ns], ['list', 'configmaps', ns], ['patch', 'configmaps', ns], ['delete', 'configmaps', ns],
+    ['create', 'configmaps', ns], ['list', 'configmaps', ns], ['watch', 'configmaps', ns], ['patch', 'configmaps', ns], ['delete', 'configmaps', ns],
     ['create', 'events.events.k8s.io', ns],
   ];
   const leaseNeeds = (ns: string): Check[] => ['get', 'create', 'update'].map((verb): Check => [verb, 'leases.coordination.k8s.io', ns]);
@@ -466,7 +466,7 @@ describe('helm chart: against a real kube-apiserver', () => {
       ['create', 'pods', 'default', ['--subresource=exec']], ['get', 'pods', 'default', ['--subresource=log']],
       ['update', 'jobs.batch', 'default'], ['patch', 'jobs.batch', 'default'], ['patch', 'jobs.batch', 'default', ['--subresource=status']],
       ['deletecollection', 'jobs.batch', 'default'], ['create', 'cronjobs.batch', 'default'], ['create', 'deployments.apps', 'default'],
-      ['get', 'configmaps', 'default'], ['update', 'configmaps', 'default'], ['watch', 'configmaps', 'default'], ['deletecollection', 'configmaps', 'default'],
+      ['get', 'configmaps', 'default'], ['update', 'configmaps', 'default'], ['deletecollection', 'configmaps', 'default'],
       ['create', 'events', 'default'], ['get', 'events.events.k8s.io', 'default'], ['delete', 'events.events.k8s.io', 'default'],
       ['create', 'leases.coordination.k8s.io', 'default'], ['delete', 'leases.coordination.k8s.io', NS], ['list', 'leases.coordination.k8s.io', NS],
       ['create', 'serviceaccounts', NS, ['--subresource=token']], ['create', 'serviceaccounts', NS],

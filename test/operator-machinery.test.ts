@@ -121,7 +121,7 @@ test('informer: a failed list is retried after a backoff; a watch that expires (
   assert.deepEqual(watchedFrom, ['10', '20']);
 });
 
-test('informer: keeps what its transform returns; an object assumed after its create shows at once, never over the watch\'s copy, never after its deletion', async () => {
+test('informer: keeps what its transform returns; an object assumed after a write shows at once, never over a newer copy, never after its deletion', async () => {
   const cm = (name: string, uid: string, data?: Record<string, string>): ConfigMap & { data?: Record<string, string> } =>
     ({ metadata: { name, namespace: 'ns', uid, resourceVersion: '1' }, ...(data ? { data } : {}) });
   let emit: (e: WatchEvent) => void = () => {};
@@ -144,6 +144,8 @@ test('informer: keeps what its transform returns; an object assumed after its cr
   emit({ type: 'MODIFIED', object: { ...cm('b', 'ub'), metadata: { ...cm('b', 'ub').metadata, resourceVersion: '12' } } });
   informer.assume(cm('b', 'ub'));
   assert.equal(informer.items()[1]!.metadata.resourceVersion, '12', 'the watch\'s newer copy is kept');
+  informer.assume({ ...cm('b', 'ub'), metadata: { ...cm('b', 'ub').metadata, resourceVersion: '13' } });
+  assert.equal(informer.get('ns', 'b')?.metadata.resourceVersion, '13', 'a write\'s answer newer than the watch\'s copy replaces it');
 
   emit({ type: 'ADDED', object: cm('c', 'uc') });
   emit({ type: 'DELETED', object: cm('c', 'uc') });

@@ -211,7 +211,7 @@ against the real authorizer, allowed and denied.
   verbs: ["list"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["create", "list", "patch", "delete"]
+  verbs: ["create", "list", "watch", "patch", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create"]
