@@ -12,7 +12,8 @@ follow the notebook (uproot + awkward + vector, float32 arrays as uproot gives t
   reference keeps every per-event number of the notebook and sums them exactly enough
   for a 1e-6 bin-by-bin comparison.
 
-The analysis itself is described in shared/reference/notebook-analysis.md.
+The analysis itself is described in shared/reference/notebook-analysis.md; --notebook 2025 is
+the 2025 release's notebook instead (read_sample_2025, written from that notebook's code).
 """
 
 import argparse
@@ -116,6 +117,66 @@ def read_sample(path, sample, catalog, lumi, notebook="2020", type_sums=(44, 48,
     return np.concatenate(m4l_parts), [np.concatenate(p) for p in pt_parts], w, n_read, cutflow
 
 
+# The 2025 notebook (notebooks-collection-opendata 13-TeV-examples/uproot_python/HZZAnalysis.ipynb at
+# 56f3ea7, release 2025e-13tev-beta), from its code: the branches it reads (`variables`), its weight
+# branches (`weight_variables`), and its final loop's cuts in order. Its units are GeV (`GeV = 1.0`).
+VARIABLES_2025 = ["lep_pt", "lep_eta", "lep_phi", "lep_e", "lep_charge", "lep_type", "trigE", "trigM",
+                  "lep_isTrigMatched", "lep_isLooseID", "lep_isMediumID", "lep_isLooseIso"]
+WEIGHT_VARIABLES_2025 = ["filteff", "kfac", "xsec", "mcWeight", "ScaleFactor_PILEUP", "ScaleFactor_ELE",
+                         "ScaleFactor_MUON", "ScaleFactor_LepTRIGGER"]
+
+
+def cuts_2025():
+    """The notebook's cut functions, as masks of the events kept, in the order its loop applies them."""
+    def four(ev, name):
+        x = ev[name]
+        return x[:, 0] + x[:, 1] + x[:, 2] + x[:, 3]
+
+    def id_iso(ev):
+        # ID_iso_cut(IDel=lep_isLooseID, IDmu=lep_isMediumID, isoel=lep_isLooseIso, isomu=lep_isLooseIso, pid=lep_type),
+        # summed over every lepton of the event (axis=1), not over the first four.
+        pid = ev.lep_type
+        good = ((pid == 13) & ev.lep_isMediumID & ev.lep_isLooseIso) | ((pid == 11) & ev.lep_isLooseID & ev.lep_isLooseIso)
+        return ak.sum(good, axis=1) == 4
+
+    type_sum = lambda ev: four(ev, "lep_type")  # noqa: E731
+    return [
+        lambda ev: ev.trigE | ev.trigM,
+        lambda ev: ak.sum(ev.lep_isTrigMatched, axis=1) >= 1,
+        lambda ev: ev.lep_pt[:, 0] > 20,
+        lambda ev: ev.lep_pt[:, 1] > 15,
+        lambda ev: ev.lep_pt[:, 2] > 10,
+        id_iso,
+        lambda ev: (type_sum(ev) == 44) | (type_sum(ev) == 48) | (type_sum(ev) == 52),
+        lambda ev: four(ev, "lep_charge") == 0,
+    ]
+
+
+def read_sample_2025(path, sample, catalog, lumi):
+    """read_sample for the 2025 notebook: its cuts, and its weight from the file's own branches,
+    lumi * 1000 / sum_of_weights * |each weight variable|, left to right (calc_weight)."""
+    is_mc = "xsec" in sample
+    cuts = cuts_2025()
+    m4l_parts, w_parts, cutflow = [], [], [0] * len(cuts)
+    with uproot.open(path) as f:
+        tree = f[catalog["tree"]]
+        n_read = tree.num_entries
+        for ev in tree.iterate(VARIABLES_2025 + WEIGHT_VARIABLES_2025 + ["sum_of_weights"], library="ak", entry_stop=n_read):
+            ev = ev[ak.num(ev.lep_pt) >= 4]
+            for i, cut in enumerate(cuts):
+                ev = ev[cut(ev)]
+                cutflow[i] += len(ev)
+            p4 = vector.zip({"pt": ev.lep_pt, "eta": ev.lep_eta, "phi": ev.lep_phi, "E": ev.lep_e})
+            m4l_parts.append(ak.to_numpy((p4[:, 0] + p4[:, 1] + p4[:, 2] + p4[:, 3]).M))
+            if is_mc:
+                w = lumi * 1000 / ev["sum_of_weights"]
+                for name in WEIGHT_VARIABLES_2025:
+                    w = w * abs(ev[name])
+                w_parts.append(ak.to_numpy(w))
+    w = np.concatenate(w_parts) if is_mc else None
+    return np.concatenate(m4l_parts), w, n_read, cutflow
+
+
 def histogram(values, w, edges):
     """numpy.histogram's bins ([e_i, e_i+1), the last closed), each bin's weights summed in event
     order by bincount: numpy.histogram's own weighted sum (on explicit edges) is a difference of
@@ -140,7 +201,10 @@ PT_EDGES = np.arange(0, 200 + 5, 5)
 def run(chosen, catalog, lumi, edges, notebook="2020", type_sums=(44, 48, 52)):
     out = {}
     for sample, path in chosen:
-        m4l, pts, w, n_read, cutflow = read_sample(path, sample, catalog, lumi, notebook, type_sums)
+        if notebook == "2025":
+            m4l, w, n_read, cutflow = read_sample_2025(path, sample, catalog, lumi)
+        else:
+            m4l, pts, w, n_read, cutflow = read_sample(path, sample, catalog, lumi, notebook, type_sums)
         sumw, sumw2, entries = histogram(m4l, w, edges)
 
         def bins(values):
@@ -168,12 +232,12 @@ def main():
     ap.add_argument("--lumi", type=float, help="fb^-1 (default: the catalogue's)")
     ap.add_argument("--lo", type=float, default=80.0)
     ap.add_argument("--hi", type=float, default=250.0)
-    ap.add_argument("--width", type=float, default=5.0)
+    ap.add_argument("--width", type=float, help="bin width, GeV (default: the notebook's, 5 or for 2025 2.5)")
     ap.add_argument("--repeat", type=int, default=1)
     # What a user who cares about speed picks: ISA-L's inflate for ROOT's ZLIB baskets. Setting it on
     # uproot.ZLIB does not reach the reads; the class attribute does.
     ap.add_argument("--zlib", choices=["zlib", "isal"], default="zlib", help="uproot's ZLIB decompression library")
-    ap.add_argument("--notebook", choices=["2020", "rev2024"], default="2020", help="the 2020 notebook, or its August 2024 revision (pT cutoffs 30, 20, 10 GeV)")
+    ap.add_argument("--notebook", choices=["2020", "rev2024", "2025"], default="2020", help="the 2020 notebook, its August 2024 revision (pT cutoffs 30, 20, 10 GeV), or the 2025 release's")
     ap.add_argument("--type-sums", default="44,48,52", help="the lepton type sums the flavour cut keeps (a user's changed cut)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -182,6 +246,8 @@ def main():
     with open(args.catalog) as fh:
         catalog = json.load(fh)
     lumi = args.lumi if args.lumi is not None else catalog.get("lumi", 10)
+    if args.width is None:
+        args.width = 2.5 if args.notebook == "2025" else 5.0
     # Same construction as the notebook: arange(xmin, xmax + step, step).
     edges = np.arange(args.lo, args.hi + args.width, args.width)
     requested = [s.strip() for s in args.samples.split(",") if s.strip()] if args.samples else None

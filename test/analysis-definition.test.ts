@@ -9,7 +9,7 @@ import type { Bins } from '../core/histogram.js';
 import type { MergedHistograms } from '../core/merge.js';
 import { runLocal } from '../local/run-local.js';
 import { CLI, fullCatalogueDir, REPO, SHARED_DATA } from './support/paths.js';
-import { maxRelativeDifference, runReference, type ReferenceSample } from './support/reference.js';
+import { runReference, sameAsReference, sameBins, type ReferenceSample } from './support/reference.js';
 
 /**
  * The analysis as data: a shipped definition other than the default equals its own uproot
@@ -18,22 +18,6 @@ import { maxRelativeDifference, runReference, type ReferenceSample } from './sup
  */
 const CATALOG_2020 = join(REPO, 'catalogues/atlas-2020-4lep.json');
 const DEFINITION_2020 = JSON.parse(readFileSync(join(REPO, 'definitions/atlas-2020-4lep.json'), 'utf8')) as AnalysisDefinition;
-
-function sameBins(h: Bins, r: Bins, what: string): void {
-  assert.deepEqual(h.entries, r.entries, `${what}: selected events per bin`);
-  assert.ok(maxRelativeDifference(h.sumw, r.sumw) < 1e-6, `${what}: sum of weights differs by ${maxRelativeDifference(h.sumw, r.sumw)}`);
-  assert.ok(maxRelativeDifference(h.sumw2, r.sumw2) < 1e-6, `${what}: sum of squared weights differs by ${maxRelativeDifference(h.sumw2, r.sumw2)}`);
-}
-
-function sameAsReference(h: Bins & { nRead: number; nSelected: number; cutflow: number[]; more?: Bins[] } | undefined, r: ReferenceSample | undefined, sample: string): void {
-  assert.ok(h && r, `${sample}: in both runs`);
-  assert.equal(h.nRead, r.nRead, `${sample}: events read`);
-  assert.equal(h.nSelected, r.nSelected, `${sample}: events selected`);
-  assert.deepEqual(h.cutflow, r.cutflow, `${sample}: events passing each cut`);
-  sameBins(h, r, `${sample} m4l`);
-  assert.equal(h.more?.length ?? 0, r.more?.length ?? 0, `${sample}: as many further histograms`);
-  r.more?.forEach((m, i) => sameBins(h.more![i]!, m, `${sample} lepton ${i} pT`));
-}
 
 function writeDefinition(def: unknown): { file: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hzz-definition-'));

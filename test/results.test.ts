@@ -73,7 +73,7 @@ describe('the luminosity is the data that ran', () => {
   });
 
   test('the 2025 data15 period D file is 0.105 fb⁻¹, as the 2025 notebook gives it', async () => {
-    const report = await runLocal({ catalogue: join(REPO, 'catalogues/atlas-2025e-exactly4lep-data15D.json'), data: SHARED_DATA, chunkSize: 50_000, parallel: 1 });
+    const report = await runLocal({ catalogue: join(REPO, 'catalogues/atlas-2025e-exactly4lep-data15D.json'), data: SHARED_DATA, samples: ['data'], chunkSize: 50_000, parallel: 1 });
     assert.equal(report.results.plan.lumi, 0.105);
     const texts = textOf(drawnTexts(report.results));
     assert.match(texts, /L dt = 0\.105 fb/);

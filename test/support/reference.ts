@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Bins } from '../../core/histogram.js';
 import { PYTHON, REPO } from './paths.js';
 
 export interface ReferenceSample {
@@ -38,4 +40,22 @@ export function maxRelativeDifference(a: number[], b: number[]): number {
     worst = Math.max(worst, Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y)));
   });
   return worst;
+}
+
+/** One histogram's bins against the reference's: counts exact, sums to 1e-6 relative. */
+export function sameBins(h: Bins, r: Bins, what: string): void {
+  assert.deepEqual(h.entries, r.entries, `${what}: selected events per bin`);
+  assert.ok(maxRelativeDifference(h.sumw, r.sumw) < 1e-6, `${what}: sum of weights differs by ${maxRelativeDifference(h.sumw, r.sumw)}`);
+  assert.ok(maxRelativeDifference(h.sumw2, r.sumw2) < 1e-6, `${what}: sum of squared weights differs by ${maxRelativeDifference(h.sumw2, r.sumw2)}`);
+}
+
+/** A sample of our run against the reference's: events read, selected and past each cut, then every histogram. */
+export function sameAsReference(h: Bins & { nRead: number; nSelected: number; cutflow: number[]; more?: Bins[] } | undefined, r: ReferenceSample | undefined, sample: string): void {
+  assert.ok(h && r, `${sample}: in both runs`);
+  assert.equal(h.nRead, r.nRead, `${sample}: events read`);
+  assert.equal(h.nSelected, r.nSelected, `${sample}: events selected`);
+  assert.deepEqual(h.cutflow, r.cutflow, `${sample}: events passing each cut`);
+  sameBins(h, r, `${sample} m4l`);
+  assert.equal(h.more?.length ?? 0, r.more?.length ?? 0, `${sample}: as many further histograms`);
+  r.more?.forEach((m, i) => sameBins(h.more![i]!, m, `${sample} lepton ${i} pT`));
 }
