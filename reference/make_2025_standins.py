@@ -12,7 +12,9 @@ uproot writes no RVec, so the lepton collections are counted arrays sharing the 
 `lep_n` (what scripts/make_root_files.py does for the 2020 schema), in baskets of --basket-entries.
   <ZZ file>   the events as stored (few pass the ID and isolation cut, as in data)
   <ggH file>  the same events with ID, isolation and trigger-match flags set for 95% of the leptons,
-              so that every cut keeps events and the m4l bins fill
+              so that every cut keeps events and the m4l bins fill, and every fifth event with a
+              fifth lepton (a copy of its first): the notebook's trigger-match and ID sums run over
+              every lepton, its type and charge sums and m4l over the first four
 """
 
 import argparse
@@ -47,6 +49,8 @@ def standin(events, dsid, constants, set_flags, rng):
     if set_flags:
         for f in FLAGS:
             lep[f] = ak.unflatten(rng.random(int(ak.sum(counts))) < 0.95, counts)
+        fifth = np.arange(n) % 5 == 0
+        lep = {f: ak.concatenate([v, v[:, :1][ak.local_index(v[:, :1]) < fifth]], axis=1) for f, v in lep.items()}
     xsec, filteff, kfac, sumw = constants
     sign = np.where(rng.random(n) < 0.1, -1.0, 1.0)
     scalars = {
@@ -81,7 +85,7 @@ def main():
         events = f[TREE].arrays([f"lep_{f}" for f in LEPTON] + ["trigE", "trigM"], library="ak")
     rng = np.random.default_rng(2025)
     for name, (dsid, constants, set_flags) in STANDINS.items():
-        what = "data15 period D events with 95% of ID, isolation and trigger-match flags set" if set_flags else "data15 period D events"
+        what = "data15 period D events with 95% of ID, isolation and trigger-match flags set, a fifth lepton in every fifth" if set_flags else "data15 period D events"
         title = f"{STAND_IN_TITLE}: {what}, seeded MC weights, not physics"
         write(os.path.join(args.out, name), standin(events, dsid, constants, set_flags, rng), title, args.basket_entries)
     link = os.path.join(args.out, SOURCE)

@@ -49,14 +49,14 @@ export function checkDefinition(def: AnalysisDefinition): CheckedDefinition {
     }
   };
   const scalar = (kind: 'boolean' | 'number') => (c: Checked): string | undefined => {
-    const ok = c.type.length === undefined && (kind === 'boolean' ? c.type.scalar === 'bool' : c.type.scalar !== 'bool');
+    const ok = c.type.length === undefined && !c.type.every && (kind === 'boolean' ? c.type.scalar === 'bool' : c.type.scalar !== 'bool');
     return ok ? undefined : `must be one ${kind} per event, is ${describeType(c.type)}`;
   };
 
   for (const v of def.variables ?? []) {
     const where = `variable '${v.name}'`;
     if (branches.has(v.name) || variables.has(v.name) || (RUN_CONSTANTS as readonly string[]).includes(v.name)) throw badInput(`${what}: ${where}`, `the name is taken by a branch, a run constant or another variable`);
-    const value = formula(where, v.formula, event, () => undefined);
+    const value = formula(where, v.formula, event, (c) => (c.type.every ? `holds every object (${describeType(c.type)}): a variable is one value or a fixed slice, so reduce it with sum, count, any or all` : undefined));
     // A constant is used as its value; anything else is computed once per event, where first needed.
     variables.set(v.name, value.op === 'const' ? value : { op: 'variable', index: variables.size, value, type: value.type });
   }

@@ -15,6 +15,8 @@ export interface ValueType {
   scalar: Scalar;
   /** A fixed-length vector (a slice of a collection, a list literal); absent for a single value. */
   length?: number;
+  /** Every object of the event (x[:]): as many as it has, so only a sum, count, any or all makes it one value. */
+  every?: true;
   /** A Python literal or a run constant: it takes the other operand's type. */
   weak?: boolean;
 }
@@ -60,7 +62,7 @@ export interface Scope {
 const FUNCTIONS: Record<string, string> = {
   len: 'len(collection): the number of objects of a collection in the event',
   abs: 'abs(x)',
-  sum: 'sum(v): the sum of a slice, e.g. sum(lep_charge[0:4])',
+  sum: 'sum(v): the sum of a slice, e.g. sum(lep_charge[0:4]), or of every object, sum(lep_charge[:])',
   count: 'count(v): how many of a boolean slice are true',
   any: 'any(v)', all: 'all(v)',
   mass: 'mass(pt, eta, phi, E): invariant mass of the summed four-vectors of four equal-length slices',
@@ -68,11 +70,12 @@ const FUNCTIONS: Record<string, string> = {
 
 export function describeType(t: ValueType): string {
   const s = t.weak && t.scalar !== 'bool' ? `${t.scalar === 'int' ? 'integer' : 'number'} literal` : t.scalar;
-  return t.length === undefined ? s : `${s}[${t.length}]`;
+  return t.every ? `${s}[:]` : t.length === undefined ? s : `${s}[${t.length}]`;
 }
 
 const fail = (pos: number, message: string): never => { throw new ExpressionError(pos, message); };
 const isNumeric = (t: ValueType): boolean => t.scalar !== 'bool';
+const isVector = (t: ValueType): boolean => t.length !== undefined || t.every === true;
 
 export function checkExpression(e: Expr, scope: Scope): Checked {
   switch (e.kind) {
@@ -91,9 +94,11 @@ export function checkExpression(e: Expr, scope: Scope): Checked {
       return { op: 'scalar', branch: b, type: { scalar: b.scalar } };
     }
     case 'index':
-    case 'slice': {
+    case 'slice':
+    case 'every': {
       const b = branch(e.name, e.pos, scope);
       if (!b.jagged) fail(e.pos, `'${e.name}' is one value per event, not a collection: it cannot be indexed`);
+      if (e.kind === 'every') return { op: 'element', branch: b, start: 0, type: { scalar: b.scalar, every: true } };
       const start = e.kind === 'index' ? e.index : e.start;
       return { op: 'element', branch: b, start, type: e.kind === 'index' ? { scalar: b.scalar } : { scalar: b.scalar, length: e.stop - e.start } };
     }
@@ -137,12 +142,12 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Checked {
       if (!isNumeric(arg.type)) fail(e.args[0]!.pos, `abs needs a number, got ${describeType(arg.type)}`);
       return fold({ op: 'abs', arg, type: arg.type });
     case 'sum':
-      if (arg.type.length === undefined || !isNumeric(arg.type)) fail(e.args[0]!.pos, `sum needs a numeric slice, got ${describeType(arg.type)}: ${usage}`);
+      if (!isVector(arg.type) || !isNumeric(arg.type)) fail(e.args[0]!.pos, `sum needs a numeric slice, got ${describeType(arg.type)}: ${usage}`);
       return { op: 'sum', arg, type: { scalar: arg.type.scalar } };
     case 'count':
     case 'any':
     case 'all':
-      if (arg.type.length === undefined || arg.type.scalar !== 'bool') fail(e.args[0]!.pos, `${e.fn} needs a boolean slice, got ${describeType(arg.type)}: ${usage}`);
+      if (!isVector(arg.type) || arg.type.scalar !== 'bool') fail(e.args[0]!.pos, `${e.fn} needs a boolean slice, got ${describeType(arg.type)}: ${usage}`);
       return { op: e.fn === 'count' ? 'countTrue' : e.fn, arg, type: { scalar: e.fn === 'count' ? 'int' : 'bool' } };
     default: {
       const length = args[0]!.type.length;
@@ -174,9 +179,14 @@ function binary(op: BinaryOp, pos: number, left: Checked, right: Checked, rightP
   if (l.length !== undefined && r.length !== undefined && l.length !== r.length) {
     fail(pos, `'${op}' between slices of ${l.length} and ${r.length} objects`);
   }
+  // Python would broadcast or raise by the event's count; a formula says which objects it means.
+  if ((l.every || r.every) && (l.length !== undefined || r.length !== undefined)) {
+    fail(pos, `'${op}' between every object (x[:]) and a fixed slice: ${describeType(l)} ${op} ${describeType(r)}`);
+  }
   const length = l.length ?? r.length;
+  const every = l.every === true || r.every === true;
   const weak = l.weak === true && r.weak === true;
-  const shape = (scalar: Scalar): ValueType => ({ scalar, ...(length === undefined ? {} : { length }), ...(weak ? { weak } : {}) });
+  const shape = (scalar: Scalar): ValueType => ({ scalar, ...(length === undefined ? {} : { length }), ...(every ? { every } : {}), ...(weak ? { weak } : {}) });
   if (op === '&&' || op === '||') {
     if (l.scalar !== 'bool' || r.scalar !== 'bool') fail(pos, `'${op}' needs booleans, got ${describeType(l)} ${op} ${describeType(r)}`);
     return fold({ op: 'binary', bop: op, left, right, type: shape('bool') });

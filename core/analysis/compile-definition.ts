@@ -72,10 +72,13 @@ export function compileDefinition(def: CheckedDefinition, simulated: boolean): C
 /**
  * JavaScript for checked nodes, lane by lane (a slice of n objects is n lanes). A variable becomes a
  * `const` of the loop body, written just before the first statement that uses it, so that it is
- * computed once per event and only for events that get that far.
+ * computed once per event and only for events that get that far. Every object (x[:]) is one lane
+ * in terms of `j`, the object, which a sum, count, any or all runs over in a loop written, the same
+ * way, just before the statement that uses it.
  */
 class Code {
   private readonly written = new Set<number>();
+  private reductions = 0;
 
   constructor(private readonly slot: ReadonlyMap<number, number>, private readonly lines: string[]) {}
 
@@ -88,15 +91,42 @@ class Code {
     return otherwise === 'false' ? `${tests} && ${body}` : `(${tests} ? ${body} : ${otherwise})`;
   }
 
-  /** `m3 >= 4 && …`: the event has every object `c` indexes ('' when it indexes none). */
+  /**
+   * `m3 >= 4 && …`: the event has every object `c` indexes, and the collections `c` takes every object
+   * of hold as many (awkward would raise on two lengths); '' when it needs nothing.
+   */
   private needs(c: Checked): string {
     const need = new Map<number, number>();
+    const every = new Set<number>();
     const visit = (x: Checked): void => {
-      if (x.op === 'element') need.set(x.branch.index, Math.max(need.get(x.branch.index) ?? 0, x.start + (x.type.length ?? 1)));
+      if (x.op === 'element' && x.type.every) every.add(this.slot.get(x.branch.index)!);
+      else if (x.op === 'element') need.set(x.branch.index, Math.max(need.get(x.branch.index) ?? 0, x.start + (x.type.length ?? 1)));
       children(x).forEach(visit);
     };
     visit(c);
-    return [...need].map(([b, n]) => `m${this.slot.get(b)} >= ${n}`).join(' && ');
+    const [first, ...others] = [...every];
+    return [...[...need].map(([b, n]) => `m${this.slot.get(b)} >= ${n}`), ...others.map((o) => `m${o} === m${first}`)].join(' && ');
+  }
+
+  /** A sum, count, any or all over every object: a loop over `j`, written before the statement that uses its result. */
+  private reduceEvery(c: Extract<Checked, { op: 'sum' | 'countTrue' | 'any' | 'all' }>): string {
+    const slots = new Set<number>();
+    const visit = (x: Checked): void => {
+      if (x.op === 'element' && x.type.every) slots.add(this.slot.get(x.branch.index)!);
+      children(x).forEach(visit);
+    };
+    visit(c.arg);
+    const [item] = this.lanes(c.arg);
+    const r = `r${this.reductions++}`;
+    const step = {
+      sum: c.type.scalar === 'float32' ? `${r} = F(${r} + ${item});` : `${r} += ${item};`,
+      countTrue: `if (${item}) ${r}++;`,
+      any: `if (${item}) { ${r} = true; break; }`,
+      all: `if (!(${item})) { ${r} = false; break; }`,
+    }[c.op];
+    const start = c.op === 'any' ? 'false' : c.op === 'all' ? 'true' : '0';
+    this.lines.push(`let ${r} = ${start};`, `for (let j = 0, n = Math.min(${[...slots].map((s) => `m${s}`).join(', ')}); j < n; j++) { ${step} }`);
+    return r;
   }
 
   /** The variables `c` uses, dependencies first, as lane constants (NaN or false where an event lacks an object they index). */
@@ -117,12 +147,15 @@ class Code {
   private lanes(c: Checked): string[] {
     const n = c.type.length ?? 1;
     const each = (f: (k: number) => string): string[] => Array.from({ length: n }, (_, k) => f(k));
+    if ((c.op === 'sum' || c.op === 'countTrue' || c.op === 'any' || c.op === 'all') && c.arg.type.every) return [this.reduceEvery(c)];
     switch (c.op) {
       case 'const': return [literal(c.value)];
       case 'list': return c.values.map(literal);
       case 'run': return [`r_${c.name}`];
       case 'scalar': return [this.read(c.branch, `e - s${this.slot.get(c.branch.index)}`)];
-      case 'element': return each((k) => this.read(c.branch, `f${this.slot.get(c.branch.index)} + ${c.start + k}`));
+      case 'element':
+        if (c.type.every) return [this.read(c.branch, `f${this.slot.get(c.branch.index)} + j`)];
+        return each((k) => this.read(c.branch, `f${this.slot.get(c.branch.index)} + ${c.start + k}`));
       case 'count': return [`m${this.slot.get(c.branch.index)}`];
       case 'variable': return each((k) => `x${c.index}_${k}`);
       case 'not': return this.lanes(c.arg).map((a) => `!${a}`);

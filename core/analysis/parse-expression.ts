@@ -11,7 +11,7 @@
  *   sum     := product (('+' | '-') product)*
  *   product := unary (('*' | '/') unary)*
  *   unary   := '-' unary | postfix
- *   postfix := primary ('[' INT ']' | '[' INT ':' INT ']')?
+ *   postfix := primary ('[' INT ']' | '[' INT ':' INT ']' | '[' ':' ']')?
  *   primary := NUMBER | 'true' | 'false' | NAME | NAME '(' expr (',' expr)* ')' | '(' expr ')'
  *            | '[' NUMBER (',' NUMBER)* ']'
  */
@@ -24,6 +24,7 @@ export type Expr =
   | { kind: 'name'; pos: number; name: string }
   | { kind: 'index'; pos: number; name: string; index: number }
   | { kind: 'slice'; pos: number; name: string; start: number; stop: number }
+  | { kind: 'every'; pos: number; name: string }
   | { kind: 'call'; pos: number; fn: string; args: Expr[] }
   | { kind: 'not'; pos: number; arg: Expr }
   | { kind: 'negate'; pos: number; arg: Expr }
@@ -137,6 +138,11 @@ export function parseExpression(text: string): Expr {
       }
       if (isOp('[')) {
         at++;
+        if (isOp(':')) {
+          at++;
+          expect(']');
+          return { kind: 'every', pos: t.pos, name: t.text };
+        }
         const start = integer();
         if (isOp(':')) {
           at++;
