@@ -62,7 +62,6 @@ describe('the 2025 notebook equals its uproot implementation bin for bin', () =>
     for (const s of samples) sameAsReference(doc.samples[s], ref[s], s);
     assert.deepEqual(samples.map((s) => doc.samples[s]!.standIn === true), [false, true, true], 'the stand-ins are marked as such');
     const signal = doc.samples.ggH125_ZZ4l_345060!;
-
     assert.ok(signal.entries.reduce((a, b) => a + b) >= 10, 'weighted events fill the m4l bins');
     // Some of their mcWeights are negative: the notebook's |w| makes every bin's sum positive.
     assert.ok(signal.sumw.every((w, i) => (signal.entries[i]! > 0 ? w > 0 : w === 0)), 'the weight is lumi·1000/sum_of_weights × |each factor|');
