@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analysisDir } from '../core/contracts/analysis-id.js';
-import { failureError } from '../core/contracts/errors.js';
+import { errorMessage, failureError } from '../core/contracts/errors.js';
 import { ExitCode, failureKindOf } from '../core/contracts/exit-codes.js';
 import { drawPartialKey, PARTIAL_KEY_ENV } from '../core/contracts/partial-signature.js';
 import type { Plan, Task } from '../core/contracts/messages.js';
@@ -10,9 +10,9 @@ import type { MergedHistograms } from '../core/merge.js';
 import { silentLog, type Log } from '../core/util/log.js';
 import { brokerFromUrl, type BrokerAddress } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
-import { openPublishSession } from '../transport/publish-session.js';
+import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
 import type { ConfirmPublisher } from '../transport/publisher.js';
-import { QUEUES } from '../transport/topology.js';
+import { deleteTopology, runTopology, type Topology } from '../transport/topology.js';
 import { runChunks } from './run-chunks.js';
 import { planLocalRun, type LocalRunOptions } from './run-plan.js';
 import { sampleFailures, type LocalRunReport, type RunFailure } from './run-report.js';
@@ -23,17 +23,19 @@ import { sampleFailures, type LocalRunReport, type RunFailure } from './run-repo
  * plotter consume into the output folder, and return once the plotter has every chunk. It takes
  * exactly the path the cluster takes, so a local run through the broker is a rehearsal of it.
  *
- * The plotter consumes the vhost's shared queues, so give a run a vhost of its own (or make sure no
- * other plotter consumes there), or partials will be split between the two.
+ * The run declares broker objects of its own (transport/topology.ts runTopology), so two runs on
+ * one vhost, or a run pointed at an installation's vhost, never take each other's messages; it
+ * deletes them at the end, keeping only a dead-letter queue that holds something (reported as a
+ * failure naming it).
  *
  * The worker and the plotter are handed in by whoever wires the run (cli/commands/run.ts, the
  * tests): local/ stands beside worker/ and plotter/ and imports neither (eslint.config.js).
  */
 export interface PipelineParts {
   /** worker/run-worker.ts's runWorker: one chunk analysed and its partial published through `publisher`. */
-  runWorker(task: Task, env: NodeJS.ProcessEnv, deps: { publisher: ConfirmPublisher; log: Log }): Promise<{ code: number; message: string }>;
+  runWorker(task: Task, env: NodeJS.ProcessEnv, deps: { publisher: ConfirmPublisher; exchanges: Topology['exchanges']; log: Log }): Promise<{ code: number; message: string }>;
   /** plotter/plotter.ts's startPlotter. */
-  startPlotter(opts: { out: string; broker: BrokerAddress; port: null; log: Log }): Promise<RunPlotter>;
+  startPlotter(opts: { out: string; broker: BrokerAddress; topology: Topology; port: null; log: Log }): Promise<RunPlotter>;
 }
 
 /** A message the plotter refused. */
@@ -76,6 +78,8 @@ export interface BrokerRunResult {
   failures: RunFailure[];
   /** Chunk attempts that failed and were tried again. */
   retried: RunFailure[];
+  /** The run's broker objects (its own, deleted at the end but for dead letters). */
+  topology: Topology;
 }
 
 /** How long one publish or connect keeps retrying before the chunk fails as transient. */
@@ -113,51 +117,70 @@ export async function runThroughBroker(opts: BrokerRunOptions, parts: PipelinePa
   const mismatched = opts.tasks.find((t) => t.analysis !== id);
   if (mismatched) throw new Error(`task for chunk ${mismatched.chunk.index} belongs to '${mismatched.analysis}', not to the plan's '${id}'`);
 
-  const plotter = await parts.startPlotter({ out: opts.out, broker: address, port: null, log });
+  const topology = runTopology();
+  const plotter = await parts.startPlotter({ out: opts.out, broker: address, topology, port: null, log });
   const session = openPublishSession(address, { name: `hzz-run ${id}`, retry: PUBLISH_RETRY, log });
+  let outcome: BrokerRunResult;
+  let leftovers: RunFailure[];
   try {
     plotter.on('partial', () => {
       const s = plotter.status(id);
       if (s?.chunks.total != null) opts.onProgress?.({ done: s.chunks.done, total: s.chunks.total });
     });
-    await handOverPlan(plotter, plan, session.publisher);
-    const { failures, failedChunks, retried } = await runChunks(opts.tasks, {
+    await handOverPlan(plotter, plan, topology, session.publisher);
+    const chunks = await runChunks(opts.tasks, {
       concurrency: opts.concurrency ?? availableParallelism(),
       attempt: async (task) => {
-        const outcome = await parts.runWorker(task, workerEnv, { publisher: session.publisher, log });
-        if (outcome.code !== ExitCode.Published) throw failureError(failureKindOf(outcome.code), outcome.message);
+        const worker = await parts.runWorker(task, workerEnv, { publisher: session.publisher, exchanges: topology.exchanges, log });
+        if (worker.code !== ExitCode.Published) throw failureError(failureKindOf(worker.code), worker.message);
       },
     });
 
+    const { failures } = chunks;
     if (failures.length === 0) {
       await plotter.waitForComplete(id, PLOTTER_TIMEOUT_MS);
     } else {
-      const published = opts.tasks.map((t) => t.chunk.index).filter((i) => !failedChunks.has(i));
+      const published = opts.tasks.map((t) => t.chunk.index).filter((i) => !chunks.failedChunks.has(i));
       await plotter.waitForChunks(id, published, PLOTTER_TIMEOUT_MS);
       await plotter.flush(id);
     }
     const results = plotter.results(id)!;
-    return { results, dir: analysisDir(opts.out, id), complete: results.chunksDone === opts.plan.chunks, failures, retried };
+    outcome = { results, dir: analysisDir(opts.out, id), complete: results.chunksDone === opts.plan.chunks, failures, retried: chunks.retried, topology };
   } finally {
-    await session.close();
     await plotter.stop();
+    leftovers = await removeTopology(session, topology);
+    await session.close();
+  }
+  return { ...outcome, failures: [...outcome.failures, ...leftovers] };
+}
+
+/** Deletes the run's broker objects; what it kept or could not delete, as failures that name it. */
+async function removeTopology(session: PublishSession, topology: Topology): Promise<RunFailure[]> {
+  try {
+    const kept = await deleteTopology(await session.connection.current(), topology);
+    return kept.map((k) => ({
+      what: `dead letters in ${k.queue}`, kind: 'bad-input' as const,
+      message: `the plotter refused ${k.messages} message(s) of this run; they are kept in queue ${k.queue} on the broker, each with its reason in header x-hzz-reason`,
+    }));
+  } catch (err) {
+    return [{ what: 'broker clean-up', kind: 'transient', message: `could not delete this run's queues ${Object.values(topology.queues).join(', ')}: ${errorMessage(err)}` }];
   }
 }
 
 /** Publishes the plan and waits until the plotter has it (or refuses it, e.g. another plan under the same id). */
-async function handOverPlan(plotter: RunPlotter, plan: Plan, publisher: ConfirmPublisher): Promise<void> {
+async function handOverPlan(plotter: RunPlotter, plan: Plan, topology: Topology, publisher: ConfirmPublisher): Promise<void> {
   const id = plan.analysis;
   const accepted = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { cleanup(); reject(new Error(`the plotter did not take the plan for '${id}' within ${PLOTTER_TIMEOUT_MS} ms`)); }, PLOTTER_TIMEOUT_MS);
     const onPlan = (planId: string): void => { if (planId === id) { cleanup(); resolve(); } };
     const onRejected = (e: Rejected): void => {
-      if (e.queue === QUEUES.plans && e.analysis === id) { cleanup(); reject(new Error(`the plotter refused the plan: ${e.reason}`)); }
+      if (e.queue === topology.queues.plans && e.analysis === id) { cleanup(); reject(new Error(`the plotter refused the plan: ${e.reason}`)); }
     };
     const cleanup = (): void => { clearTimeout(timer); plotter.off('plan', onPlan); plotter.off('rejected', onRejected); };
     plotter.on('plan', onPlan);
     plotter.on('rejected', onRejected);
   });
-  const msg = planEnvelope(plan);
+  const msg = planEnvelope(plan, topology.exchanges);
   await publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
   await accepted;
 }

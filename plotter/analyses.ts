@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { analysisDir } from '../core/contracts/analysis-id.js';
 import { errorMessage } from '../core/contracts/errors.js';
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
@@ -7,8 +8,11 @@ import { writeOutputs } from '../core/outputs.js';
 import { canonicalJson } from '../core/util/canonical-json.js';
 import type { Log } from '../core/util/log.js';
 import { AnalysisState, type AnalysisProgress } from './analysis-state.js';
-import { partialMismatch, type Checked } from './message-checks.js';
+import { parsePartial, partialMismatch, type Checked } from './message-checks.js';
+import type { ConfirmPublisher } from '../transport/publisher.js';
+import type { Topology } from '../transport/topology.js';
 import { loadPartials, scanOutputRoot, storePartial, storePlan, storeStatus } from './output-store.js';
+import { Orphans, type Orphan, type OrphanLimits } from './orphans.js';
 import type { SerialWork } from './serial-work.js';
 import { KeyedThrottle } from './throttle.js';
 
@@ -24,8 +28,10 @@ export interface AnalysesOptions {
   out: string;
   work: SerialWork;
   events: EventEmitter;
-  counters: { partialsStored: number; copiesDropped: number; plansStored: number };
+  counters: { partialsStored: number; copiesDropped: number; plansStored: number; orphansDeadLettered: number };
   log: Log;
+  topology: Topology;
+  orphanLimits: OrphanLimits;
   /** Minimum time between two redraws of one analysis. */
   drawIntervalMs: number;
   /** The last write to the output folder failed, and none has worked since: why. */
@@ -36,14 +42,38 @@ export interface AnalysesOptions {
 const isSystemError = (err: unknown): boolean =>
   err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 
+/** Why a stored orphan does not count under the plan that came, or undefined when it does. */
+function orphanMisfit(o: Orphan, plan: Plan, p: PartialHistogram): string | undefined {
+  if (p.analysis !== o.analysis || p.chunk.index !== o.chunk) return `partial: stored as chunk ${o.chunk} of '${o.analysis}', but it is chunk ${p.chunk.index} of '${p.analysis}'`;
+  const mismatch = partialMismatch(plan, p);
+  return mismatch === undefined ? undefined : `partial: ${mismatch}`;
+}
+
 export class Analyses {
   private readonly states = new Map<string, AnalysisState>();
   private readonly throttle: KeyedThrottle;
+  private readonly orphans: Orphans;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: AnalysesOptions) {
     this.throttle = new KeyedThrottle(opts.drawIntervalMs, (id) => {
       opts.work.run(() => this.draw(id)).catch((err) => opts.log('drawing failed', { analysis: id, error: errorMessage(err) }));
     });
+    this.orphans = new Orphans({ limits: opts.orphanLimits, topology: opts.topology, states: () => this.states.values(), counters: opts.counters, log: opts.log });
+  }
+
+  /**
+   * Orphans past their limits go to the dead-letter queue through `publisher`: at once (the folder
+   * may hold more than the budget after a restart), then as they age. Sweeps run in the serial work.
+   */
+  sweepOrphans(publisher: ConfirmPublisher): void {
+    this.orphans.useDeadLetters(publisher);
+    const sweep = (): void => {
+      this.opts.work.run(() => this.orphans.sweep()).catch((err) => this.opts.log('could not dead-letter orphan partials; will try again', { error: errorMessage(err) }));
+    };
+    sweep();
+    this.sweeper = setInterval(sweep, Math.min(Math.max(this.opts.orphanLimits.ttlMs / 10, 1000), 60_000));
+    this.sweeper.unref();
   }
 
   progress(id: string): AnalysisProgress | undefined {
@@ -73,6 +103,7 @@ export class Analyses {
     for (const a of found) {
       const s = new AnalysisState(a.id, a.dir);
       if (a.plan) s.plan = a.plan;
+      for (const o of a.orphans) this.orphans.hold(s, { analysis: a.id, ...o });
       for (const p of a.partials) s.partials.set(p.chunk.index, p);
       const onDisk = a.status as Partial<AnalysisProgress> | undefined;
       if (a.complete) s.retire(Array.isArray(onDisk?.inconsistent) ? onDisk.inconsistent.filter(Number.isInteger) : []);
@@ -83,11 +114,16 @@ export class Analyses {
     }
     log('rebuilt state from the output folder', {
       out, analyses: found.length, complete: found.filter((a) => a.complete).length, partials: found.reduce((n, a) => n + a.partials.length, 0),
+      orphans: found.reduce((n, a) => n + a.orphans.length, 0), orphanBytes: this.orphans.bytes,
     });
   }
 
-  /** Stores a plan; true when it is new. A different plan under an existing id is refused. */
-  storePlan(plan: Plan): Checked<boolean> {
+  /**
+   * Stores a plan; true when it is new. A different plan under an existing id is refused. The
+   * analysis's orphans are judged first: those that fit the plan count, the others are
+   * dead-lettered with the reason (a failure to do so fails the call, and the plan comes again).
+   */
+  async storePlan(plan: Plan): Promise<Checked<boolean>> {
     const s = this.stateFor(plan.analysis);
     if (s.plan) {
       // An id names one generation, whose plan never changes; a different one would silently
@@ -96,8 +132,10 @@ export class Analyses {
       this.opts.events.emit('plan', plan.analysis);
       return { ok: true, value: false };
     }
+    const fitting = await this.adoptOrphans(s, plan);
     this.writing(s, () => storePlan(this.opts.out, plan));
     s.plan = plan;
+    for (const p of fitting) s.partials.set(p.chunk.index, p);
     s.touch();
     this.opts.counters.plansStored++;
     const bad = s.inconsistent();
@@ -107,13 +145,12 @@ export class Analyses {
     return { ok: true, value: true };
   }
 
-  /** Stores a partial, replacing any earlier copy of the same chunk. */
-  storePartial(p: PartialHistogram): Checked<void> {
+  /** Stores a partial (`body`, as it came), replacing any earlier copy of the same chunk. */
+  async storePartial(p: PartialHistogram, body: Uint8Array): Promise<Checked<void>> {
     const s = this.stateFor(p.analysis);
-    if (s.plan) {
-      const mismatch = partialMismatch(s.plan, p);
-      if (mismatch) return { ok: false, reason: `partial: ${mismatch}` };
-    }
+    if (!s.plan) return this.storeOrphan(s, p, body);
+    const mismatch = partialMismatch(s.plan, p);
+    if (mismatch) return { ok: false, reason: `partial: ${mismatch}` };
     if (s.isRetired) {
       // Every chunk of a complete analysis is in and drawn: this is a late copy of one (a retried
       // Job's, say). The first copy counted; this one changes nothing, on disk or in the outputs.
@@ -121,11 +158,39 @@ export class Analyses {
       this.opts.counters.copiesDropped++;
       return { ok: true, value: undefined };
     }
-    this.writing(s, () => storePartial(this.opts.out, p));
+    this.writing(s, () => storePartial(this.opts.out, p, body));
     s.partials.set(p.chunk.index, p);
     s.touch();
     this.opts.counters.partialsStored++;
     return { ok: true, value: undefined };
+  }
+
+  /** A partial before its plan: stored on disk only, within the budget, the oldest orphans making room. */
+  private async storeOrphan(s: AnalysisState, p: PartialHistogram, body: Uint8Array): Promise<Checked<void>> {
+    const tooLarge = this.orphans.tooLarge(s.id, body.length);
+    if (tooLarge) return { ok: false, reason: tooLarge };
+    await this.orphans.makeRoom(body.length, s.orphans.get(p.chunk.index));
+    let file = '';
+    this.writing(s, () => { file = storePartial(this.opts.out, p, body); });
+    this.orphans.hold(s, { analysis: s.id, chunk: p.chunk.index, file, bytes: body.length, storedAt: Date.now() });
+    s.touch();
+    this.opts.counters.partialsStored++;
+    return { ok: true, value: undefined };
+  }
+
+  /** The analysis's orphans that fit its plan, read from disk; those that do not are dead-lettered. */
+  private async adoptOrphans(s: AnalysisState, plan: Plan): Promise<PartialHistogram[]> {
+    const fitting: PartialHistogram[] = [];
+    const misfits: [Orphan, string][] = [];
+    for (const o of s.orphans.values()) {
+      const parsed = parsePartial(readFileSync(o.file));
+      const problem = parsed.ok ? orphanMisfit(o, plan, parsed.value) : parsed.reason;
+      if (problem !== undefined) misfits.push([o, problem]);
+      else if (parsed.ok) fitting.push(parsed.value);
+    }
+    for (const [o, reason] of misfits) await this.orphans.deadLetter(s, o, reason);
+    for (const p of fitting) this.orphans.release(s, p.chunk.index);
+    return fitting;
   }
 
   /** Redraws the analysis soon: at once when its last chunk is in. */
@@ -134,8 +199,9 @@ export class Analyses {
     if (s?.plan && s.failed === undefined) this.throttle.request(id, { immediate: s.allIn });
   }
 
-  /** Draws what is not drawn yet, then stops drawing (the plotter is stopping). */
+  /** Draws what is not drawn yet, then stops drawing and sweeping (the plotter is stopping). */
   async drawPendingAndStop(): Promise<void> {
+    clearInterval(this.sweeper);
     for (const s of this.states.values()) if (s.plan && s.drawnDone !== s.done) await this.opts.work.run(() => this.draw(s.id)).catch(() => {});
     this.throttle.stop();
   }

@@ -1,11 +1,12 @@
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import { mergePartials, type MergedHistograms } from '../core/merge.js';
 import { partialMismatch } from './message-checks.js';
+import type { Orphan } from './orphans.js';
 
 /**
  * One analysis as the plotter knows it: its plan (once it has come) and its stored partials, one per
- * chunk index. Partials that came before the plan are kept; when the plan arrives they are counted
- * if they belong to it, and listed as inconsistent if they do not.
+ * chunk index. Partials that came before the plan are orphans (orphans.ts): on disk only, until the
+ * plan comes and they are counted, or dead-lettered when they do not fit it.
  */
 export interface AnalysisProgress {
   schema: 'hzz.status/v1';
@@ -27,6 +28,8 @@ export interface AnalysisProgress {
 export class AnalysisState {
   plan: Plan | undefined;
   readonly partials = new Map<number, PartialHistogram>();
+  /** Before the plan: the chunks stored on disk, by index (none once the plan has come). */
+  readonly orphans = new Map<number, Orphan>();
   /** Complete, its partials on disk only (see retire()), with the chunks that did not fit its plan. */
   private retired: { inconsistent: number[] } | undefined;
   /** The chunk count the outputs on disk were last drawn from, and whether that draw worked. */
@@ -60,7 +63,7 @@ export class AnalysisState {
   }
 
   has(index: number): boolean {
-    return this.retired ? index < this.plan!.chunks || this.retired.inconsistent.includes(index) : this.partials.has(index);
+    return this.retired ? index < this.plan!.chunks || this.retired.inconsistent.includes(index) : this.partials.has(index) || this.orphans.has(index);
   }
 
   /** Partials that count (of those in memory, or those given): all of them when they match the plan. */
@@ -91,7 +94,7 @@ export class AnalysisState {
   }
 
   status(): AnalysisProgress {
-    const done = this.plan ? this.done : this.partials.size;
+    const done = this.plan ? this.done : this.orphans.size;
     const bad = this.inconsistent();
     return {
       schema: 'hzz.status/v1',

@@ -5,7 +5,7 @@ import type { Log } from '../core/util/log.js';
 import type { Delivery } from '../transport/consumer.js';
 import { deadLetter } from '../transport/dead-letter.js';
 import type { ConfirmPublisher } from '../transport/publisher.js';
-import { QUEUES } from '../transport/topology.js';
+import type { Topology } from '../transport/topology.js';
 import type { Analyses } from './analyses.js';
 import { parsePartial, parsePlan } from './message-checks.js';
 import type { SerialWork } from './serial-work.js';
@@ -37,6 +37,7 @@ export interface InboxOptions {
   events: EventEmitter;
   counters: { deliveries: number; redelivered: number; rejected: number };
   log: Log;
+  topology: Topology;
   faults?: {
     /** Store partials but never ack them, as if the process died just before the ack. */
     holdAcks?: boolean;
@@ -63,7 +64,7 @@ export class Inbox {
     // Its channel is gone, so the broker has already queued it again: handling it now is wasted work.
     if (d.stale) return;
     try {
-      const refused = d.queue === QUEUES.plans ? this.takePlan(d) : this.takePartial(d);
+      const refused = d.queue === this.opts.topology.queues.plans ? await this.takePlan(d) : await this.takePartial(d);
       if (refused) await this.reject(d, deadLetters, refused);
     } catch (err) {
       // Our failure (a full disk, say), not the message's: hand it back and slow down.
@@ -74,21 +75,21 @@ export class Inbox {
   }
 
   /** Stores and acks a plan; what refused it, if anything. */
-  private takePlan(d: Delivery): Omit<RejectedEvent, 'queue'> | undefined {
+  private async takePlan(d: Delivery): Promise<Omit<RejectedEvent, 'queue'> | undefined> {
     const parsed = parsePlan(d.body);
-    const r = parsed.ok ? this.opts.analyses.storePlan(parsed.value) : parsed;
+    const r = parsed.ok ? await this.opts.analyses.storePlan(parsed.value) : parsed;
     if (!r.ok) return { reason: r.reason, ...(parsed.ok ? { analysis: parsed.value.analysis } : {}) };
     d.ack();
     return undefined;
   }
 
   /** Stores and acks a partial, then has its analysis redrawn; what refused it, if anything. */
-  private takePartial(d: Delivery): Omit<RejectedEvent, 'queue'> | undefined {
+  private async takePartial(d: Delivery): Promise<Omit<RejectedEvent, 'queue'> | undefined> {
     const { analyses, events, log, faults } = this.opts;
     const parsed = parsePartial(d.body);
     if (!parsed.ok) return { reason: parsed.reason };
     const p = parsed.value;
-    const r = analyses.storePartial(p);
+    const r = await analyses.storePartial(p, d.body);
     if (!r.ok) return { reason: r.reason, analysis: p.analysis };
     const event: PartialEvent = { analysis: p.analysis, chunk: p.chunk.index, redelivered: d.redelivered };
     log('stored partial', { ...event });
@@ -108,7 +109,7 @@ export class Inbox {
     this.opts.log('rejected message', { ...event, redelivered: d.redelivered });
     this.opts.events.emit('rejected', event);
     try {
-      await deadLetter(deadLetters, d, event.reason);
+      await deadLetter(deadLetters, this.opts.topology, d, event.reason);
     } catch (err) {
       this.opts.log('could not dead-letter; the broker will redeliver it', { queue: d.queue, error: errorMessage(err) });
     }

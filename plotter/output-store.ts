@@ -26,8 +26,11 @@ export function storePlan(out: string, plan: Plan): void {
   writeAtomic(join(analysisDir(out, plan.analysis), PLAN_FILE), JSON.stringify(plan, null, 1) + '\n');
 }
 
-export function storePartial(out: string, p: PartialHistogram): void {
-  writeAtomic(partialFile(analysisDir(out, p.analysis), p.chunk.index), JSON.stringify(p) + '\n');
+/** A partial as it came (checked already): so a dead letter of it, later, is the body byte for byte. */
+export function storePartial(out: string, p: PartialHistogram, body: Uint8Array): string {
+  const file = partialFile(analysisDir(out, p.analysis), p.chunk.index);
+  writeAtomic(file, body);
+  return file;
 }
 
 export function storeStatus(dir: string, status: unknown): void {
@@ -42,11 +45,15 @@ function readStatus(dir: string): unknown {
   }
 }
 
+export interface StoredOrphan { chunk: number; file: string; bytes: number; storedAt: number }
+
 export interface StoredAnalysis {
   id: string;
   dir: string;
   plan?: Plan;
   partials: PartialHistogram[];
+  /** Without a plan: its chunk files, not read (orphans.ts), their age from their mtime. */
+  orphans: StoredOrphan[];
   /** status.json as last written, when it parses. */
   status?: unknown;
   /**
@@ -85,7 +92,7 @@ function loadAnalysis(id: string, dir: string, names: string[], warn: Warn): Sto
   const pdir = join(dir, PARTIALS_DIR);
   const partialNames = listDir(pdir);
   removeInterruptedWrites([...names.map((n) => join(dir, n)), ...partialNames.map((n) => join(pdir, n))], warn);
-  const a: StoredAnalysis = { id, dir, partials: [], status: readStatus(dir) };
+  const a: StoredAnalysis = { id, dir, partials: [], orphans: [], status: readStatus(dir) };
   if (names.includes(PLAN_FILE)) {
     const file = join(dir, PLAN_FILE);
     const plan = readChecked(file, parsePlan, warn);
@@ -93,6 +100,10 @@ function loadAnalysis(id: string, dir: string, names: string[], warn: Warn): Sto
     else if (plan) a.plan = plan;
   }
   const files = partialFiles(pdir, partialNames);
+  if (!a.plan) {
+    a.orphans = [...files].map(([chunk, file]) => { const st = statSync(file); return { chunk, file, bytes: st.size, storedAt: st.mtimeMs }; });
+    return a;
+  }
   const status = a.status as { complete?: unknown; chunks?: { done?: unknown } } | undefined;
   if (a.plan && status?.complete === true && status.chunks?.done === a.plan.chunks && a.plan.chunks > 0
     && Array.from({ length: a.plan.chunks }, (_, i) => files.has(i)).every(Boolean)) {

@@ -1,5 +1,6 @@
 import { jsonLog } from '../core/util/log.js';
 import { brokerFromEnv } from '../transport/broker-address.js';
+import { orphanLimitsFrom } from './orphans.js';
 import { startPlotter, type Plotter, type PlotterOptions } from './plotter.js';
 
 /**
@@ -11,6 +12,8 @@ export interface PlotterProcessOptions {
   port: number;
   host?: string | undefined;
   prefetch?: number | undefined;
+  /** --orphan-budget-mib and --orphan-ttl-seconds, when given (else HZZ_PLOTTER_ORPHAN_BUDGET_MIB, HZZ_PLOTTER_ORPHAN_TTL_SECONDS). */
+  orphans?: { budgetMiB?: string | number | undefined; ttlSeconds?: string | number | undefined };
   /** Only test/support/faulty-plotter.ts sets these. */
   faults?: PlotterOptions['faults'];
 }
@@ -23,6 +26,7 @@ export async function plotterMain(opts: PlotterProcessOptions, env: NodeJS.Proce
     port: opts.port,
     host: opts.host,
     prefetch: opts.prefetch,
+    orphanLimits: orphanLimitsFrom(opts.orphans ?? {}, env),
     log,
     ...(opts.faults ? { faults: opts.faults } : {}),
   });

@@ -12,11 +12,12 @@ import type { BrokerAddress } from '../transport/broker-address.js';
 import { BrokerConnection } from '../transport/connection.js';
 import { QueueConsumer } from '../transport/consumer.js';
 import { ConfirmPublisher } from '../transport/publisher.js';
-import { declareTopologyOn, QUEUES } from '../transport/topology.js';
+import { declareTopologyOn, TOPOLOGY, type Topology } from '../transport/topology.js';
 import { Analyses } from './analyses.js';
 import type { AnalysisProgress } from './analysis-state.js';
 import { createPlotterServer } from './http-api.js';
 import { Inbox, type InboxOptions } from './inbox.js';
+import { DEFAULT_ORPHAN_LIMITS, type OrphanLimits } from './orphans.js';
 import { SerialWork } from './serial-work.js';
 
 /**
@@ -43,6 +44,10 @@ export interface PlotterOptions {
   /** Minimum time between two redraws of one analysis (the final one is never delayed). */
   drawIntervalMs?: number;
   log?: Log;
+  /** How much of partials without a plan is held, and how long (orphans.ts). */
+  orphanLimits?: OrphanLimits | undefined;
+  /** The broker objects to declare and consume: a local run's own; by default the installation's. */
+  topology?: Topology;
   /** Fault injection, for the tests that kill a plotter at a chosen moment; never set in production. */
   faults?: InboxOptions['faults'];
 }
@@ -59,15 +64,19 @@ export class Plotter extends EventEmitter {
   private server: Server | undefined;
   private stopping = false;
   /** What it has done, for its logs (and the tests); not the state, which is the folder. */
-  readonly counters = { deliveries: 0, redelivered: 0, partialsStored: 0, copiesDropped: 0, plansStored: 0, rejected: 0 };
+  readonly counters = { deliveries: 0, redelivered: 0, partialsStored: 0, copiesDropped: 0, plansStored: 0, rejected: 0, orphansDeadLettered: 0 };
   private readonly health: { writeError?: string | undefined } = {};
+  readonly topology: Topology;
 
   private constructor(private readonly opts: PlotterOptions) {
     super();
     this.log = opts.log ?? silentLog;
+    this.topology = opts.topology ?? TOPOLOGY;
     const shared = { work: this.work, events: this, counters: this.counters, log: this.log };
-    this.analyses = new Analyses({ ...shared, out: opts.out, drawIntervalMs: opts.drawIntervalMs ?? 1000, health: this.health });
-    this.inbox = new Inbox({ ...shared, analyses: this.analyses, faults: opts.faults });
+    this.analyses = new Analyses({
+      ...shared, out: opts.out, drawIntervalMs: opts.drawIntervalMs ?? 1000, health: this.health, topology: this.topology, orphanLimits: opts.orphanLimits ?? DEFAULT_ORPHAN_LIMITS,
+    });
+    this.inbox = new Inbox({ ...shared, analyses: this.analyses, topology: this.topology, faults: opts.faults });
   }
 
   static async start(opts: PlotterOptions): Promise<Plotter> {
@@ -158,11 +167,14 @@ export class Plotter extends EventEmitter {
   private consume(broker: BrokerAddress): void {
     const conn = new BrokerConnection({ address: broker, name: `hzz-plotter ${hostname()}`, retry: SERVICE_BACKOFF, log: this.log });
     this.connection = conn;
-    void conn.addSetup(declareTopologyOn);
-    const handle = this.inbox.deliveries(new ConfirmPublisher(conn, { initialMs: 200, maxMs: 2_000, budgetMs: 15_000 }));
+    const t = this.topology;
+    void conn.addSetup((model) => declareTopologyOn(model, t));
+    const deadLetters = new ConfirmPublisher(conn, { initialMs: 200, maxMs: 2_000, budgetMs: 15_000 });
+    const handle = this.inbox.deliveries(deadLetters);
+    this.analyses.sweepOrphans(deadLetters);
     this.consumers = [
-      new QueueConsumer(conn, { queue: QUEUES.plans, prefetch: PLAN_PREFETCH, handle, log: this.log }),
-      new QueueConsumer(conn, { queue: QUEUES.partials, prefetch: this.opts.prefetch ?? 16, handle, log: this.log }),
+      new QueueConsumer(conn, { queue: t.queues.plans, prefetch: PLAN_PREFETCH, handle, log: this.log }),
+      new QueueConsumer(conn, { queue: t.queues.partials, prefetch: this.opts.prefetch ?? 16, handle, log: this.log }),
     ];
     for (const c of this.consumers) void c.start();
     // A service never gives up on its broker (the budget is infinite); close() ends the loop.

@@ -12,7 +12,8 @@ import { partialEnvelope, planEnvelope } from '../transport/envelope.js';
 import { openPublishSession, type PublishSession } from '../transport/publish-session.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
-import { createVhost, plotterReady, waitUntil } from './support/broker.js';
+import { HEADERS, QUEUES } from '../transport/topology.js';
+import { createVhost, drain, plotterReady, waitUntil } from './support/broker.js';
 
 // The plotter's own promises: partials may come before their plan; the HTTP API takes no plan;
 // the folder alone is enough to come back; redraws are throttled but the last one is never late;
@@ -36,7 +37,7 @@ const http = async (p: Plotter, path: string, init?: RequestInit): Promise<{ sta
   return { status: res.status, json: res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text };
 };
 
-test('partials that come before their plan are kept, and counted when the plan arrives; the HTTP API takes no plan', { timeout: 60_000 }, async (t) => {
+test('partials that come before their plan are kept, and counted when the plan arrives (or dead-lettered when they do not fit it); the HTTP API takes no plan', { timeout: 60_000 }, async (t) => {
   const vhost = await createVhost('plan-late');
   const out = tempDir('plan-late');
   const address = brokerFromUrl(vhost.url);
@@ -68,7 +69,12 @@ test('partials that come before their plan are kept, and counted when the plan a
 
   const status = await plotter.waitForComplete(ID, 30_000);
   assert.deepEqual(status.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });
-  assert.deepEqual(status.inconsistent, [999]);
+  // The stray was held until the plan came; then, not fitting it, it went to the dead letters with the reason.
+  const dead = await drain(vhost.url, QUEUES.partialsDead);
+  assert.deepEqual(dead.map((m) => [m.properties.messageId, m.properties.headers?.[HEADERS.reason]]), [[`${ID}#c999`, `partial: chunk 999 is beyond the plan's ${fx.plan.chunks} chunks`]]);
+  assert.deepEqual(dead[0]!.content, stray.body, 'the dead letter is the partial byte for byte');
+  assert.deepEqual(readdirSync(join(out.path, ...ID.split('/'), 'partials')).sort(), fx.tasks.map((t) => `c${t.chunk.index}.json`).sort(), 'and it is no longer stored');
+  assert.equal(status.inconsistent, undefined);
   assert.equal(((await http(plotter, `/analyses/${ID}/plan.json`)).json as { lumi: number }).lumi, fx.plan.lumi, 'the analysis runs under its own plan');
   assert.deepEqual(histogramsOf(plotter.results(ID)!), histogramsOf(fx.expected));
   const png = await fetch(`http://127.0.0.1:${plotter.port}/analyses/${ID}/hzz_m4l.png`);

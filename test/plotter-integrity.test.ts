@@ -13,12 +13,13 @@ import { emptyHistogram } from '../core/histogram.js';
 import { Analyses } from '../plotter/analyses.js';
 import type { AnalysisProgress } from '../plotter/analysis-state.js';
 import type { RejectedEvent } from '../plotter/inbox.js';
+import { DEFAULT_ORPHAN_LIMITS } from '../plotter/orphans.js';
 import { startPlotter } from '../plotter/plotter.js';
 import { SerialWork } from '../plotter/serial-work.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { planEnvelope } from '../transport/envelope.js';
 import { openPublishSession } from '../transport/publish-session.js';
-import { QUEUES } from '../transport/topology.js';
+import { QUEUES, TOPOLOGY } from '../transport/topology.js';
 import { runWorker } from '../worker/run-worker.js';
 import { analysisFixture, histogramsOf, tempDir, type Fixture } from './support/analysis-fixture.js';
 import { createVhost, drain, plotterReady, waitUntil } from './support/broker.js';
@@ -117,7 +118,10 @@ test('a draw that fails for good is recorded in the status and not retried', { t
   const drawn: AnalysisProgress[] = [];
   events.on('drawn', (s: AnalysisProgress) => drawn.push(s));
   const work = new SerialWork();
-  const analyses = new Analyses({ out: out.path, work, events, counters: { partialsStored: 0, copiesDropped: 0, plansStored: 0 }, log: () => {}, drawIntervalMs: 100, health: {} });
+  const analyses = new Analyses({
+    out: out.path, work, events, counters: { partialsStored: 0, copiesDropped: 0, plansStored: 0, orphansDeadLettered: 0 }, log: () => {}, drawIntervalMs: 100, health: {},
+    topology: TOPOLOGY, orphanLimits: DEFAULT_ORPHAN_LIMITS,
+  });
   try {
     const huge = (t: Task): PartialHistogram => {
       const h = emptyHistogram(fx.plan.binning, fx.plan.cuts!.length);
@@ -127,7 +131,8 @@ test('a draw that fails for good is recorded in the status and not retried', { t
     };
     await work.run(() => analyses.storePlan(fx.plan));
     for (const t of fx.tasks) {
-      await work.run(() => assert.deepEqual(analyses.storePartial(t.chunk.sample === 'data_B' ? huge(t) : toPartial(t, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length))), { ok: true, value: undefined }));
+      const p = t.chunk.sample === 'data_B' ? huge(t) : toPartial(t, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length));
+      await work.run(async () => assert.deepEqual(await analyses.storePartial(p, Buffer.from(JSON.stringify(p))), { ok: true, value: undefined }));
     }
     for (let i = 0; i < 5; i++) analyses.requestDraw(ID);
     await waitUntil('the draw to fail', () => drawn.some((s) => s.failed !== undefined), 10_000);

@@ -1,6 +1,6 @@
 import type { Delivery } from './consumer.js';
 import type { ConfirmPublisher } from './publisher.js';
-import { DEAD_LETTER_EXCHANGE, HEADERS, QUEUES, ROUTING } from './topology.js';
+import { HEADERS, ROUTING, type Topology } from './topology.js';
 
 /**
  * Moves a message we cannot use to its dead-letter queue, with the reason in a header. A plain
@@ -11,18 +11,31 @@ import { DEAD_LETTER_EXCHANGE, HEADERS, QUEUES, ROUTING } from './topology.js';
  */
 const MAX_REASON = 1000;
 
-export async function deadLetter(publisher: ConfirmPublisher, d: Delivery, reason: string): Promise<boolean> {
-  const routingKey = d.queue === QUEUES.plans ? ROUTING.plan : ROUTING.partial;
-  const original = d.message.properties;
-  await publisher.publish(DEAD_LETTER_EXCHANGE, routingKey, d.body, {
+/** A message to dead-letter: one being delivered, or one the plotter took and stored earlier (an orphan partial). */
+export interface DeadMessage {
+  /** The queue it came from. */
+  queue: string;
+  body: Buffer;
+  properties: { headers?: Record<string, unknown> | undefined; messageId?: unknown; type?: unknown };
+}
+
+export async function deadLetter(publisher: ConfirmPublisher, t: Topology, d: Delivery, reason: string): Promise<boolean> {
+  await publishDeadLetter(publisher, t, { queue: d.queue, body: d.body, properties: d.message.properties }, reason);
+  return d.ack();
+}
+
+/** Publishes the copy with its reason (confirmed); the original is the caller's to settle. */
+export async function publishDeadLetter(publisher: ConfirmPublisher, t: Topology, m: DeadMessage, reason: string): Promise<void> {
+  const routingKey = m.queue === t.queues.plans ? ROUTING.plan : ROUTING.partial;
+  const original = m.properties;
+  await publisher.publish(t.exchanges.dead, routingKey, m.body, {
     headers: {
       ...(original.headers ?? {}),
       [HEADERS.reason]: reason.length > MAX_REASON ? reason.slice(0, MAX_REASON - 1) + '…' : reason,
-      [HEADERS.rejectedFrom]: d.queue,
+      [HEADERS.rejectedFrom]: m.queue,
       [HEADERS.rejectedAt]: new Date().toISOString(),
     },
     ...(original.messageId ? { messageId: String(original.messageId) } : {}),
     ...(original.type ? { type: String(original.type) } : {}),
   });
-  return d.ack();
 }

@@ -1,6 +1,6 @@
-import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import { PartialHistogramSchema, type PartialHistogram, type Plan } from '../core/contracts/messages.js';
 import type { PublishOptions } from './publisher.js';
-import { EXCHANGES, HEADERS, ROUTING, type RoutingKey } from './topology.js';
+import { EXCHANGES, HEADERS, ROUTING, type RoutingKey, type Topology } from './topology.js';
 
 /**
  * How our documents travel: JSON bodies, their schema name as the AMQP `type`, and a few headers
@@ -14,22 +14,22 @@ export interface Envelope {
   options: PublishOptions;
 }
 
-export function partialEnvelope(p: PartialHistogram): Envelope {
+export function partialEnvelope(p: PartialHistogram, exchanges: Topology['exchanges'] = EXCHANGES): Envelope {
+  return { exchange: exchanges.partial, routingKey: ROUTING.partial, body: Buffer.from(JSON.stringify(p)), options: partialProperties(p.analysis, p.chunk.index) };
+}
+
+/** A partial's properties: also those of the dead letter of one the plotter stored (an orphan) and refused later. */
+export function partialProperties(analysis: string, chunk: number): PublishOptions & { headers: Record<string, unknown> } {
   return {
-    exchange: EXCHANGES.partial,
-    routingKey: ROUTING.partial,
-    body: Buffer.from(JSON.stringify(p)),
-    options: {
-      type: p.schema,
-      messageId: `${p.analysis}#c${p.chunk.index}`,
-      headers: { [HEADERS.analysis]: p.analysis, [HEADERS.chunk]: p.chunk.index },
-    },
+    type: PartialHistogramSchema.properties.schema.const,
+    messageId: `${analysis}#c${chunk}`,
+    headers: { [HEADERS.analysis]: analysis, [HEADERS.chunk]: chunk },
   };
 }
 
-export function planEnvelope(plan: Plan): Envelope {
+export function planEnvelope(plan: Plan, exchanges: Topology['exchanges'] = EXCHANGES): Envelope {
   return {
-    exchange: EXCHANGES.plan,
+    exchange: exchanges.plan,
     routingKey: ROUTING.plan,
     body: Buffer.from(JSON.stringify(plan)),
     options: { type: plan.schema, messageId: `${plan.analysis}#plan`, headers: { [HEADERS.analysis]: plan.analysis } },

@@ -11,6 +11,7 @@ import { brokerFromEnv } from '../transport/broker-address.js';
 import { partialEnvelope } from '../transport/envelope.js';
 import { openPublishSession } from '../transport/publish-session.js';
 import type { ConfirmPublisher } from '../transport/publisher.js';
+import type { Topology } from '../transport/topology.js';
 
 /**
  * One chunk, start to finish: validate the task, analyse the chunk, publish its partial and wait
@@ -20,6 +21,8 @@ import type { ConfirmPublisher } from '../transport/publisher.js';
 export interface WorkerDeps {
   /** Publish through this instead of opening a connection from the environment (the local runner). */
   publisher?: ConfirmPublisher;
+  /** The exchanges to publish to: a local run's own (transport/topology.ts runTopology); by default the installation's. */
+  exchanges?: Topology['exchanges'];
   log?: Log;
 }
 
@@ -40,7 +43,7 @@ export async function runWorker(input: unknown, env: NodeJS.ProcessEnv = process
     const h = await analyzeChunk(task);
     const key = env[PARTIAL_KEY_ENV];
     const partial = toPartial(task, h);
-    const msg = partialEnvelope(key ? signPartial(partial, key) : partial);
+    const msg = partialEnvelope(key ? signPartial(partial, key) : partial, deps.exchanges);
     if (deps.publisher) {
       await deps.publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
     } else {

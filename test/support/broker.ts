@@ -39,6 +39,12 @@ export async function createVhost(label: string): Promise<TestVhost> {
   };
 }
 
+/** The names of a vhost's queues or exchanges (those our code declares: `hzz.…`), sorted, as rabbitmqctl lists them. */
+export async function brokerObjects(vhost: string, kind: 'queues' | 'exchanges'): Promise<string[]> {
+  const out = await rabbitmqctl(`list_${kind}`, '-p', vhost, 'name', '--quiet', '--no-table-headers');
+  return out.split('\n').map((l) => l.trim()).filter((n) => n.startsWith('hzz.')).sort();
+}
+
 /** Runs `fn` with a short-lived connection and channel. */
 export async function withChannel<T>(url: string, fn: (ch: import('amqplib').ConfirmChannel) => Promise<T>): Promise<T> {
   const conn = await connect(url);
