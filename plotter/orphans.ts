@@ -26,6 +26,7 @@ export const DEFAULT_ORPHAN_LIMITS: OrphanLimits = { budgetBytes: 64 * 2 ** 20, 
 
 /** The limits from the plotter's flags, else its environment, else the defaults; a value that is not a positive number is refused, named. */
 export function orphanLimitsFrom(flags: { budgetMiB?: string | number | undefined; ttlSeconds?: string | number | undefined }, env: NodeJS.ProcessEnv): OrphanLimits {
+  /** A value in its flag's unit, scaled to bytes or ms; the fallback is already scaled. */
   const positive = (flag: string, envName: string, given: string | number | undefined, fallback: number, scale: number): number => {
     const text = given ?? env[envName];
     if (text === undefined || text === '') return fallback;
@@ -33,9 +34,10 @@ export function orphanLimitsFrom(flags: { budgetMiB?: string | number | undefine
     if (!(Number.isFinite(n) && n > 0)) throw new Error(`${flag} (or ${envName}) must be a positive number (got '${text}')`);
     return n * scale;
   };
+  const { budgetBytes, ttlMs } = DEFAULT_ORPHAN_LIMITS;
   return {
-    budgetBytes: Math.floor(positive('--orphan-budget-mib', 'HZZ_PLOTTER_ORPHAN_BUDGET_MIB', flags.budgetMiB, DEFAULT_ORPHAN_LIMITS.budgetBytes / 2 ** 20, 2 ** 20)),
-    ttlMs: positive('--orphan-ttl-seconds', 'HZZ_PLOTTER_ORPHAN_TTL_SECONDS', flags.ttlSeconds, DEFAULT_ORPHAN_LIMITS.ttlMs / 1000, 1000),
+    budgetBytes: Math.floor(positive('--orphan-budget-mib', 'HZZ_PLOTTER_ORPHAN_BUDGET_MIB', flags.budgetMiB, budgetBytes, 2 ** 20)),
+    ttlMs: positive('--orphan-ttl-seconds', 'HZZ_PLOTTER_ORPHAN_TTL_SECONDS', flags.ttlSeconds, ttlMs, 1000),
   };
 }
 
