@@ -89,6 +89,7 @@ test('six 30 MB orphans: a restarted plotter stays far below the chart\'s 512Mi,
   // One 30 MB file read and published at a time (amqplib copies it into frames): well below 512Mi still.
   assert.ok(afterSweep < 320, `peak RSS while dead-lettering is ${afterSweep.toFixed(0)} MiB`);
   const dead = await drain(vhost.url, QUEUES.partialsDead);
+  t.diagnostic(`first dead letter's reason: ${dead[0]?.properties.headers?.[HEADERS.reason]}`);
   assert.deepEqual(dead.map((m) => m.properties.messageId), six.slice(0, 4).map((p) => `${ID}#c${p.chunk.index}`));
   for (const m of dead) assert.match(String(m.properties.headers?.[HEADERS.reason]), /^partial: no plan for 'default\/orphans\/g1' yet, and the partials without a plan exceed the plotter's orphan budget of 67108864 bytes: the oldest go first/);
   assert.equal(dead[0]!.content.length, sizes[0], 'a dead letter is the whole partial');
@@ -120,6 +121,7 @@ test('orphans past the budget while running, and past their time to live, are de
   assert.deepEqual(plotter.status(ID)?.chunks, { total: null, done: 0 });
   assert.deepEqual(readdirSync(dirOf(out.path)), []);
   const dead = await drain(vhost.url, QUEUES.partialsDead);
+  t.diagnostic(`reasons:\n${dead.map((m) => m.properties.headers?.[HEADERS.reason]).join('\n')}`);
   const reasons = dead.map((m) => [m.properties.messageId, String(m.properties.headers?.[HEADERS.reason]).replace(/\d+(\.\d+)? s\)$/, 'N s)')]);
   assert.deepEqual(reasons, [
     [`${ID}#c${a!.chunk.index}`, `partial: no plan for '${ID}' yet, and the partials without a plan exceed the plotter's orphan budget of 900000 bytes: the oldest go first (this one held N s)`],
