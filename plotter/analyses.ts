@@ -93,7 +93,7 @@ export class Analyses {
   /** The merged result of an analysis's counted partials, as last stored. */
   results(id: string): MergedHistograms | undefined {
     const s = this.states.get(id);
-    return s?.isRetired ? s.results(loadPartials(id, s.dir, (msg, fields) => this.opts.log(msg, fields))) : s?.results();
+    return s?.isRetired ? s.results(loadPartials(id, s.dir, s.plan!, (msg, fields) => this.opts.log(msg, fields))) : s?.results();
   }
 
   /** Everything the plotter knew before it stopped is in the folder; outputs that lag behind are redrawn. */
@@ -106,7 +106,7 @@ export class Analyses {
       for (const o of a.orphans) this.orphans.hold(s, { analysis: a.id, ...o });
       for (const p of a.partials) s.partials.set(p.chunk.index, p);
       const onDisk = a.status as Partial<AnalysisProgress> | undefined;
-      if (a.complete) s.retire(Array.isArray(onDisk?.inconsistent) ? onDisk.inconsistent.filter(Number.isInteger) : []);
+      if (a.complete) s.retire();
       this.states.set(a.id, s);
       if (typeof onDisk?.updatedAt === 'string' && !Number.isNaN(Date.parse(onDisk.updatedAt))) s.updatedAt = new Date(onDisk.updatedAt);
       if (s.plan && onDisk?.chunks?.done === s.done && onDisk.complete === s.allIn) s.drawnDone = s.done;
@@ -138,8 +138,7 @@ export class Analyses {
     for (const p of fitting) s.partials.set(p.chunk.index, p);
     s.touch();
     this.opts.counters.plansStored++;
-    const bad = s.inconsistent();
-    this.opts.log('stored plan', { analysis: plan.analysis, chunks: plan.chunks, alreadyIn: s.done, ...(bad.length ? { inconsistent: bad.length } : {}) });
+    this.opts.log('stored plan', { analysis: plan.analysis, chunks: plan.chunks, alreadyIn: s.done });
     this.opts.events.emit('plan', plan.analysis);
     this.throttle.request(s.id, { immediate: true });
     return { ok: true, value: true };

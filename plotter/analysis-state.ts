@@ -1,6 +1,5 @@
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import { mergePartials, type MergedHistograms } from '../core/merge.js';
-import { partialMismatch } from './message-checks.js';
 import type { Orphan } from './orphans.js';
 
 /**
@@ -16,8 +15,6 @@ export interface AnalysisProgress {
   chunks: { total: number | null; done: number };
   /** Every chunk of the plan is in and the outputs were drawn from all of them. */
   complete: boolean;
-  /** Chunk indices stored before the plan came that do not belong to it (at most 20 listed). */
-  inconsistent?: number[];
   /** The output folder refused the last write of this analysis (a full disk, say); it is retried. */
   writeError?: string;
   /** The drawing failed for a reason that drawing again cannot cure (a sum that overflows): not retried. */
@@ -30,8 +27,8 @@ export class AnalysisState {
   readonly partials = new Map<number, PartialHistogram>();
   /** Before the plan: the chunks stored on disk, by index (none once the plan has come). */
   readonly orphans = new Map<number, Orphan>();
-  /** Complete, its partials on disk only (see retire()), with the chunks that did not fit its plan. */
-  private retired: { inconsistent: number[] } | undefined;
+  /** Complete, its partials on disk only (see retire()). */
+  private retired = false;
   /** The chunk count the outputs on disk were last drawn from, and whether that draw worked. */
   drawnDone = -1;
   writeError: string | undefined;
@@ -52,57 +49,41 @@ export class AnalysisState {
    * partials stay on disk, where results() of the plotter reads them back if asked. Only for an
    * analysis with a plan whose every chunk is stored and drawn.
    */
-  retire(inconsistent = this.inconsistent()): void {
+  retire(): void {
     this.drawnDone = this.plan!.chunks;
-    this.retired = { inconsistent: [...inconsistent] };
+    this.retired = true;
     this.partials.clear();
   }
 
   get isRetired(): boolean {
-    return this.retired !== undefined;
+    return this.retired;
   }
 
   has(index: number): boolean {
-    return this.retired ? index < this.plan!.chunks || this.retired.inconsistent.includes(index) : this.partials.has(index) || this.orphans.has(index);
-  }
-
-  /** Partials that count (of those in memory, or those given): all of them when they match the plan. */
-  counted(partials: Iterable<PartialHistogram> = this.partials.values()): PartialHistogram[] {
-    const plan = this.plan;
-    if (!plan) return [];
-    return [...partials].filter((p) => partialMismatch(plan, p) === undefined);
-  }
-
-  inconsistent(): number[] {
-    const plan = this.plan;
-    if (this.retired) return this.retired.inconsistent;
-    if (!plan) return [];
-    return [...this.partials.values()].filter((p) => partialMismatch(plan, p) !== undefined).map((p) => p.chunk.index).sort((a, b) => a - b);
+    return this.retired ? index < this.plan!.chunks : this.partials.has(index) || this.orphans.has(index);
   }
 
   get done(): number {
-    return this.retired ? this.plan!.chunks : this.counted().length;
+    return this.retired ? this.plan!.chunks : this.partials.size;
   }
 
   get allIn(): boolean {
     return this.plan !== undefined && this.done === this.plan.chunks;
   }
 
-  /** From the partials in memory; a retired analysis's are passed in (read back from disk). */
-  results(partials?: Iterable<PartialHistogram>): MergedHistograms | undefined {
-    return this.plan ? mergePartials(this.plan, this.counted(partials)) : undefined;
+  /** From the partials in memory (each fits the plan); a retired analysis's are passed in (read back from disk). */
+  results(partials: Iterable<PartialHistogram> = this.partials.values()): MergedHistograms | undefined {
+    return this.plan ? mergePartials(this.plan, [...partials]) : undefined;
   }
 
   status(): AnalysisProgress {
     const done = this.plan ? this.done : this.orphans.size;
-    const bad = this.inconsistent();
     return {
       schema: 'hzz.status/v1',
       analysis: this.id,
       planned: this.plan !== undefined,
       chunks: { total: this.plan?.chunks ?? null, done },
       complete: this.allIn && this.drawnDone === done && this.writeError === undefined && this.failed === undefined,
-      ...(bad.length ? { inconsistent: bad.slice(0, 20) } : {}),
       ...(this.writeError ? { writeError: this.writeError } : {}),
       ...(this.failed ? { failed: this.failed } : {}),
       updatedAt: this.updatedAt.toISOString(),

@@ -4,7 +4,7 @@ import { analysisDir, analysisIdProblem } from '../core/contracts/analysis-id.js
 import { errorMessage } from '../core/contracts/errors.js';
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import { ATOMIC_WRITE_TEMP, writeAtomic } from '../core/util/write-atomic.js';
-import { parsePartial, parsePlan } from './message-checks.js';
+import { parsePartial, parsePlan, partialMismatch } from './message-checks.js';
 
 /**
  * The plotter's output folder is its whole memory: a plan, one file per chunk, the drawn outputs and
@@ -110,7 +110,7 @@ function loadAnalysis(id: string, dir: string, names: string[], warn: Warn): Sto
     a.complete = true;
     return a;
   }
-  a.partials = loadPartials(id, dir, warn, files);
+  a.partials = loadPartials(id, dir, a.plan, warn, files);
   return a;
 }
 
@@ -128,13 +128,14 @@ function partialFiles(pdir: string, names: readonly string[] = listDir(pdir)): M
   return files;
 }
 
-/** An analysis's stored partials, read and checked. */
-export function loadPartials(id: string, dir: string, warn: Warn, files = partialFiles(join(dir, PARTIALS_DIR))): PartialHistogram[] {
+/** An analysis's stored partials, read and checked, against its plan too (a folder from before orphans were judged may hold misfits). */
+export function loadPartials(id: string, dir: string, plan: Plan, warn: Warn, files = partialFiles(join(dir, PARTIALS_DIR))): PartialHistogram[] {
   const partials: PartialHistogram[] = [];
   for (const [index, file] of files) {
     const p = readChecked(file, parsePartial, warn);
     if (!p) continue;
-    if (p.analysis !== id || p.chunk.index !== index) warn('stored partial disagrees with its path; skipped', { file, analysis: p.analysis, chunk: p.chunk.index });
+    const misfit = p.analysis !== id || p.chunk.index !== index ? 'it disagrees with its path' : partialMismatch(plan, p);
+    if (misfit) warn('stored partial skipped, not counted', { file, reason: misfit });
     else partials.push(p);
   }
   return partials;
