@@ -1,9 +1,9 @@
 import { badInput } from '../contracts/errors.js';
 import { BasketMemory } from './basket-memory.js';
 import { diskPayload, embeddedPayload } from './basket.js';
-import { describeBranch, findBranch, type BranchInfo, type JsrootTree } from './branch.js';
+import { describeBranch, findBranch, type BasketRef, type BranchInfo, type JsrootTree } from './branch.js';
 import { decodeBasket, type Column } from './columns.js';
-import { RootFile } from './file.js';
+import { RootFile, type ReadBuffer } from './file.js';
 
 /**
  * Reads chosen branches of a TTree, over any entry range, basket by basket into typed columns, in
@@ -18,12 +18,19 @@ import { RootFile } from './file.js';
 interface Slot { branch: BranchInfo; memory: BasketMemory; column?: Column }
 
 /**
- * What one pass over the tree (one windows() call) decodes into: a slot per branch, and the buffer
- * compressed baskets are read into. A pass takes an arena of its own, so passes that run at the same
- * time never share memory; a pass that follows another gets its arena back and finds the basket the
- * previous chunk ended in still decoded, as consecutive chunks of one file often share a basket.
+ * What one pass over the tree (one windows() call) decodes into: a slot per branch, and two buffers
+ * compressed baskets are read into, one for the window being decoded and one for the next, which is
+ * read meanwhile. A pass takes an arena of its own, so passes that run at the same time never share
+ * memory; a pass that follows another gets its arena back and finds the basket the previous chunk
+ * ended in still decoded, as consecutive chunks of one file often share a basket.
  */
-interface Arena { slots: Map<string, Slot>; compressed: Buffer }
+interface Arena { slots: Map<string, Slot>; reads: [ReadBuffer, ReadBuffer] }
+
+/**
+ * A window planned from the basket tables alone: its end, the slots whose basket changes and the
+ * basket each gets, and the read of their compressed bytes, started when the window was planned.
+ */
+interface Planned { entryStop: number; load: Slot[]; refs: BasketRef[]; raw: Promise<DataView[]> }
 
 export class RootTree {
   private readonly arenas: Arena[] = [];
@@ -109,51 +116,78 @@ export class RootTree {
   /**
    * Yields the entry range [start, stop) in windows within which every requested branch stays in
    * one basket. A window's columns are views of the decoded baskets, valid until the next window is
-   * asked for: the memory under them is reused.
+   * asked for: the memory under them is reused. The compressed baskets of the next window are read
+   * while this one is inflated and analysed, so that the reading (a file read in libuv's threads, an
+   * HTTP request) overlaps the work instead of adding to it.
    */
   async *windows(branchNames: readonly string[], start: number, stop: number): AsyncGenerator<Window> {
     if (!(Number.isInteger(start) && Number.isInteger(stop) && start >= 0 && start <= stop && stop <= this.entries)) {
       throw badInput(this.url, `entry range [${start}, ${stop}) is outside the tree's ${this.entries} entries`);
     }
     const branches = [...new Set(branchNames)].map((n) => this.branch(n));
-    const arena = this.arenas.pop() ?? { slots: new Map<string, Slot>(), compressed: Buffer.alloc(0) };
+    const arena = this.arenas.pop() ?? { slots: new Map<string, Slot>(), reads: [{ compressed: Buffer.alloc(0) }, { compressed: Buffer.alloc(0) }] };
+    let next: Planned | undefined;
     try {
       const slots = branches.map((branch) => {
         let slot = arena.slots.get(branch.name);
         if (!slot) arena.slots.set(branch.name, (slot = { branch, memory: new BasketMemory() }));
         return slot;
       });
+      // What each slot will hold once the windows planned so far are decoded.
+      const held = slots.map((s) => s.column && { entryStart: s.column.entryStart, entryStop: s.column.entryStop });
       const columns = new Map<string, Column>();
+      let turn = 0;
       let at = start;
-      while (at < stop) {
-        const covers = (c: Column | undefined) => c !== undefined && at >= c.entryStart && at < c.entryStop;
-        await this.loadBaskets(slots.filter((s) => !covers(s.column)), at, arena);
-        let end = stop;
-        for (const s of slots) {
-          columns.set(s.branch.name, s.column!);
-          end = Math.min(end, s.column!.entryStop);
-        }
-        yield { entryStart: at, entryStop: end, columns };
-        at = end;
+      next = start < stop ? this.plan(slots, held, start, stop, arena.reads[turn]) : undefined;
+      while (next) {
+        const now = next;
+        const raw = await now.raw;
+        next = now.entryStop < stop ? this.plan(slots, held, now.entryStop, stop, arena.reads[(turn ^= 1)]) : undefined;
+        await this.decode(now, raw);
+        for (const s of slots) columns.set(s.branch.name, s.column!);
+        yield { entryStart: at, entryStop: now.entryStop, columns };
+        at = now.entryStop;
       }
     } finally {
+      // A read still under way writes into the arena: it is handed on only once that read is over.
+      await next?.raw.catch(() => {});
       this.arenas.push(arena);
     }
   }
 
-  /** Fetches, in one request, the basket of each slot's branch that holds entry `at`, and decodes them. */
-  private async loadBaskets(slots: Slot[], at: number, arena: Arena): Promise<void> {
-    const refs = slots.map(({ branch: b }) => {
-      const ref = b.baskets.find((k) => at >= k.entryStart && at < k.entryStop);
-      if (!ref) throw badInput(this.url, `branch '${b.name}' has no basket for entry ${at}`);
-      return ref;
+  /**
+   * The window that starts at `at`: the slots whose basket does not cover it get the basket that
+   * does, and the read of those baskets starts now, into `into`.
+   */
+  private plan(slots: Slot[], held: ({ entryStart: number; entryStop: number } | undefined)[], at: number, stop: number, into: ReadBuffer): Planned {
+    const load: Slot[] = [];
+    const refs: BasketRef[] = [];
+    let end = stop;
+    slots.forEach((slot, i) => {
+      let h = held[i];
+      if (!(h && at >= h.entryStart && at < h.entryStop)) {
+        const b = slot.branch;
+        const ref = b.baskets.find((k) => at >= k.entryStart && at < k.entryStop);
+        if (!ref) throw badInput(this.url, `branch '${b.name}' has no basket for entry ${at}`);
+        load.push(slot);
+        refs.push(ref);
+        held[i] = h = ref;
+      }
+      end = Math.min(end, h.entryStop);
     });
     const place = refs.flatMap((r) => (r.embedded ? [] : [r.seek!, r.bytes!]));
-    const raw = place.length === 0 ? [] : await this.file.read(place, arena);
+    const raw = place.length === 0 ? Promise.resolve([]) : this.file.read(place, into);
+    // Its failure is thrown when the window is reached; until then it must not count as unhandled.
+    raw.catch(() => {});
+    return { entryStop: end, load, refs, raw };
+  }
+
+  /** Decodes the baskets a planned window loads, from their compressed bytes `raw`, into their slots. */
+  private async decode({ load, refs }: Planned, raw: DataView[]): Promise<void> {
     let next = 0;
     // allSettled: a failed basket must not return the arena while another is still being written.
     const settled = await Promise.allSettled(refs.map(async (ref, i) => {
-      const slot = slots[i]!;
+      const slot = load[i]!;
       const { branch, memory } = slot;
       // The slot's basket is about to be overwritten: never leave it claiming entries it lost.
       slot.column = undefined;
