@@ -1,6 +1,6 @@
 import type { BasketMemory } from './basket-memory.js';
 import type { JsrootBasket } from './branch.js';
-import type { BasketPayload } from './columns.js';
+import { fromBigEndian, type BasketPayload } from './columns.js';
 import { decompressBlocks } from './decompress.js';
 
 /**
@@ -53,8 +53,19 @@ export async function diskPayload(raw: DataView, hasOffsets: boolean, what: stri
     const at = last - keylen;
     const n = dv.getInt32(at, false);
     if (n < entries || at + 4 + 4 * n > data.length) throw new Error(`${what}: bad entry offset table`);
-    entryOffsets = memory.int32('entryOffsets', n);
-    for (let i = 0; i < n; i++) entryOffsets[i] = dv.getInt32(at + 4 + 4 * i, false);
+    entryOffsets = bigEndianInt32(data.subarray(at + 4, at + 4 + 4 * n), memory);
   }
   return { data, keylen, last, entries, entryOffsets };
+}
+
+/**
+ * The table's big-endian integers as an Int32Array, one byte swap over the whole table: in place
+ * where the table lies 4-byte aligned in the basket's memory (it is read once and never again),
+ * else through the slot's own integer memory.
+ */
+function bigEndianInt32(table: Uint8Array, memory: BasketMemory): Int32Array {
+  if (table.byteOffset % 4 === 0) return fromBigEndian('i4', table) as Int32Array;
+  const out = memory.int32('entryOffsets', table.length / 4);
+  new Uint8Array(out.buffer, out.byteOffset, table.length).set(table);
+  return fromBigEndian('i4', new Uint8Array(out.buffer, out.byteOffset, table.length)) as Int32Array;
 }

@@ -99,10 +99,11 @@ export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload
   }
   offsets[p.entries] = total;
   const packed = memory.bytes('packed', total * size);
+  const data = p.data;
+  // Byte by byte: a subarray per entry to set() from would be an object per event.
   for (let i = 0; i < p.entries; i++) {
-    const at = eo[i]! - p.keylen + STL_HEADER;
-    const nbytes = (offsets[i + 1]! - offsets[i]!) * size;
-    packed.set(p.data.subarray(at, at + nbytes), offsets[i]! * size);
+    let from = eo[i]! - p.keylen + STL_HEADER;
+    for (let to = offsets[i]! * size, end = offsets[i + 1]! * size; to < end; to++) packed[to] = data[from++]!;
   }
   return { entryStart, entryStop, values: fromBigEndian(type, packed.subarray(0, total * size)), offsets };
 }
