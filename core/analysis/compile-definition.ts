@@ -53,9 +53,6 @@ export function compileDefinition(def: CheckedDefinition, simulated: boolean): C
   def.histograms.forEach((_, j) => lines.push(`const b${j} = acc.histograms[${j}].bin, w${j} = acc.histograms[${j}].sumw, q${j} = acc.histograms[${j}].sumw2, n${j} = acc.histograms[${j}].entries;`));
   reads.forEach((b, i) => lines.push(`const v${i} = c[${i}].values, s${i} = c[${i}].entryStart${b.jagged ? `, o${i} = c[${i}].offsets` : ''};`));
   lines.push('for (let e = start; e < stop; e++) {');
-  reads.forEach((b, i) => {
-    if (b.jagged) lines.push(`const i${i} = e - s${i}, f${i} = o${i}[i${i}], m${i} = o${i}[i${i} + 1] - f${i};`);
-  });
   const code = new Code(slot, lines);
   def.cuts.forEach((c, i) => lines.push(`if (!(${code.guarded(c.test)})) continue;`, `cut[${i}]++;`));
   lines.push(`const w = ${simulated ? code.guarded(def.weight, 'NaN') : '1'};`);
@@ -72,18 +69,21 @@ export function compileDefinition(def: CheckedDefinition, simulated: boolean): C
 /**
  * JavaScript for checked nodes, lane by lane (a slice of n objects is n lanes). A variable becomes a
  * `const` of the loop body, written just before the first statement that uses it, so that it is
- * computed once per event and only for events that get that far. Every object (x[:]) is one lane
- * in terms of `j`, the object, which a sum, count, any or all runs over in a loop written, the same
- * way, just before the statement that uses it.
+ * computed once per event and only for events that get that far; so does a jagged branch's place
+ * in the event (its first value and count). Every object (x[:]) is one lane in terms of `j`, the
+ * object, which a sum, count, any or all runs over in a loop written, the same way, just before the
+ * statement that uses it.
  */
 class Code {
   private readonly written = new Set<number>();
+  private readonly placed = new Set<number>();
   private reductions = 0;
 
   constructor(private readonly slot: ReadonlyMap<number, number>, private readonly lines: string[]) {}
 
   /** The expression behind the tests that the event has the objects it indexes; `otherwise` when not (a cut fails). */
   guarded(c: Checked, otherwise = 'false'): string {
+    this.writePlaces(c);
     this.writeVariables(c);
     const tests = this.needs(c);
     const body = this.one(c);
@@ -127,6 +127,18 @@ class Code {
     const start = c.op === 'any' ? 'false' : c.op === 'all' ? 'true' : '0';
     this.lines.push(`let ${r} = ${start};`, `for (let j = 0, n = Math.min(${[...slots].map((s) => `m${s}`).join(', ')}); j < n; j++) { ${step} }`);
     return r;
+  }
+
+  /** `f3` (the event's first value in branch slot 3) and `m3` (its count) for each jagged branch `c` reads, once per event. */
+  private writePlaces(c: Checked): void {
+    if (c.op === 'element' || c.op === 'count') {
+      const i = this.slot.get(c.branch.index)!;
+      if (!this.placed.has(i)) {
+        this.placed.add(i);
+        this.lines.push(`const i${i} = e - s${i}, f${i} = o${i}[i${i}], m${i} = o${i}[i${i} + 1] - f${i};`);
+      }
+    }
+    children(c).forEach((x) => this.writePlaces(x));
   }
 
   /** The variables `c` uses, dependencies first, as lane constants (NaN or false where an event lacks an object they index). */
