@@ -45,8 +45,8 @@ const KEYS = { plan: 'plan.json', recipe: 'recipe.json', error: 'error' } as con
 
 /** The spec fields a plan depends on; the rest (parallelism, retries, image, …) act on a running plan. */
 export function planSpecHash(spec: ResolvedSpec): string {
-  const { release, analysis, catalogue, samples, source, lumi, binning, chunkSize, output } = spec;
-  return createHash('sha256').update(canonicalJson({ release, analysis, catalogue, samples, source, lumi, binning, chunkSize, output })).digest('hex').slice(0, 16);
+  const { release, analysis, analysisDefinition, catalogue, samples, source, lumi, binning, chunkSize, output } = spec;
+  return createHash('sha256').update(canonicalJson({ release, analysis, analysisDefinition, catalogue, samples, source, lumi, binning, chunkSize, output })).digest('hex').slice(0, 16);
 }
 
 export function planConfigMap(owner: HZZAnalysis, generation: number, specHash: string, content: PlanContent): ConfigMap {

@@ -1,5 +1,5 @@
 import { isAbsolute, join, relative } from 'node:path';
-import { loadDefinition, withPlotBinning } from '../core/analysis/load-definition.js';
+import { loadDefinition, parseDefinition, withPlotBinning } from '../core/analysis/load-definition.js';
 import { parseCatalogue, selectSamples, type Catalogue } from '../core/catalogue.js';
 import { describeFailure, planAnalysis, type PlanRequest, type PlanResult } from '../core/chunk-plan.js';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
@@ -56,11 +56,16 @@ function planRequest(id: string, spec: ResolvedSpec, dataPvcs: DataPvcs, allowed
   const release = builtInReleases().get(spec.release);
   if (!release) throw badInput('spec.release', `'${spec.release}' is not a built-in release (${[...builtInReleases().keys()].join(', ')})`);
   const catalogue = spec.catalogue ? parseCatalogue({ ...release, samples: spec.catalogue.samples }, 'spec.catalogue') : release;
-  const problems = binningProblems(spec.binning);
+  const problems = spec.binning ? binningProblems(spec.binning) : [];
   if (problems.length > 0) throw badInput('spec.binning', problems.join('; '));
+  // An inline definition is checked whole here, as a file given to hzz run is: a formula the API
+  // server could not parse fails the plan, naming it, before any file is opened.
+  const definition = spec.analysisDefinition
+    ? parseDefinition(spec.analysisDefinition, 'spec.analysisDefinition').definition
+    : loadDefinition(spec.analysis ?? catalogue.release).definition;
   return {
     analysis: id, catalogue, samples: selectSamples(catalogue, spec.samples), source: sourceOf(spec, catalogue, dataPvcs, allowedUrlPrefixes),
-    lumi: spec.lumi, definition: withPlotBinning(loadDefinition(spec.analysis ?? catalogue.release).definition, spec.binning), chunkSize: spec.chunkSize,
+    lumi: spec.lumi, definition: withPlotBinning(definition, spec.binning), chunkSize: spec.chunkSize,
   };
 }
 

@@ -3,11 +3,12 @@
 // pod's container as the real worker process, the real RabbitMQ (a vhost of its own) and an
 // in-process plotter. One cluster for the whole file; each scenario has a namespace of its own.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import type { AnalysisStatus, HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { Informer } from '../operator/informer.js';
@@ -23,9 +24,11 @@ import { createOperatorAccount } from './harness/operator-account.js';
 import { analysisFixture, histogramsOf, tempDir } from './support/analysis-fixture.js';
 import { createVhost, waitUntil } from './support/broker.js';
 import { cleanupStack } from './support/cleanup.js';
+import { compareHistograms } from './support/histograms-equal.js';
 
 const HZZ = fileURLToPath(new URL('../cli/hzz.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/hzzanalysis-shared-data.yaml', import.meta.url));
+const DEFINITION_2020 = JSON.parse(readFileSync(fileURLToPath(new URL('../../definitions/atlas-2020-4lep.json', import.meta.url)), 'utf8')) as AnalysisDefinition;
 const SECRET = 'hzz-amqp';
 
 type Behaviour = (pod: Pod) => PodBehaviour | undefined;
@@ -307,6 +310,44 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     assert.match((await reason('notes'))!.message, /^notes: .*SOURCES\.md: not a ROOT file/);
     assert.match((await reason('elsewhere'))!.message, /spec\.source\.pvc 'not-mounted': is not mounted in the operator/);
     assert.deepEqual(await jobs(ns), []);
+  });
+
+  await t.test('an inline definition with a changed cut plots what hzz run --analysis computes with that file; a bad formula fails the plan naming it', async () => {
+    const ns = 'inline';
+    await namespace(ns, [sharedPv.metadata.name]);
+    const mine = structuredClone(DEFINITION_2020);
+    mine.name = 'my-4mu';
+    mine.cuts.find((c) => c.name === 'lepton type')!.formula = 'type_sum == 52';
+    const bad = structuredClone(DEFINITION_2020);
+    bad.name = 'typo';
+    bad.cuts.find((c) => c.name === 'lepton charge')!.formula = 'sum(lep_chrage[0:4]) == 0';
+    const common = { samples: ['data', 'Ztt'], source: { pvc: sharedPv.metadata.name }, chunkSize: 250, parallelism: 4 };
+    await apply(ns, 'mine', { ...common, analysisDefinition: mine });
+    await apply(ns, 'typo', { ...common, analysisDefinition: bad });
+
+    await eventually('the inline definition to run', async () => condition((await analysis(ns, 'mine')).status, 'Ready')?.status === 'True', 120_000);
+    const id = clusterAnalysisId(await analysis(ns, 'mine'), 1);
+    await plotter.waitForComplete(id, 30_000);
+    const cluster = JSON.parse(readFileSync(join(out.path, ...id.split('/'), 'histograms.json'), 'utf8')) as { samples: Record<string, { nSelected: number }> };
+
+    const local = tempDir('inline-local');
+    defer(() => local.dispose());
+    const file = join(local.path, 'my-4mu.json');
+    writeFileSync(file, JSON.stringify(mine));
+    const run = spawnSync(process.execPath, [HZZ, 'run', '--analysis', file, '--data', sharedDir, '--samples', 'data,Ztt', '--chunk-size', '250', '--out', join(local.path, 'out')], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const expected = JSON.parse(readFileSync(join(local.path, 'out', 'histograms.json'), 'utf8')) as typeof cluster;
+    assert.deepEqual(compareHistograms(cluster, expected, ['analysis', 'failures', 'wallSeconds']).differences, []);
+    // The cut did change: 4μ only selects fewer of Z→ee's events than the stock definition.
+    const stock = histogramsOf((await analysisFixture('stock', 250)).expected) as typeof cluster;
+    assert.ok(cluster.samples.Zee!.nSelected < stock.samples.Zee!.nSelected, `Zee: ${cluster.samples.Zee!.nSelected} selected with 4μ only, ${stock.samples.Zee!.nSelected} without`);
+
+    await eventually('the bad definition to fail', async () => (await phase(ns, 'typo')) === 'Failed');
+    const degraded = condition((await analysis(ns, 'typo')).status, 'Degraded')!;
+    t.diagnostic(`typo: ${degraded.reason}: ${degraded.message}`);
+    assert.equal(degraded.reason, 'PlanFailed');
+    assert.match(degraded.message, /^analysis typo: cut 'lepton charge': formula "sum\(lep_chrage\[0:4\]\) == 0" at character 5, here: "lep_chrage\[0:4\]\) == 0": unknown name 'lep_chrage'/);
+    assert.deepEqual((await everJobs(ns)).filter((j) => labelOf(j, LABELS.analysis) === 'typo'), []);
   });
 
   await t.test('a spec change replans and deletes the old Jobs; deleting the analysis removes all it made; created again, it runs anew', async () => {

@@ -179,13 +179,37 @@ test('plan: spec.analysis names the definition the plan and every task carry; sp
   assert.ok(tasks.length > 0 && tasks.every((t) => t.definition.name === 'atlas-2020-4lep-rev2024' && t.definition.histograms[0]!.binning.width === 10));
 });
 
+test('plan: spec.analysisDefinition is the definition the plan and every task carry, in its own binning; a bad formula fails the plan naming it', async () => {
+  const volume = new Map([['atlas', DATA_DIR]]);
+  const mine = { ...DEFINITION, name: 'mine', histograms: [{ ...DEFINITION.histograms[0]!, binning: { lo: 100, hi: 200, width: 2.5 } }] };
+  const a = analysis({ analysisDefinition: mine, samples: ['data_A'] });
+  const made = await makePlan(a, resolveSpec(a.spec), 1, volume);
+  assert.ok('plan' in made, JSON.stringify(made));
+  assert.deepEqual(made.plan.binning, { lo: 100, hi: 200, width: 2.5 }, "no spec.binning: the definition's own");
+  const tasks = tasksOf(made);
+  assert.ok(tasks.length > 0 && tasks.every((t) => JSON.stringify(t.definition) === JSON.stringify(mine)));
+
+  const typo = { ...DEFINITION, name: 'typo', weight: 'xsecWeight * mcWeigth' };
+  const b = analysis({ analysisDefinition: typo, samples: ['data_A'] });
+  const failed = await makePlan(b, resolveSpec(b.spec), 1, volume);
+  assert.ok('error' in failed, JSON.stringify(failed));
+  assert.match(failed.error, /^analysis typo: weight: formula "xsecWeight \* mcWeigth" at character 14, here: "mcWeigth": unknown name 'mcWeigth'/);
+});
+
 test('plan identity: only fields that shape the plan change its hash', () => {
   const base = resolveSpec(analysis().spec);
   const same = (s: Partial<AnalysisSpec>) => planSpecHash(resolveSpec({ ...analysis().spec, ...s })) === planSpecHash(base);
   assert.ok(same({ parallelism: 9 }) && same({ retriesPerChunk: 0 }) && same({ maxFailedChunks: 4 }) && same({ image: 'other' }));
   assert.ok(!same({ chunkSize: 51 }) && !same({ binning: { lo: 80, hi: 250, width: 10 } }) && !same({ samples: ['data_A'] }) && !same({ output: 'runs' }));
   assert.ok(!same({ analysis: 'atlas-2020-4lep-rev2024' }), 'another analysis definition is another plan');
-  assert.ok(same({ binning: { width: 5, hi: 250, lo: 80 } }), 'key order does not matter');
+  const hash = (s: Partial<AnalysisSpec>) => planSpecHash(resolveSpec({ ...analysis().spec, ...s }));
+  assert.equal(hash({ binning: { lo: 80, hi: 250, width: 5 } }), hash({ binning: { width: 5, hi: 250, lo: 80 } }), 'key order does not matter');
+  const inline = DEFINITION;
+  assert.ok(!same({ analysisDefinition: inline }), 'an inline definition is another plan');
+  const reordered = Object.fromEntries(Object.entries(inline).reverse()) as typeof inline;
+  assert.equal(hash({ analysisDefinition: inline }), hash({ analysisDefinition: reordered }), 'key order of an inline definition does not matter');
+  const changed = { ...inline, cuts: [{ name: 'lepton charge', formula: 'sum(lep_charge[0:4]) != 0' }] };
+  assert.notEqual(hash({ analysisDefinition: inline }), hash({ analysisDefinition: changed }), 'a changed inline cut is another plan');
 });
 
 test('reconcile: a new analysis is planned first, and shows Planning', () => {

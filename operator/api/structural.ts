@@ -2,23 +2,24 @@
  * TypeBox schema → a Kubernetes structural schema (apiextensions.k8s.io/v1 JSONSchemaProps).
  *
  * TypeBox writes JSON Schema 2019-style keywords that a CRD does not accept: `const`, numeric
- * `exclusiveMinimum`, `patternProperties` for records, `anyOf` for unions, and
- * `additionalProperties: false`, which a structural schema forbids beside `properties` (the API
- * server prunes unknown fields instead). Each is rewritten into its Kubernetes form here; any
+ * `exclusiveMinimum`, `patternProperties` for records (a key pattern becomes a CEL rule), `anyOf`
+ * for unions, and `additionalProperties: false`, which a structural schema forbids beside
+ * `properties` (the API server prunes unknown fields instead). Each is rewritten into its
+ * Kubernetes form here; any
  * keyword not listed is an error, so the generator never drops a constraint silently.
  */
 type Json = Record<string, unknown>;
 
 const PASS_THROUGH = new Set([
   'type', 'description', 'default', 'format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum',
-  'minItems', 'maxItems', 'enum', 'nullable', 'x-kubernetes-validations', 'x-kubernetes-list-type',
+  'minItems', 'maxItems', 'maxProperties', 'enum', 'nullable', 'x-kubernetes-validations', 'x-kubernetes-list-type',
   'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string',
 ]);
 
 // The order keys are written in: what a field is first, its constraints next, its children last.
 const KEY_ORDER = [
   'description', 'type', 'format', 'enum', 'default', 'x-kubernetes-int-or-string', 'minimum', 'exclusiveMinimum', 'maximum',
-  'exclusiveMaximum', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'x-kubernetes-list-type',
+  'exclusiveMaximum', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'maxProperties', 'x-kubernetes-list-type',
   'x-kubernetes-list-map-keys', 'x-kubernetes-validations', 'required', 'properties', 'additionalProperties', 'items',
 ];
 
@@ -30,6 +31,7 @@ export function structuralSchema(schema: unknown, at = '#'): Json {
 
 function convert(s: Json, at: string): Json {
   const out: Json = {};
+  let keyPattern: string | undefined;
   const anyOf = s.anyOf as Json[] | undefined;
   if (anyOf) Object.assign(out, unionToStructural(anyOf, at));
   for (const [key, value] of Object.entries(s)) {
@@ -49,11 +51,20 @@ function convert(s: Json, at: string): Json {
       if (value !== false) out.additionalProperties = structuralSchema(value, `${at}/additionalProperties`);
     } else if (key === 'patternProperties') {
       const patterns = Object.entries(value as Json);
-      if (patterns.length !== 1 || patterns[0]![0] !== '^(.*)$') throw new Error(`${at}: only Type.Record(Type.String(), …) maps are supported`);
-      out.additionalProperties = structuralSchema(patterns[0]![1], `${at}/additionalProperties`);
+      if (patterns.length !== 1) throw new Error(`${at}: only Type.Record(Type.String(…), …) maps are supported`);
+      const [pattern, values] = patterns[0]!;
+      out.additionalProperties = structuralSchema(values, `${at}/additionalProperties`);
+      if (pattern !== '^(.*)$') keyPattern = pattern;
     } else throw new Error(`${at}: keyword '${key}' has no structural-schema form`);
   }
+  if (keyPattern !== undefined) out['x-kubernetes-validations'] = [...(out['x-kubernetes-validations'] as Json[] | undefined ?? []), keyRule(keyPattern)];
   return out;
+}
+
+/** A map's key pattern as a CEL rule (RE2's matches(); the patterns here are plain character classes, read alike by RE2 and ECMA-262). */
+function keyRule(pattern: string): Json {
+  const literal = `'${pattern.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return { rule: `self.all(k, k.matches(${literal}))`, message: `every key must match ${pattern}` };
 }
 
 function unionToStructural(anyOf: Json[], at: string): Json {

@@ -1,6 +1,7 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CloneType, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { shippedDefinitionNames } from '../../core/analysis/load-definition.js';
+import { AnalysisDefinitionSchema } from '../../core/contracts/analysis-definition.js';
 import { CatalogueSchema, LumiSchema, type Catalogue } from '../../core/catalogue.js';
 import { DEFAULT_BINNING, MAX_BINS } from '../../core/histogram.js';
 import { builtInReleases, defaultRelease } from './releases.js';
@@ -77,14 +78,14 @@ function selectionRules(releases: readonly Catalogue[]): { rule: string; message
   }];
 }
 
+// No default for the whole object: absent, the definition's own binning holds (a default here would
+// put the 2020 notebook's 5 GeV bins on every definition's first histogram).
 const Binning = Type.Object({
   lo: Type.Optional(Type.Number({ default: DEFAULT_BINNING.lo, description: 'Lower edge of the first bin of m4l, GeV' })),
   hi: Type.Optional(Type.Number({ default: DEFAULT_BINNING.hi, description: 'Upper edge of the last bin, GeV' })),
   width: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: DEFAULT_BINNING.width, description: 'Bin width, GeV' })),
 }, {
-  // The whole default, not {}: the API server checks a default against the rules below as it stands.
-  default: { ...DEFAULT_BINNING },
-  description: 'Histogram binning of the four-lepton mass (core/histogram.ts binningProblems, as CEL)',
+  description: "Binning of the definition's first histogram (m4l), overriding the definition's (core/histogram.ts binningProblems, as CEL); default: the definition's",
   'x-kubernetes-validations': binningRules(),
 });
 
@@ -100,6 +101,29 @@ function binningRules(): { rule: string; message: string; fieldPath?: string }[]
     { rule: `self.hi <= self.lo || self.width <= 0.0 || ${n} <= ${MAX_BINS}.0`, message: `binning: (hi - lo) / width is more than ${MAX_BINS} bins`, fieldPath: '.width' },
     { rule: `self.hi <= self.lo || self.width <= 0.0 || ${n} > ${MAX_BINS}.0 || ${whole}`, message: 'binning: (hi - lo) / width must be a whole number of bins', fieldPath: '.width' },
   ];
+}
+
+/**
+ * spec.analysisDefinition: the hzz.analysis/v1 schema itself, so that the API server prunes and
+ * types an inline definition exactly as `hzz run --analysis FILE` reads one, plus what CEL can check
+ * of it: names unique, every histogram with bins. Formulas are the operator's to check
+ * (core/analysis/check-definition.ts, before planning): CEL cannot parse them.
+ */
+function inlineDefinition() {
+  const def = AnalysisDefinitionSchema.properties;
+  const unique = (list: string) => [{ rule: 'self.all(x, self.exists_one(y, y.name == x.name))', message: `${list}: each name may be used once` }];
+  const histogram = def.histograms.items;
+  return Type.Object({
+    ...def,
+    variables: CloneType(def.variables, { 'x-kubernetes-validations': unique('variables') }),
+    cuts: CloneType(def.cuts, { 'x-kubernetes-validations': unique('cuts') }),
+    histograms: CloneType(Type.Array(Type.Object({
+      ...histogram.properties,
+      binning: CloneType(histogram.properties.binning, { 'x-kubernetes-validations': binningRules() }),
+    }), def.histograms), { 'x-kubernetes-validations': unique('histograms') }),
+  }, {
+    description: "An analysis definition inline (hzz.analysis/v1, docs/contracts.md; `hzz schema analysis` prints its JSON Schema): its branches, variables, cuts, MC weight and histograms, instead of a shipped one by name (spec.analysis). The operator checks every formula before planning and reports a bad one in the Degraded condition, naming the formula and the position",
+  });
 }
 
 const Source = Type.Object({
@@ -131,8 +155,9 @@ function specSchema(releases: readonly Catalogue[], defaultName: string) {
     }, { description: 'Inline catalogue entries instead of the release’s own samples' })),
     analysis: Type.Optional(literals(shippedDefinitionNames(), {
       maxLength: 63,
-      description: "Analysis definition (definitions/<name>.json, hzz.analysis/v1): its branches, cuts, MC weight and histograms; default: the one named as the release",
+      description: "A shipped analysis definition by name (definitions/<name>.json, hzz.analysis/v1): its branches, cuts, MC weight and histograms; or give one inline as spec.analysisDefinition (not both); default: the one named as the release",
     })),
+    analysisDefinition: Type.Optional(inlineDefinition()),
     samples: Type.Optional(Type.Array(SampleName, { maxItems: 100, description: 'Sample or category names to run (default: all samples)' })),
     source: Type.Optional(Source),
     lumi: Type.Optional(Type.Number({ ...LumiSchema, description: "Integrated luminosity, fb⁻¹ (default: the sum of the data samples' that run, or the release's default for MC only)" })),
@@ -158,7 +183,12 @@ function specSchema(releases: readonly Catalogue[], defaultName: string) {
       requests: Type.Optional(Quantities),
       limits: Type.Optional(Quantities),
     }, { description: "Worker container resources" })),
-  }, { 'x-kubernetes-validations': selectionRules(releases) });
+  }, {
+    'x-kubernetes-validations': [
+      { rule: '!has(self.analysis) || !has(self.analysisDefinition)', message: 'give spec.analysis (a shipped definition by name) or spec.analysisDefinition (one inline), not both', fieldPath: '.analysisDefinition' },
+      ...selectionRules(releases),
+    ],
+  });
 }
 
 export const PHASES = ['Pending', 'Planning', 'Running', 'Succeeded', 'Failed'] as const;
@@ -225,7 +255,7 @@ export type Phase = (typeof PHASES)[number];
 export type BinningSpec = Required<NonNullable<AnalysisSpec['binning']>>;
 
 type Defaulted = 'release' | 'chunkSize' | 'parallelism' | 'retriesPerChunk' | 'chunkTimeoutSeconds' | 'maxFailedChunks';
-export type ResolvedSpec = Omit<AnalysisSpec, Defaulted | 'binning'> & Required<Pick<AnalysisSpec, Defaulted>> & { binning: BinningSpec };
+export type ResolvedSpec = Omit<AnalysisSpec, Defaulted | 'binning'> & Required<Pick<AnalysisSpec, Defaulted>> & { binning?: BinningSpec };
 
 export interface HZZAnalysis {
   apiVersion: string;
