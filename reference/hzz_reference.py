@@ -81,8 +81,45 @@ def notebook_cuts(notebook, br, scale, type_sums):
     return [*pt, flavour, charge]
 
 
-def read_sample(path, sample, catalog, lumi, notebook="2020", type_sums=(44, 48, 52)):
-    """Selected m4l and lepton pTs (GeV) and weights of one sample, plus entries read and the cut-flow."""
+Z_MASS_GEV = 91.1876
+# The pairs of four leptons; pair k's complement is pair 5 - k.
+PAIRS = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+
+
+def z_candidate_masses(ev, br, scale):
+    """Z1 and Z2 masses (GeV) of each event, core/analysis/z-candidates.ts's rule: of the pairings
+    whose two pairs are both opposite-charge same-flavour, Z1 is the pair nearest the Z mass (the
+    first in PAIRS order on a tie), Z2 its complement; NaN for both without such a pairing.
+    Four-vectors summed in float64 from the float32 branches."""
+    pt, eta, phi, e = (ak.to_numpy(ev[br[k]][:, :4]).astype(np.float64) for k in ("pt", "eta", "phi", "energy"))
+    q, t = (ak.to_numpy(ev[br[k]][:, :4]).astype(np.int64) for k in ("charge", "type"))
+
+    def pair_mass(i, j):
+        px = pt[:, i] * np.cos(phi[:, i]) + pt[:, j] * np.cos(phi[:, j])
+        py = pt[:, i] * np.sin(phi[:, i]) + pt[:, j] * np.sin(phi[:, j])
+        pz = pt[:, i] * np.sinh(eta[:, i]) + pt[:, j] * np.sinh(eta[:, j])
+        en = e[:, i] + e[:, j]
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(en * en - (px * px + py * py + pz * pz))
+
+    def ossf(i, j):
+        return (t[:, i] == t[:, j]) & (q[:, i] * q[:, j] < 0)
+
+    masses = np.stack([pair_mass(i, j) for i, j in PAIRS], axis=1)
+    counts = np.stack([ossf(*PAIRS[k]) & ossf(*PAIRS[5 - k]) for k in range(6)], axis=1)
+    distance = np.where(counts, np.abs(masses * scale - Z_MASS_GEV), np.inf)
+    distance = np.where(np.isnan(distance), np.inf, distance)
+    best = np.argmin(distance, axis=1)
+    rows = np.arange(len(best))
+    found = np.isfinite(distance[rows, best])
+    z1 = np.where(found, masses[rows, best], np.nan) * scale
+    z2 = np.where(found, masses[rows, 5 - best], np.nan) * scale
+    return z1, z2
+
+
+def read_sample(path, sample, catalog, lumi, notebook="2020", type_sums=(44, 48, 52), z_masses=False):
+    """Selected m4l, lepton pTs (GeV), Z-candidate masses (GeV, with z_masses) and weights of one
+    sample, plus entries read and the cut-flow."""
     br = catalog["branches"]
     scale = UNIT_TO_GEV[catalog["energyUnit"]]
     is_mc = "xsec" in sample
@@ -93,6 +130,7 @@ def read_sample(path, sample, catalog, lumi, notebook="2020", type_sums=(44, 48,
     cuts = notebook_cuts(notebook, br, scale, type_sums)
 
     m4l_parts, pt_parts, w_parts, cutflow = [], [[] for _ in range(4)], [], [0] * len(cuts)
+    z_parts = [[], []]
     with uproot.open(path) as f:
         tree = f[catalog["tree"]]
         n_read = tree.num_entries
@@ -108,13 +146,17 @@ def read_sample(path, sample, catalog, lumi, notebook="2020", type_sums=(44, 48,
             m4l_parts.append(ak.to_numpy((p4[:, 0] + p4[:, 1] + p4[:, 2] + p4[:, 3]).M * scale))
             for i in range(4):
                 pt_parts[i].append(ak.to_numpy(ev[br["pt"]][:, i] * scale))
+            if z_masses:
+                for part, z in zip(z_parts, z_candidate_masses(ev, br, scale)):
+                    part.append(z)
             if is_mc:
                 w = xsec_weight * ev[weights[0]]
                 for name in weights[1:]:
                     w = w * ev[name]
                 w_parts.append(ak.to_numpy(w))
     w = np.concatenate(w_parts) if is_mc else None
-    return np.concatenate(m4l_parts), [np.concatenate(p) for p in pt_parts], w, n_read, cutflow
+    zs = [np.concatenate(p) for p in z_parts] if z_masses else []
+    return np.concatenate(m4l_parts), [np.concatenate(p) for p in pt_parts], zs, w, n_read, cutflow
 
 
 # The 2025 notebook (notebooks-collection-opendata 13-TeV-examples/uproot_python/HZZAnalysis.ipynb at
@@ -182,6 +224,9 @@ def histogram(values, w, edges):
     order by bincount: numpy.histogram's own weighted sum (on explicit edges) is a difference of
     running sums, whose rounding grows with the running total (5e-8 relative on a small bin beside
     a large one), which is the reference's noise, not the analysis."""
+    if w is not None:
+        w = w[~np.isnan(values)]
+    values = values[~np.isnan(values)]
     entries = np.histogram(values, bins=edges)[0]
     if w is None:
         return entries.astype(float), entries.astype(float), entries
@@ -196,21 +241,25 @@ def histogram(values, w, edges):
 
 # The revision's lepton-pT histograms: 0-200 GeV in the notebook's 5 GeV steps.
 PT_EDGES = np.arange(0, 200 + 5, 5)
+# The Z-candidate masses' (--z-masses): 0-160 GeV in 4 GeV steps.
+Z_EDGES = np.arange(0, 160 + 4, 4)
 
 
-def run(chosen, catalog, lumi, edges, notebook="2020", type_sums=(44, 48, 52)):
+def run(chosen, catalog, lumi, edges, notebook="2020", type_sums=(44, 48, 52), z_masses=False):
     out = {}
     for sample, path in chosen:
         if notebook == "2025":
             m4l, w, n_read, cutflow = read_sample_2025(path, sample, catalog, lumi)
+            pts, zs = [], []
         else:
-            m4l, pts, w, n_read, cutflow = read_sample(path, sample, catalog, lumi, notebook, type_sums)
+            m4l, pts, zs, w, n_read, cutflow = read_sample(path, sample, catalog, lumi, notebook, type_sums, z_masses)
         sumw, sumw2, entries = histogram(m4l, w, edges)
 
-        def bins(values):
-            sw, sw2, n = histogram(values, w, PT_EDGES)
+        def bins(values, bin_edges):
+            sw, sw2, n = histogram(values, w, bin_edges)
             return {"sumw": [float(x) for x in sw], "sumw2": [float(x) for x in sw2], "entries": [int(x) for x in n]}
 
+        more = ([bins(p, PT_EDGES) for p in pts] if notebook == "rev2024" else []) + [bins(z, Z_EDGES) for z in zs]
         out[sample["name"]] = {
             "category": sample["category"],
             "sumw": [float(x) for x in sumw],
@@ -219,7 +268,7 @@ def run(chosen, catalog, lumi, edges, notebook="2020", type_sums=(44, 48, 52)):
             "nRead": int(n_read),
             "nSelected": int(cutflow[-1]),
             "cutflow": [int(n) for n in cutflow],
-            **({"more": [bins(p) for p in pts]} if notebook == "rev2024" else {}),
+            **({"more": more} if more else {}),
         }
     return out
 
@@ -239,6 +288,7 @@ def main():
     ap.add_argument("--zlib", choices=["zlib", "isal"], default="zlib", help="uproot's ZLIB decompression library")
     ap.add_argument("--notebook", choices=["2020", "rev2024", "2025"], default="2020", help="the 2020 notebook, its August 2024 revision (pT cutoffs 30, 20, 10 GeV), or the 2025 release's")
     ap.add_argument("--type-sums", default="44,48,52", help="the lepton type sums the flavour cut keeps (a user's changed cut)")
+    ap.add_argument("--z-masses", action="store_true", help="also the Z1 and Z2 candidate masses' histograms (0-160 GeV, 4 GeV bins), after any others")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     uproot.compression._DecompressZLIB.library = args.zlib
@@ -256,7 +306,7 @@ def main():
     seconds, events = [], 0
     for _ in range(max(1, args.repeat)):
         start = time.perf_counter()
-        samples = run(chosen, catalog, lumi, edges, args.notebook, tuple(int(x) for x in args.type_sums.split(",")))
+        samples = run(chosen, catalog, lumi, edges, args.notebook, tuple(int(x) for x in args.type_sums.split(",")), args.z_masses)
         seconds.append(time.perf_counter() - start)
         events = sum(s["nRead"] for s in samples.values())
 

@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { parseDefinition } from '../core/analysis/load-definition.js';
+import { zCandidateMass } from '../core/analysis/z-candidates.js';
 import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
 import type { Bins } from '../core/histogram.js';
 import type { MergedHistograms } from '../core/merge.js';
@@ -109,4 +111,38 @@ describe('a bad definition is refused before anything runs, naming the formula a
     /cut 'lepton charge': formula .* at character 25, here: "== 0": expected a number, a name or '\(', found '=='/));
   test('a definition that fails its schema', refused((d) => { (d as { cuts: unknown }).cuts = 'none'; },
     /analysis definition .*analysis\.json: invalid: \/cuts: Expected array/));
+});
+
+test('the Z-candidate masses (massZ1, massZ2) equal the uproot reference bin for bin on the shared 2020 files', async () => {
+  const mine = structuredClone(DEFINITION_2020);
+  mine.name = 'z-candidates';
+  const leptons = 'lep_pt[0:4], lep_eta[0:4], lep_phi[0:4], lep_E[0:4], lep_charge[0:4], lep_type[0:4]';
+  mine.variables!.push({ name: 'mZ1', formula: `massZ1(${leptons}) * toGeV` }, { name: 'mZ2', formula: `massZ2(${leptons}) * toGeV` });
+  for (const z of ['mZ1', 'mZ2']) mine.histograms.push({ name: z, variable: z, binning: { lo: 0, hi: 160, width: 4 }, label: `m_{${z.slice(1)}} [GeV]` });
+  const { file } = writeDefinition(mine);
+  const samples = ['data', 'Zee', 'Zmumu', 'ttbar_lep'];
+  const ours = (await runLocal({ catalogue: CATALOG_2020, analysis: file, data: SHARED_DATA, samples, chunkSize: 300, parallel: 2 })).results;
+  const ref = runReference({ catalog: CATALOG_2020, data: SHARED_DATA, samples, lumi: ours.plan.lumi, extra: ['--z-masses'] });
+  for (const s of ['data_A', 'data_B', 'data_C', 'data_D', 'Zee', 'Zmumu', 'ttbar_lep']) sameAsReference(ours.samples.get(s), ref[s], s);
+  assert.equal(ours.plan.histograms!.length, 3);
+
+  assert.throws(() => parseDefinition({ ...mine, variables: [{ name: 'z', formula: 'massZ1(lep_pt[0:3], lep_eta[0:4], lep_phi[0:4], lep_E[0:4], lep_charge[0:4], lep_type[0:4])' }] }, 'bad'),
+    /variable 'z': formula "massZ1\(.*" at character 8, here: "lep_pt\[0:3\].*": massZ1 needs six numeric slices of the four leptons, argument 1 is float32\[3\]/);
+});
+
+test('the Z candidates of 2e2μ, 4μ and unpairable events: the pair nearest the Z mass, its complement, or none', () => {
+  // Four massless leptons at eta 0 (E = pt): a pair's mass is 2·sqrt(pt_i·pt_j)·|sin(Δφ/2)|, back to back 2·sqrt(pt_i·pt_j).
+  const at = (pt: [number, number, number, number], phi: [number, number, number, number], charge: [number, number, number, number], type: [number, number, number, number]) =>
+    [1, 2].map((which) => zCandidateMass(which as 1 | 2, 1, pt, [0, 0, 0, 0], phi, pt, charge, type));
+  const [ee, mumu] = [[40, 40], [30, 30]];
+  // 2e2μ: ee (80) is nearer 91.19 than μμ (60), whichever order they are stored in.
+  assert.deepEqual(at([ee[0]!, ee[1]!, mumu[0]!, mumu[1]!], [0, Math.PI, 1, 1 + Math.PI], [1, -1, -1, 1], [11, 11, 13, 13]).map(Math.round), [80, 60]);
+  assert.deepEqual(at([mumu[0]!, ee[0]!, mumu[1]!, ee[1]!], [1, 0, 1 + Math.PI, Math.PI], [-1, 1, 1, -1], [13, 11, 13, 11]).map(Math.round), [80, 60]);
+  // 4μ, charges + + − −: pairs (0,2) (1,3) and (0,3) (1,2) count; (0,3) is the one nearest the Z.
+  const [z1, z2] = at([45.5, 20, 30, 45.5], [0, 2, 2 + Math.PI, Math.PI], [1, 1, -1, -1], [13, 13, 13, 13]);
+  assert.ok(Math.abs(z1! - 91) < 1e-9, `Z1 ${z1}`);
+  assert.ok(Math.abs(z2! - 2 * Math.sqrt(20 * 30)) < 1e-9, `Z2 ${z2}`);
+  // e+e+μ−μ− and three electrons with a muon: no pairing counts, neither mass exists.
+  assert.deepEqual(at([40, 40, 30, 30], [0, Math.PI, 1, 1 + Math.PI], [1, 1, -1, -1], [11, 11, 13, 13]), [NaN, NaN]);
+  assert.deepEqual(at([40, 40, 30, 30], [0, Math.PI, 1, 1 + Math.PI], [1, -1, 1, -1], [11, 11, 11, 13]), [NaN, NaN]);
 });

@@ -39,6 +39,8 @@ export type Checked = { type: ValueType } & (
   | { op: 'binary'; bop: BinaryOp; left: Checked; right: Checked }
   | { op: 'sum' | 'countTrue' | 'any' | 'all'; arg: Checked }
   | { op: 'mass'; args: [Checked, Checked, Checked, Checked] }
+  /** core/analysis/z-candidates.ts: args are pt, eta, phi, E, charge, type of the four leptons. */
+  | { op: 'zmass'; which: 1 | 2; args: Checked[] }
   | { op: 'variable'; index: number; value: Checked }
 );
 
@@ -47,7 +49,7 @@ export function children(c: Checked): Checked[] {
   switch (c.op) {
     case 'not': case 'negate': case 'abs': case 'sum': case 'countTrue': case 'any': case 'all': return [c.arg];
     case 'binary': return [c.left, c.right];
-    case 'mass': return c.args;
+    case 'mass': case 'zmass': return c.args;
     case 'variable': return [c.value];
     default: return [];
   }
@@ -66,6 +68,8 @@ const FUNCTIONS: Record<string, string> = {
   count: 'count(v): how many of a boolean slice are true',
   any: 'any(v)', all: 'all(v)',
   mass: 'mass(pt, eta, phi, E): invariant mass of the summed four-vectors of four equal-length slices',
+  massZ1: 'massZ1(pt, eta, phi, E, charge, type), each a slice of the four leptons ([0:4]): the mass of the opposite-charge same-flavour pair nearest the Z mass (docs/contracts.md)',
+  massZ2: 'massZ2(pt, eta, phi, E, charge, type), each a slice of the four leptons ([0:4]): the mass of the other pair of massZ1\'s pairing (docs/contracts.md)',
 };
 
 export function describeType(t: ValueType): string {
@@ -127,7 +131,7 @@ function branch(name: string, pos: number, scope: Scope): BranchRef {
 function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Checked {
   const usage = FUNCTIONS[e.fn];
   if (!usage) return fail(e.pos, `unknown function '${e.fn}' (functions: ${Object.keys(FUNCTIONS).join(', ')})`);
-  const arity = e.fn === 'mass' ? 4 : 1;
+  const arity = e.fn === 'mass' ? 4 : e.fn === 'massZ1' || e.fn === 'massZ2' ? 6 : 1;
   if (e.args.length !== arity) fail(e.pos, `${e.fn} takes ${arity} argument${arity > 1 ? 's' : ''}: ${usage}`);
   if (e.fn === 'len') {
     const a = e.args[0]!;
@@ -149,6 +153,12 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Checked {
     case 'all':
       if (!isVector(arg.type) || arg.type.scalar !== 'bool') fail(e.args[0]!.pos, `${e.fn} needs a boolean slice, got ${describeType(arg.type)}: ${usage}`);
       return { op: e.fn === 'count' ? 'countTrue' : e.fn, arg, type: { scalar: e.fn === 'count' ? 'int' : 'bool' } };
+    case 'massZ1':
+    case 'massZ2':
+      args.forEach((a, i) => {
+        if (a.type.length !== 4 || !isNumeric(a.type) || a.type.weak) fail(e.args[i]!.pos, `${e.fn} needs six numeric slices of the four leptons, argument ${i + 1} is ${describeType(a.type)}: ${usage}`);
+      });
+      return { op: 'zmass', which: e.fn === 'massZ1' ? 1 : 2, args, type: { scalar: 'float64' } };
     default: {
       const length = args[0]!.type.length;
       args.forEach((a, i) => {

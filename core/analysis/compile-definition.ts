@@ -1,6 +1,7 @@
 import type { Column } from '../root/columns.js';
 import type { CheckedDefinition } from './check-definition.js';
 import { children, RUN_CONSTANTS, type BranchRef, type Checked, type RunConstant } from './check-expression.js';
+import { zCandidateMass } from './z-candidates.js';
 
 /**
  * A checked definition as one function over a window of columns: the cuts, the weight and every
@@ -62,7 +63,7 @@ export function compileDefinition(def: CheckedDefinition, simulated: boolean): C
   });
   lines.push('}', '};');
   // Source generated from the checked tree only (see the module comment), never from the definition's text.
-  const run = new Function('M', lines.join('\n'))(mass) as CompiledAnalysis['run'];
+  const run = new Function('M', 'Z', lines.join('\n'))(mass, zCandidateMass) as CompiledAnalysis['run'];
   return { reads, run };
 }
 
@@ -185,6 +186,7 @@ class Code {
         const sum = (f: (k: number) => string): string => `(${pt!.map((_, k) => f(k)).join(' + ')})`;
         return [`M(${sum((k) => `${pt![k]} * cos(${phi![k]})`)}, ${sum((k) => `${pt![k]} * sin(${phi![k]})`)}, ${sum((k) => `${pt![k]} * sinh(${eta![k]})`)}, ${sum((k) => e![k]!)})`];
       }
+      case 'zmass': return [`Z(${c.which}, r_toGeV, ${c.args.map((a) => `[${this.lanes(a).join(', ')}]`).join(', ')})`];
       case 'binary': {
         // numpy casts a weak operand to float32 before a float32 operation; comparisons too.
         const compare = !['+', '-', '*', '/'].includes(c.bop);
