@@ -14,17 +14,24 @@ export const OUTPUT_FILES = { png: 'hzz_m4l.png', json: 'histograms.json', csv: 
 
 export const histogramFiles = (name: string) => ({ png: `hzz_${name}.png`, json: `hzz_${name}.json` });
 
-export function writeOutputs(dir: string, r: MergedHistograms, extra: Record<string, unknown> = {}): void {
-  writeAtomic(join(dir, OUTPUT_FILES.json), JSON.stringify(histogramsDocument(r, extra), null, 1) + '\n');
-  writeAtomic(join(dir, OUTPUT_FILES.csv), histogramsCsv(r));
-  writeAtomic(join(dir, OUTPUT_FILES.cutflow), cutflowCsv(r));
-  writeAtomic(join(dir, OUTPUT_FILES.png), renderPlot(r));
+/** Writes them all; returns the paths written, in that order. */
+export function writeOutputs(dir: string, r: MergedHistograms, extra: Record<string, unknown> = {}): string[] {
+  const written: string[] = [];
+  const write = (name: string, content: string | Uint8Array): void => {
+    writeAtomic(join(dir, name), content);
+    written.push(join(dir, name));
+  };
+  write(OUTPUT_FILES.json, JSON.stringify(histogramsDocument(r, extra), null, 1) + '\n');
+  write(OUTPUT_FILES.csv, histogramsCsv(r));
+  write(OUTPUT_FILES.cutflow, cutflowCsv(r));
+  write(OUTPUT_FILES.png, renderPlot(r));
   r.plan.histograms?.slice(1).forEach((h, i) => {
     const view = histogramView(r, i + 1);
     const files = histogramFiles(h.name);
-    writeAtomic(join(dir, files.json), JSON.stringify(histogramsDocument(view, extra), null, 1) + '\n');
-    writeAtomic(join(dir, files.png), renderPlot(view));
+    write(files.json, JSON.stringify(histogramsDocument(view, extra), null, 1) + '\n');
+    write(files.png, renderPlot(view));
   });
+  return written;
 }
 
 /** histograms.json: everything needed to redraw the plot or check a number, per sample and category. */

@@ -1,5 +1,7 @@
 import type { PlanResult } from '../core/chunk-plan.js';
 import { errorKind, errorMessage, type FailureKind } from '../core/contracts/errors.js';
+import type { RunSummary } from '../core/contracts/run-summary.js';
+import type { SampleHistogram } from '../core/histogram.js';
 import type { MergedHistograms } from '../core/merge.js';
 import { writeOutputs } from '../core/outputs.js';
 import { categoryYields, sampleYields, windowYield } from '../core/yields.js';
@@ -28,25 +30,31 @@ export function sampleFailures(planned: PlanResult): RunFailure[] {
   return planned.failures.map((f) => ({ what: `sample ${f.sample}`, kind: errorKind(f.error), message: errorMessage(f.error) }));
 }
 
-export function writeRunOutputs(out: string, report: LocalRunReport): void {
-  writeOutputs(out, report.results, { failures: report.failures, wallSeconds: report.seconds });
+/** Writes the output folder's files (core/outputs.ts); returns their paths. */
+export function writeRunOutputs(out: string, report: LocalRunReport): string[] {
+  return writeOutputs(out, report.results, { failures: report.failures, wallSeconds: report.seconds });
 }
 
 /**
- * `hzz run --json`: the run's result, the same numbers as the table (core/yields.ts), per category
- * and per sample, with the luminosity, the stand-ins and the failures.
+ * `hzz run --json` (core/contracts/run-summary.ts): the run's result, the same numbers as the table
+ * (core/yields.ts) per category and per sample with their cut-flow, the luminosity, the stand-ins,
+ * the failures and the files written.
  */
-export function runSummary(report: LocalRunReport, out: string) {
+export function runSummary(report: LocalRunReport, out: string, files: string[]): RunSummary {
   const r = report.results;
   const standIns = new Set(r.plan.samples.filter((s) => s.standIn).map((s) => s.sample));
+  const cutflow = (h: SampleHistogram) => (r.plan.cuts ? h.cutflow : []);
   return {
+    schema: 'hzz.run-summary/v1',
     out,
+    files,
     seconds: report.seconds,
     lumi: r.plan.lumi,
-    lumiSource: r.plan.lumiSource,
+    ...(r.plan.lumiSource && { lumiSource: r.plan.lumiSource }),
     chunks: { total: r.plan.chunks, done: r.chunksDone },
-    categories: categoryYields(r),
-    samples: sampleYields(r).map((y) => ({ ...y, ...(standIns.has(y.name) && { standIn: true }) })),
+    cuts: r.plan.cuts ?? [],
+    categories: categoryYields(r).map((y) => ({ ...y, cutflow: cutflow(r.categories.get(y.name)!) })),
+    samples: sampleYields(r).map((y) => ({ ...y, cutflow: cutflow(r.samples.get(y.name)!), ...(standIns.has(y.name) && { standIn: true as const }) })),
     higgsWindow: windowYield(r) ?? null,
     failures: report.failures,
     retried: report.retried,

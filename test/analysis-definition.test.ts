@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
 import { parseDefinition } from '../core/analysis/load-definition.js';
 import { zCandidateMass } from '../core/analysis/z-candidates.js';
 import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
+import { RunSummarySchema, type RunSummary } from '../core/contracts/run-summary.js';
 import type { Bins } from '../core/histogram.js';
 import type { MergedHistograms } from '../core/merge.js';
 import { runLocal } from '../local/run-local.js';
@@ -48,7 +50,7 @@ describe('the 2020 notebook as revised in August 2024 equals its uproot implemen
   }
 });
 
-test('hzz run writes each histogram of the revision as its own PNG and JSON, and the cut-flow in the table, histograms.json and cutflow.csv', () => {
+test('hzz run writes each histogram of the revision as its own PNG and JSON, the cut-flow in the table, histograms.json, cutflow.csv and --json, and lists every file it wrote', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'hzz-rev2024-')), 'out');
   const run = hzz(['run', '--analysis', 'atlas-2020-4lep-rev2024', '--data', SHARED_DATA, '--samples', 'data_D,Zee', '--parallel', '2', '--out', out]);
   assert.equal(run.status, 0, run.stderr);
@@ -64,6 +66,18 @@ test('hzz run writes each histogram of the revision as its own PNG and JSON, and
   const csv = readFileSync(join(out, 'cutflow.csv'), 'utf8').split('\n');
   assert.ok(csv.includes(`sample,data_D,lepton charge,${ref.data_D!.cutflow[4]}`), 'cutflow.csv holds the last cut of data_D');
   assert.match(run.stdout, new RegExp(`third-leading lepton pT +${ref.data_D!.cutflow[2]} +${ref.Zee!.cutflow[2]}`), 'the table shows the cut-flow per category');
+  const written = (list: string[]) => assert.deepEqual([...list].sort(), readdirSync(out).map((f) => join(out, f)).sort(), 'every file in the output folder is listed, and only those');
+  written(/^wrote (.*)$/m.exec(run.stdout)![1]!.split(', '));
+
+  // --json: the same cut-flow, per sample and per category, in a document of its schema.
+  const json = hzz(['run', '--analysis', 'atlas-2020-4lep-rev2024', '--data', SHARED_DATA, '--samples', 'data_D,Zee', '--parallel', '2', '--json', '--out', out]);
+  assert.equal(json.status, 0, json.stderr);
+  const summary = JSON.parse(json.stdout) as RunSummary;
+  assert.deepEqual([...Value.Errors(RunSummarySchema, summary)].map((e) => `${e.path}: ${e.message}`), []);
+  assert.deepEqual(summary.cuts, main.cuts);
+  for (const s of ['data_D', 'Zee']) assert.deepEqual(summary.samples.find((y) => y.name === s)!.cutflow, ref[s]!.cutflow, `${s} cut-flow`);
+  assert.deepEqual(summary.categories.map((c) => [c.name, c.cutflow]), [['data', ref.data_D!.cutflow], ['Ztt', ref.Zee!.cutflow]]);
+  written(summary.files);
 });
 
 test('a physicist keeps only 4μ events in a copy of the 2020 definition and reruns it with hzz run --analysis', () => {

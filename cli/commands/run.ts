@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { CommandModule } from 'yargs';
-import { OUTPUT_FILES } from '../../core/outputs.js';
 import { runLocal } from '../../local/run-local.js';
 import type { LocalRunOptions } from '../../local/run-plan.js';
 import { runSummary, summaryTable, writeRunOutputs, type LocalRunReport } from '../../local/run-report.js';
@@ -66,12 +65,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     } finally {
       bar.stop();
     }
-    writeRunOutputs(out, report);
+    const files = writeRunOutputs(out, report);
     if (argv.json) {
-      process.stdout.write(JSON.stringify(runSummary(report, out)) + '\n');
+      process.stdout.write(JSON.stringify(runSummary(report, out, files)) + '\n');
     } else {
       process.stdout.write(summaryTable(report, { bySample: argv['by-sample'] }) + '\n');
-      process.stdout.write(`wrote ${Object.values(OUTPUT_FILES).map((f) => join(out, f)).join(', ')}\n`);
+      process.stdout.write(`wrote ${files.join(', ')}\n`);
     }
     for (const f of report.retried) process.stderr.write(`RETRIED ${f.what} after [${f.kind}]: ${f.message}\n`);
     for (const f of report.failures) process.stderr.write(`FAILED ${f.what} [${f.kind}]: ${f.message}\n`);
