@@ -77,8 +77,8 @@ test('crd: the API server defaults, validates and serves HZZAnalysis', async (t)
     assert.match(await explain('spec.analysisDefinition.cuts.formula'), /A boolean expression, e\.g\. sum\(lep_charge\[0:4\]\) == 0/);
   });
 
-  await t.test('both examples are valid', async () => {
-    for (const file of ['hzzanalysis.yaml', 'hzzanalysis-shared-data.yaml']) await ok(['apply', '--dry-run=server', '-f', example(file)]);
+  await t.test('the examples are valid', async () => {
+    for (const file of ['hzzanalysis.yaml', 'hzzanalysis-shared-data.yaml', 'hzzanalysis-inline.yaml']) await ok(['apply', '--dry-run=server', '-f', example(file)]);
   });
 
   await t.test('invalid manifests are refused with a message naming the problem', async () => {
