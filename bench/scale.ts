@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import type { HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { paths } from '../operator/kube-adapter.js';
+import { PARTIAL_MASTER_KEY_ENV } from '../operator/config.js';
 import type { Job, KubeList } from '../operator/kube-types.js';
 import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
@@ -118,7 +120,7 @@ async function measure(size: Size): Promise<Result> {
     const operator = spawnTied(process.execPath, [
       HZZ, 'operator', '--kubeconfig', operatorAccount.kubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
       '--data-pvc', `${PV}=${SHARED_DATA}`, '--health-port', '0',
-    ], { env: { ...env, HZZ_AMQP_URL: vhost.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    ], { env: { ...env, HZZ_AMQP_URL: vhost.url, [PARTIAL_MASTER_KEY_ENV]: randomBytes(32).toString('hex') }, stdio: ['ignore', 'ignore', 'pipe'] });
     let operatorLog = '';
     operator.stderr!.setEncoding('utf8').on('data', (d: string) => { operatorLog = (operatorLog + d).slice(-5_000); });
     stack.push(() => stopProcess(operator));

@@ -17,6 +17,8 @@ export interface OperatorOptions {
   workerServiceAccount?: string | undefined;
   /** The Secret (in each analysis's namespace) whose key holds the workers' HZZ_AMQP_URL. */
   amqpSecret: { name: string; key: string };
+  /** What every analysis's partial key is derived from (derivePartialKey). */
+  partialMasterKey: string;
   /** PVCs the operator has mounted, by name: where it reads their files, and where workers mount them. */
   dataPvcs: Map<string, string>;
   /** Where spec.source.urlPrefix may point; undefined: the official servers (planner.ts). */
@@ -33,6 +35,21 @@ export interface OperatorOptions {
 
 export const DEFAULT_WORKER_IMAGE = `hzz-operator:${PACKAGE_VERSION}`;
 export const DEFAULT_WORKER_COMMAND = ['hzz', 'worker'];
+
+/**
+ * The master key comes from the environment only (the chart: a Secret it generates), never from a
+ * flag, which any user of the node could read in the process list.
+ */
+export const PARTIAL_MASTER_KEY_ENV = 'HZZ_PARTIAL_MASTER_KEY';
+const MIN_MASTER_KEY_LENGTH = 32;
+
+export function parseMasterKey(text: string | undefined): string {
+  const problem = !text ? 'is not set' : text.length < MIN_MASTER_KEY_LENGTH ? `has ${text.length} characters, fewer than ${MIN_MASTER_KEY_LENGTH}` : undefined;
+  if (problem) {
+    throw new Error(`${PARTIAL_MASTER_KEY_ENV} ${problem}: the operator derives each analysis's partial key from it (the chart generates one; elsewhere e.g. \`openssl rand -hex 32\`)`);
+  }
+  return text!;
+}
 
 /** `NAME=DIR` entries (flags, or one comma-separated variable). */
 export function parseDataPvcs(entries: readonly string[]): Map<string, string> {

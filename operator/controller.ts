@@ -8,6 +8,7 @@ import { paths, type KubeAdapter } from './kube-adapter.js';
 import { namespacedName, type ConfigMap, type Job } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, isControlledBy } from './naming.js';
 import type { PlanPublisher } from './plan-publisher.js';
+import { ensurePartialKeySecret } from './partial-key.js';
 import { planConfigMap, readPlanRecord } from './plan-store.js';
 import { makePlan, type DataPvcs } from './planner.js';
 import { reconcile, type Action, type EventSpec, type ReconcileConfig } from './reconcile.js';
@@ -37,6 +38,7 @@ export interface ControllerOptions {
   /** Where spec.source.urlPrefix may point (planner.ts); default: the official servers. */
   allowedUrlPrefixes?: readonly string[] | undefined;
   retryWait: ReconcileConfig['retryWait'];
+  partialMasterKey: string;
   /** Watch one namespace; all when undefined. */
   namespace?: string | undefined;
   resyncMs: number;
@@ -107,7 +109,7 @@ export class Controller {
       analysis,
       attempts: mine.map((j) => observeJob(j, pods)).filter((a): a is ChunkAttempt => a !== undefined),
       plans: this.plans.items().filter(ownedHere).map(readPlanRecord),
-      config: { worker: this.opts.worker, retryWait: this.opts.retryWait },
+      config: { worker: this.opts.worker, retryWait: this.opts.retryWait, partialMasterKey: this.opts.partialMasterKey },
       now: Date.now(),
     });
     try {
@@ -140,6 +142,11 @@ export class Controller {
         this.plans.assume(await kube.annotateConfigMap(namespace, action.configMap, { [ANNOTATIONS.planPublished]: 'true' }));
         log('plan published', { analysis: action.plan.analysis, chunks: action.plan.chunks });
         return;
+      case 'ensurePartialKey': {
+        const replaced = await ensurePartialKeySecret(kube, action.secret, analysis.metadata.uid);
+        if (replaced) await this.emit(analysis, { type: 'Warning', reason: 'PartialKeyReplaced', message: `${replaced}; replaced with the analysis's own` });
+        return;
+      }
       case 'createJob': {
         const created = await kube.createJob(action.job);
         if (!created) return;

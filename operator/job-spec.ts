@@ -1,8 +1,10 @@
 import { NON_RETRYABLE_EXIT_CODES } from '../core/contracts/exit-codes.js';
 import type { Task } from '../core/contracts/messages.js';
+import { PARTIAL_KEY_ENV } from '../core/contracts/partial-signature.js';
 import type { HZZAnalysis, ResolvedSpec } from './api/v1alpha1.js';
 import type { Job } from './kube-types.js';
-import { ANNOTATIONS, LABELS, MANAGER, controllerRef, jobName } from './naming.js';
+import { ANNOTATIONS, LABELS, MANAGER, controllerRef, jobName, partialKeySecretName } from './naming.js';
+import { PARTIAL_KEY_SECRET_KEY } from './partial-key.js';
 import type { Recipe } from './plan-store.js';
 
 /**
@@ -86,6 +88,8 @@ export function chunkJob({ analysis, spec, generation, task, attempt, recipe, co
             env: [
               { name: 'HZZ_TASK', value: JSON.stringify(task) },
               { name: 'HZZ_AMQP_URL', valueFrom: { secretKeyRef: { name: config.amqpSecret.name, key: config.amqpSecret.key } } },
+              // By reference, so the key is in no Job or pod spec (operator/partial-key.ts).
+              { name: PARTIAL_KEY_ENV, valueFrom: { secretKeyRef: { name: partialKeySecretName(name), key: PARTIAL_KEY_SECRET_KEY } } },
             ],
             ...(spec.resources ? { resources: spec.resources } : {}),
             // The worker writes its outcome there; with nothing written, the log's tail stands in.

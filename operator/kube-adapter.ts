@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { API_VERSION, PLURAL, type AnalysisStatus, type HZZAnalysis } from './api/v1alpha1.js';
 import { isAlreadyExists, isNotFound, type KubeClient } from './kube-client.js';
-import type { ConfigMap, Job, KubeList, Pod } from './kube-types.js';
+import type { ConfigMap, Job, KubeList, Pod, Secret } from './kube-types.js';
 import { MANAGER } from './naming.js';
 import type { EventSpec } from './reconcile.js';
 
@@ -18,6 +18,7 @@ export const paths = {
   jobs: (namespace?: string) => `/apis/batch/v1${namespace ? ns(namespace) : ''}/jobs`,
   configMaps: (namespace?: string) => `/api/v1${namespace ? ns(namespace) : ''}/configmaps`,
   pods: (namespace: string) => `/api/v1${ns(namespace)}/pods`,
+  secrets: (namespace: string) => `/api/v1${ns(namespace)}/secrets`,
   events: (namespace: string) => `/apis/events.k8s.io/v1${ns(namespace)}/events`,
 };
 
@@ -50,6 +51,18 @@ export class KubeAdapter {
     return this.client.mergePatch(`${paths.configMaps(namespace)}/${encodeURIComponent(name)}`, { metadata: { annotations } });
   }
 
+  getSecret(namespace: string, name: string): Promise<Secret | undefined> {
+    return this.getOnce<Secret>(`${paths.secrets(namespace)}/${encodeURIComponent(name)}`);
+  }
+
+  createSecret(secret: Secret): Promise<Secret | undefined> {
+    return this.createOnce(paths.secrets(secret.metadata.namespace!), secret);
+  }
+
+  deleteSecret(namespace: string, name: string): Promise<void> {
+    return this.deleteOnce(`${paths.secrets(namespace)}/${encodeURIComponent(name)}`);
+  }
+
   /** Background propagation: the Job goes at once, the garbage collector removes its pods. */
   deleteJob(namespace: string, name: string): Promise<void> {
     return this.deleteOnce(`${paths.jobs(namespace)}/${encodeURIComponent(name)}`);
@@ -76,6 +89,15 @@ export class KubeAdapter {
       note: e.message.slice(0, 1024),
       regarding: { apiVersion: a.apiVersion, kind: a.kind, namespace: a.metadata.namespace, name: a.metadata.name, uid: a.metadata.uid, resourceVersion: a.metadata.resourceVersion },
     });
+  }
+
+  private async getOnce<T>(path: string): Promise<T | undefined> {
+    try {
+      return await this.client.get<T>(path);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   private async createOnce<T>(path: string, body: T): Promise<T | undefined> {

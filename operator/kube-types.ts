@@ -96,3 +96,10 @@ export interface EnvVar {
 export interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
+
+export interface Secret extends KubeObject {
+  type?: string;
+  immutable?: boolean;
+  /** Values base64-encoded, as the API serves them. */
+  data?: Record<string, string>;
+}

@@ -26,6 +26,7 @@ export async function operatorMain(opts: OperatorOptions, env: NodeJS.ProcessEnv
     dataPvcs: opts.dataPvcs,
     allowedUrlPrefixes: opts.allowedUrlPrefixes,
     retryWait: { initialMs: opts.retryBackoffSeconds * 1000, maxMs: 300_000 },
+    partialMasterKey: opts.partialMasterKey,
     namespace: opts.namespace,
     resyncMs: opts.resyncSeconds * 1000,
     workers: opts.workers,

@@ -39,6 +39,11 @@ export function planConfigMapName(analysis: string, generation: number): string 
   return bounded(analysis, `-g${generation}-plan`);
 }
 
+/** Secret names may be 253 characters long and an analysis name is at most 63: no cutting needed. */
+export function partialKeySecretName(analysis: string): string {
+  return `${analysis}-partial-key`;
+}
+
 /** A long analysis name is cut and a hash of the whole name appended, so names stay unique and stable. */
 function bounded(prefix: string, suffix: string): string {
   if (prefix.length + suffix.length <= MAX_NAME) return prefix + suffix;

@@ -12,6 +12,9 @@ export const OPERATOR_RULES = [
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  // Each analysis's partial key Secret (operator/partial-key.ts), read by name to check its content
+  // and replaced when wrong; never listed or watched, so no Secret is read that the operator did not name.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'delete'] },
   // A failed attempt's exit code and termination message are on its pod.
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },

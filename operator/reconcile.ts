@@ -7,9 +7,10 @@ import {
 import { formatRanges, parseRanges } from './chunk-ranges.js';
 import { chunkStates, type AttemptFailure, type ChunkAttempt, type ChunkState } from './chunk-status.js';
 import { chunkJob, type WorkerConfig } from './job-spec.js';
-import type { Job } from './kube-types.js';
+import type { Job, Secret } from './kube-types.js';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import { planSelector, plotPath } from './naming.js';
+import { analysisPartialKey, partialKeySecret } from './partial-key.js';
 import { planSpecHash, tasksOf, type PlanRecord, type StoredPlan } from './plan-store.js';
 
 /**
@@ -34,6 +35,8 @@ export interface ReconcileConfig {
   worker: WorkerConfig;
   /** The wait before a failed chunk's next Job; spec.retriesPerChunk says how many there may be. */
   retryWait: Omit<RetryWait, 'jitter'>;
+  /** Every analysis's partial key is derived from it and the analysis's uid (operator/partial-key.ts). */
+  partialMasterKey: string;
 }
 
 export interface ReconcileInput {
@@ -58,7 +61,10 @@ export type Action =
   | { type: 'updateStatus'; status: AnalysisStatus }
   | { type: 'event'; event: EventSpec }
   | { type: 'plan'; generation: number; specHash: string }
+  /** The plan as the plotter gets it: the stored one with the analysis's partialKey. */
   | { type: 'publishPlan'; configMap: string; plan: Plan }
+  /** The analysis's partial key Secret, made to hold what it should before chunk Jobs that read it start. */
+  | { type: 'ensurePartialKey'; secret: Secret }
   /** The event is emitted only if the Job was really created (not found to exist already). */
   | { type: 'createJob'; job: Job; event?: EventSpec };
 
@@ -87,6 +93,7 @@ interface Context extends ReconcileInput {
   /** Attempts of the running plan. */
   mine: readonly ChunkAttempt[];
   plotPath: string;
+  partialKey: string;
 }
 
 const healthy: ConditionDraft = { status: 'False', reason: 'NoFailures', message: 'no chunk has failed' };
@@ -103,11 +110,12 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     ...input, spec, planGeneration,
     mine: input.attempts.filter((a) => a.generation === planGeneration),
     plotPath: plotPath(clusterAnalysisId(analysis, planGeneration, spec.output)),
+    partialKey: analysisPartialKey(analysis, input.config.partialMasterKey),
   };
 
   const outcome = !current ? planning(planGeneration, specHash)
     : 'error' in current ? planFailed(current.error)
-      : !current.published ? publishing(current)
+      : !current.published ? publishing(current, ctx.partialKey)
         : running(ctx, current);
 
   const status = statusOf(ctx, outcome);
@@ -155,7 +163,7 @@ function planFailed(error: string): Outcome {
   return { phase: 'Failed', conditions: { Progressing: failed, Ready: failed, Degraded: { ...failed, status: 'True' } }, actions: [] };
 }
 
-function publishing(plan: PlanRecord & StoredPlan): Outcome {
+function publishing(plan: PlanRecord & StoredPlan, partialKey: string): Outcome {
   return {
     phase: 'Planning',
     chunks: { total: plan.plan.chunks, succeeded: 0, failed: 0, running: 0, pending: plan.plan.chunks },
@@ -164,7 +172,8 @@ function publishing(plan: PlanRecord & StoredPlan): Outcome {
       Ready: { status: 'False', reason: 'Planning', message: 'the plan is not with the plotter yet' },
       Degraded: healthy,
     },
-    actions: [{ type: 'publishPlan', configMap: plan.configMap, plan: plan.plan }],
+    // The ConfigMap holds the plan without its key: a ConfigMap is no place for a secret.
+    actions: [{ type: 'publishPlan', configMap: plan.configMap, plan: { ...plan.plan, partialKey } }],
     requeueAfterMs: 0,
   };
 }
@@ -242,7 +251,7 @@ function running(ctx: Context, stored: StoredPlan): Outcome {
       Ready: { status: 'False', reason: 'ChunksPending', message: `${succeeded}/${tasks.length} chunks done` },
       Degraded: degraded,
     },
-    actions: [...recordedDone, ...creates],
+    actions: [...recordedDone, ...(creates.length > 0 ? [{ type: 'ensurePartialKey', secret: partialKeySecret(ctx.analysis, ctx.partialKey) } as const] : []), ...creates],
     ...(waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : {}),
   };
 }

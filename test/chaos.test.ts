@@ -10,6 +10,7 @@
 // another range of seeds (by default 1..20, as CI runs them).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -19,6 +20,7 @@ import { Informer } from '../operator/informer.js';
 import { paths } from '../operator/kube-adapter.js';
 import type { Job, Pod } from '../operator/kube-types.js';
 import { LABELS } from '../operator/naming.js';
+import { PARTIAL_MASTER_KEY_ENV } from '../operator/config.js';
 import { QUEUES } from '../transport/topology.js';
 import { startTestCluster } from './harness/job-runner.js';
 import { spawnTied } from './harness/processes.js';
@@ -34,6 +36,8 @@ import { CLI, SHARED_DATA } from './support/paths.js';
 const SAMPLES = ['data_B', 'Zmumu'];
 const CHUNK_SIZE = 100; // 9 chunks: 2 of data_B, 7 of Zmumu
 const SECRET = 'hzz-amqp';
+// The operator's master key (the chart's Secret), the same across its restarts: the analyses' keys derive from it.
+const masterKey = randomBytes(32).toString('hex');
 const PV = 'hzz-shared';
 const RUN_TIMEOUT_MS = 180_000;
 
@@ -126,7 +130,7 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
     operator = spawnTied(process.execPath, [
       CLI, 'operator', '--kubeconfig', cp.kubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
       '--data-pvc', `${PV}=${SHARED_DATA}`, '--retry-backoff', '0.3', '--health-port', '0',
-    ], { env: { ...env, HZZ_AMQP_URL: broker.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    ], { env: { ...env, HZZ_AMQP_URL: broker.url, [PARTIAL_MASTER_KEY_ENV]: masterKey }, stdio: ['ignore', 'ignore', 'pipe'] });
     operator.stderr!.on('data', (d: Buffer) => { operatorLog = (operatorLog + d.toString()).slice(-10_000); });
     onLines(operator.stderr!, (l) => listener?.operatorLine(l));
   };

@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -304,6 +305,7 @@ describe('helm chart: against a real kube-apiserver', () => {
       'PersistentVolumeClaim/hzz-system/hzz-plotter-results',
       'Role/hzz-system/hzz-operator-leader-election',
       'RoleBinding/hzz-system/hzz-operator-leader-election',
+      'Secret/hzz-system/hzz-partial-master-key',
       'Secret/hzz-system/hzz-rabbitmq',
       'Service/hzz-system/hzz-plotter',
       'Service/hzz-system/hzz-rabbitmq',
@@ -329,6 +331,13 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.equal(env.HZZ_WORKER_SERVICE_ACCOUNT?.value, 'hzz-worker');
     assert.equal(env.HZZ_WORKER_IMAGE?.value, 'hzz-operator:0.1.0');
     assert.equal(env.HZZ_WORKER_AMQP_SECRET?.value, 'hzz-rabbitmq:worker-url', 'chunk pods connect as the workers\' broker user');
+    assert.deepEqual(env.HZZ_PARTIAL_MASTER_KEY?.valueFrom, { secretKeyRef: { name: 'hzz-partial-master-key', key: 'master-key' } }, 'the master key from the chart\'s Secret, never inline');
+    const masterKey = JSON.parse(await kubectl(['get', 'secret', 'hzz-partial-master-key', '-n', NS, '-o', 'json'])) as { data: Record<string, string> };
+    assert.match(Buffer.from(masterKey.data['master-key'] ?? '', 'base64').toString(), /^[A-Za-z0-9]{64}$/);
+    // No other pod of the chart gets it.
+    for (const w of ['deployment/hzz-plotter', 'statefulset/hzz-rabbitmq']) {
+      assert.ok(!(await kubectl(['get', w, '-n', NS, '-o', 'json'])).includes('hzz-partial-master-key'), `${w} references the master key`);
+    }
     assert.equal(env.HZZ_OPERATOR_NAMESPACE, undefined, 'HZZ_OPERATOR_NAMESPACE would limit the operator to one namespace');
     // Leader election, with the Lease in the pod's own namespace: replicas may roll over one another.
     assert.equal(env.HZZ_LEADER_ELECT?.value, 'true');
@@ -368,13 +377,14 @@ describe('helm chart: against a real kube-apiserver', () => {
     assert.ok(!(await kubectl(['get', 'crd', 'hzzanalyses.hzz.opendata.dev', '-o', 'json'])).includes('(next version)'));
   });
 
-  test('helm upgrade keeps every generated broker password (lookup)', async () => {
-    // The whole Secret: the four passwords, the URLs and the definitions made from them.
-    const read = async (): Promise<Record<string, string>> =>
-      (JSON.parse(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'json'])) as { data: Record<string, string> }).data;
-    const before = await read();
+  test('helm upgrade keeps every generated broker password and the partial master key (lookup)', async () => {
+    // The whole Secrets: the four passwords, the URLs and the definitions made from them; the master key.
+    const read = async (name: string): Promise<Record<string, string>> =>
+      (JSON.parse(await kubectl(['get', 'secret', name, '-n', NS, '-o', 'json'])) as { data: Record<string, string> }).data;
+    const secrets = ['hzz-rabbitmq', 'hzz-partial-master-key'];
+    const before = await Promise.all(secrets.map(read));
     await ok('helm upgrade', helm(['upgrade', 'hzz', CHART, '--namespace', NS, '--set', 'example.enabled=true', '--set', 'plotter.prefetch=8'], cp));
-    assert.deepEqual(await read(), before);
+    assert.deepEqual(await Promise.all(secrets.map(read)), before);
   });
 
   test('watchNamespace installs a Role in the watched namespace and nothing cluster-wide but the data volumes', async () => {
@@ -450,6 +460,8 @@ describe('helm chart: against a real kube-apiserver', () => {
     ['list', 'pods', ns],
     ['create', 'configmaps', ns], ['list', 'configmaps', ns], ['watch', 'configmaps', ns], ['patch', 'configmaps', ns], ['delete', 'configmaps', ns],
     ['create', 'events.events.k8s.io', ns],
+    // Each analysis's partial key Secret (operator/partial-key.ts).
+    ['get', 'secrets', ns], ['create', 'secrets', ns], ['delete', 'secrets', ns],
   ];
   const leaseNeeds = (ns: string): Check[] => ['get', 'create', 'update'].map((verb): Check => [verb, 'leases.coordination.k8s.io', ns]);
 
@@ -461,7 +473,9 @@ describe('helm chart: against a real kube-apiserver', () => {
     await expectAll(`${NS}:hzz-operator`, false, [
       ['create', HZZ, 'default'], ['delete', HZZ, 'default'], ['deletecollection', HZZ, 'default'], ['update', HZZ, 'default'], ['patch', HZZ, 'default'],
       ['update', HZZ, 'default', ['--subresource=status']], ['update', HZZ, 'default', ['--subresource=scale']], ['patch', HZZ, 'default', ['--subresource=scale']],
-      ['get', 'secrets', NS], ['list', 'secrets', NS], ['get', 'secrets', 'default'], ['create', 'secrets', NS], ['watch', 'secrets', null],
+      // Secrets by name only: never a list or a watch, which would hand it every Secret's content; never an edit.
+      ['list', 'secrets', NS], ['list', 'secrets', null], ['watch', 'secrets', null], ['update', 'secrets', 'default'], ['patch', 'secrets', 'default'],
+      ['deletecollection', 'secrets', 'default'],
       ['create', 'pods', 'default'], ['get', 'pods', 'default'], ['delete', 'pods', 'kube-system'], ['delete', 'pods', 'default'],
       ['create', 'pods', 'default', ['--subresource=exec']], ['get', 'pods', 'default', ['--subresource=log']],
       ['update', 'jobs.batch', 'default'], ['patch', 'jobs.batch', 'default'], ['patch', 'jobs.batch', 'default', ['--subresource=status']],
@@ -484,7 +498,7 @@ describe('helm chart: against a real kube-apiserver', () => {
       ['list', HZZ, null], ['list', HZZ, 'default'], ['list', HZZ, SCOPED_NS], ['watch', 'jobs.batch', null],
       ['create', 'jobs.batch', 'default'], ['create', 'jobs.batch', SCOPED_NS], ['list', 'pods', NS], ['create', 'configmaps', 'default'],
       ['create', 'events.events.k8s.io', 'default'], ['create', 'leases.coordination.k8s.io', WATCHED_NS],
-      ['get', 'secrets', WATCHED_NS], ['get', 'secrets', SCOPED_NS],
+      ['list', 'secrets', WATCHED_NS], ['get', 'secrets', SCOPED_NS], ['create', 'secrets', 'default'],
     ]);
   });
 
@@ -500,14 +514,17 @@ describe('helm chart: against a real kube-apiserver', () => {
     await expectAll(`${WATCHED_NS}:scoped-worker`, false, nothing.map(([v, r, ns, x]) => [v, r, ns === NS ? WATCHED_NS : ns, x] as Check));
   });
 
-  test('helm uninstall removes the release but keeps the broker Secret and the results PVC', async () => {
+  test('helm uninstall removes the release but keeps the broker Secret, the partial master key and the results PVC', async () => {
     await ok('helm uninstall', helm(['uninstall', 'hzz', '--namespace', NS], cp));
     const left = await objectsOf('hzz', NS);
-    assert.deepEqual(left, ['PersistentVolumeClaim/hzz-system/hzz-plotter-results', 'Secret/hzz-system/hzz-rabbitmq']);
-    // A new install of the same release adopts both, and keeps the password RabbitMQ's data knows.
-    const before = await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'jsonpath={.data.password}']);
+    assert.deepEqual(left, ['PersistentVolumeClaim/hzz-system/hzz-plotter-results', 'Secret/hzz-system/hzz-partial-master-key', 'Secret/hzz-system/hzz-rabbitmq']);
+    // A new install of the same release adopts them, and keeps the password RabbitMQ's data knows
+    // and the master key the plotter's stored plans were signed under.
+    const kept = (): Promise<string[]> => Promise.all([['hzz-rabbitmq', 'password'], ['hzz-partial-master-key', 'master-key']]
+      .map(([name, key]) => kubectl(['get', 'secret', name!, '-n', NS, '-o', `jsonpath={.data.${key}}`])));
+    const before = await kept();
     await ok('helm install again', helm(['install', 'hzz', CHART, '--namespace', NS], cp));
-    assert.equal(await kubectl(['get', 'secret', 'hzz-rabbitmq', '-n', NS, '-o', 'jsonpath={.data.password}']), before);
+    assert.deepEqual(await kept(), before);
   });
 
   // The operator as the chart runs it: the chart's ServiceAccount (a real token from the TokenRequest
@@ -532,9 +549,11 @@ describe('helm chart: against a real kube-apiserver', () => {
     const chartEnv = Object.fromEntries(
       (deployment.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
     );
+    // The one env the chart takes from a Secret that the operator needs here, resolved as the kubelet would.
+    const masterKey = Buffer.from(await kubectl(['get', 'secret', 'hzz-partial-master-key', '-n', NS, '-o', 'jsonpath={.data.master-key}']), 'base64').toString();
     const operator = spawn(process.execPath, [CLI, 'operator', '--kubeconfig', kubeconfig, '--health-port', '0', '--data-pvc', `atlas-data=${SHARED_DATA}`], {
       // HZZ_POD_*: what the downward API gives the chart's pod.
-      env: { ...process.env, ...chartEnv, HZZ_POD_NAME: 'hzz-operator-7d9f', HZZ_POD_NAMESPACE: NS, HZZ_AMQP_URL: vhost.url, HZZ_RETRY_BACKOFF_SECONDS: '1', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
+      env: { ...process.env, ...chartEnv, HZZ_POD_NAME: 'hzz-operator-7d9f', HZZ_POD_NAMESPACE: NS, HZZ_AMQP_URL: vhost.url, HZZ_PARTIAL_MASTER_KEY: masterKey, HZZ_RETRY_BACKOFF_SECONDS: '1', NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -562,6 +581,12 @@ describe('helm chart: against a real kube-apiserver', () => {
       const container = pod.containers[0]!;
       assert.equal((container as { image?: string }).image, 'hzz-operator:0.1.0');
       assert.deepEqual(container.env.find((e) => e.name === 'HZZ_AMQP_URL')?.valueFrom, { secretKeyRef: { name: 'hzz-rabbitmq', key: 'worker-url' } });
+      // The analysis's partial key, made by the operator under the chart's RBAC, derived from the chart's master key.
+      assert.deepEqual(container.env.find((e) => e.name === 'HZZ_PARTIAL_KEY')?.valueFrom, { secretKeyRef: { name: 'e2e-partial-key', key: 'key' } });
+      const keySecret = JSON.parse(await kubectl(['get', 'secret', 'e2e-partial-key', '-n', NS, '-o', 'json'])) as { data: Record<string, string>; metadata: { ownerReferences?: { kind: string; name: string; uid: string }[] } };
+      const uid = await kubectl(['get', 'hzz', 'e2e', '-n', NS, '-o', 'jsonpath={.metadata.uid}']);
+      assert.deepEqual(keySecret.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid]), [['HZZAnalysis', 'e2e', uid]]);
+      assert.equal(Buffer.from(keySecret.data.key ?? '', 'base64').toString(), createHmac('sha256', masterKey).update(uid).digest('hex'));
       assert.equal(pod.volumes?.[0]?.persistentVolumeClaim?.claimName, 'atlas-data');
       // The plan went to the broker before any Job (docs/pipeline.md); no plotter consumes it here.
       assert.equal(await queueDepth(vhost.url, 'hzz.plans'), 1);

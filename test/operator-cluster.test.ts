@@ -4,20 +4,31 @@
 // in-process plotter. One cluster for the whole file; each scenario has a namespace of its own.
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { toPartial } from '../core/analyze-chunk.js';
 import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
+import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
+import { signPartial } from '../core/contracts/partial-signature.js';
+import { emptyHistogram } from '../core/histogram.js';
 import type { AnalysisStatus, HZZAnalysis } from '../operator/api/v1alpha1.js';
 import { Informer } from '../operator/informer.js';
 import { paths } from '../operator/kube-adapter.js';
 import type { ConfigMap, Job, KubeList, Pod } from '../operator/kube-types.js';
 import type { Lease } from '../operator/leader-election.js';
 import { LABELS } from '../operator/naming.js';
+import { readPlanRecord, tasksOf } from '../operator/plan-store.js';
+import { PARTIAL_MASTER_KEY_ENV } from '../operator/config.js';
+import type { PartialEvent, RejectedEvent } from '../plotter/inbox.js';
 import { startPlotter } from '../plotter/plotter.js';
 import { brokerFromUrl } from '../transport/broker-address.js';
+import { partialEnvelope } from '../transport/envelope.js';
+import { openPublishSession } from '../transport/publish-session.js';
+import { QUEUES } from '../transport/topology.js';
 import { spawnTied } from './harness/processes.js';
 import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
 import { createOperatorAccount } from './harness/operator-account.js';
@@ -30,6 +41,8 @@ const HZZ = fileURLToPath(new URL('../cli/hzz.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../examples/hzzanalysis-shared-data.yaml', import.meta.url));
 const DEFINITION_2020 = JSON.parse(readFileSync(fileURLToPath(new URL('../../definitions/atlas-2020-4lep.json', import.meta.url)), 'utf8')) as AnalysisDefinition;
 const SECRET = 'hzz-amqp';
+// The operator's master key (the chart's Secret), the same across its restarts: the analyses' keys derive from it.
+const masterKey = randomBytes(32).toString('hex');
 
 type Behaviour = (pod: Pod) => PodBehaviour | undefined;
 const labelOf = (o: { metadata: { labels?: Record<string, string> } }, l: string) => o.metadata.labels?.[l];
@@ -86,7 +99,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
       HZZ, 'operator', '--kubeconfig', operatorKubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
       '--data-pvc', `${sharedPv.metadata.name}=${sharedDir}`, '--data-pvc', `${scratchPv}=${scratch.path}`,
       '--retry-backoff', '0.3', '--health-port', '0', ...extraArgs,
-    ], { env: { ...env, ...extraEnv, HZZ_AMQP_URL: vhost.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+    ], { env: { ...env, ...extraEnv, HZZ_AMQP_URL: vhost.url, [PARTIAL_MASTER_KEY_ENV]: masterKey }, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       logs = (logs + d).slice(-20_000);
       logOf.set(child, ((logOf.get(child) ?? '') + d).slice(-20_000));
@@ -388,6 +401,79 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     await plotter.waitForComplete(id, 30_000);
     const doc = JSON.parse(readFileSync(join(out.path, id, 'histograms.json'), 'utf8')) as { samples: Record<string, { nRead: number }> };
     assert.deepEqual(Object.keys(doc.samples), ['data_A']);
+  });
+
+  await t.test('each analysis has its own partial key: a Secret it owns, read by its Jobs, in the plan the plotter holds; a partial signed with another analysis\'s key is dead-lettered', async () => {
+    // The same name in two namespaces: keyed-a runs, keyed-b's pods wait, so its plan is open when the forgery comes.
+    const [nsA, nsB] = ['keyed-a', 'keyed-b'];
+    const pvc = sharedPv.metadata.name;
+    for (const ns of [nsA, nsB]) await namespace(ns, [pvc]);
+    behaviours.set(nsB, () => ({ delayMs: 120_000 }));
+    for (const ns of [nsA, nsB]) await apply(ns, 'keyed', { samples: ['data_A'], source: { pvc }, chunkSize: 20, parallelism: 1 });
+    type KeySecret = { immutable?: boolean; data?: Record<string, string>; metadata: { ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[] } };
+    const secret = (ns: string) => client.get<KeySecret>(`/api/v1/namespaces/${ns}/secrets/keyed-partial-key`).catch(() => undefined);
+    const storedPlan = (id: string): Plan | undefined => { try { return JSON.parse(readFileSync(join(out.path, id, 'plan.json'), 'utf8')) as Plan; } catch { return undefined; } };
+    const keys = new Map<string, string>();
+    const ids = new Map<string, string>();
+    for (const ns of [nsA, nsB]) {
+      await eventually(`the partial key Secret in ${ns}`, async () => (await secret(ns)) !== undefined);
+      const a = await analysis(ns, 'keyed');
+      const s = (await secret(ns))!;
+      assert.deepEqual(s.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller]), [['HZZAnalysis', 'keyed', a.metadata.uid, true]], 'owned by its analysis: the garbage collector deletes it with it');
+      assert.equal(s.immutable, true);
+      const key = Buffer.from(s.data?.key ?? '', 'base64').toString();
+      // HMAC-SHA256(master key, uid), computed here apart from the operator's code.
+      assert.equal(key, createHmac('sha256', masterKey).update(a.metadata.uid).digest('hex'));
+      keys.set(ns, key);
+      await eventually(`a chunk Job in ${ns}`, async () => (await everJobs(ns)).length > 0);
+      const job = (await everJobs(ns))[0]!;
+      const env = (job.spec as { template: { spec: { containers: { env: { name: string; valueFrom?: unknown }[] }[] } } }).template.spec.containers[0]!.env;
+      assert.deepEqual(env.find((e) => e.name === 'HZZ_PARTIAL_KEY')?.valueFrom, { secretKeyRef: { name: 'keyed-partial-key', key: 'key' } });
+      assert.ok(!JSON.stringify(job).includes(key), 'the key is in no Job');
+      const maps = (await client.get<KubeList<ConfigMap>>(paths.configMaps(ns), { labelSelector: `${LABELS.analysis}=keyed` })).items;
+      assert.equal(maps.length, 1);
+      assert.ok(!JSON.stringify(maps[0]).includes(key), 'nor in the plan ConfigMap');
+      const id = clusterAnalysisId(a, 1);
+      ids.set(ns, id);
+      await eventually(`the plotter to hold ${id}'s plan`, async () => storedPlan(id) !== undefined);
+      assert.equal(storedPlan(id)!.partialKey, key, 'the plan the operator published carries the same key');
+    }
+    assert.notEqual(keys.get(nsA), keys.get(nsB), 'two analyses, two keys');
+    // keyed-a's workers signed with the key from its Secret, and the plotter counted every chunk.
+    const doneA = await plotter.waitForComplete(ids.get(nsA)!, 60_000);
+    assert.equal(doneA.chunks.done, doneA.chunks.total);
+
+    // A chunk pod of keyed-a holds keyed-a's key only: a well-formed partial for keyed-b's chunk 0,
+    // signed with it, is refused; the same partial signed with keyed-b's key is taken.
+    const idB = ids.get(nsB)!;
+    const [planB] = (await client.get<KubeList<ConfigMap>>(paths.configMaps(nsB), { labelSelector: `${LABELS.analysis}=keyed` })).items;
+    const record = readPlanRecord(planB!);
+    assert.ok('plan' in record);
+    const task = tasksOf(record)[0]!;
+    const partial = toPartial(task, emptyHistogram(record.plan.binning, record.plan.cuts?.length ?? 0));
+    const rejected: RejectedEvent[] = [];
+    const stored: PartialEvent[] = [];
+    const onRejected = (e: RejectedEvent) => rejected.push(e);
+    const onPartial = (e: PartialEvent) => stored.push(e);
+    plotter.on('rejected', onRejected);
+    plotter.on('partial', onPartial);
+    const session = openPublishSession(brokerFromUrl(vhost.url), { name: 'forger', retry: { initialMs: 100, maxMs: 1_000, budgetMs: 10_000 } });
+    try {
+      const publish = async (p: PartialHistogram) => { const m = partialEnvelope(p); await session.publisher.publish(m.exchange, m.routingKey, m.body, m.options); };
+      await publish(signPartial(partial, keys.get(nsA)!));
+      await eventually('the forged partial to be dead-lettered', async () => rejected.some((e) => e.analysis === idB));
+      assert.deepEqual(rejected.filter((e) => e.analysis === idB).map((e) => [e.queue, e.reason]),
+        [[QUEUES.partials, 'partial: chunk 0 is not from this analysis: its signature does not match its analysis\'s key']]);
+      assert.deepEqual([stored.filter((e) => e.analysis === idB), plotter.status(idB)?.chunks.done], [[], 0], 'never stored');
+      await publish(signPartial(partial, keys.get(nsB)!));
+      await eventually('the rightly signed partial to be stored', async () => stored.some((e) => e.analysis === idB && e.chunk === 0));
+    } finally {
+      await session.close();
+      plotter.off('rejected', onRejected);
+      plotter.off('partial', onPartial);
+    }
+    await kubectl(['delete', '-n', nsB, 'hzz/keyed', '--wait=false']);
+    await eventually('the garbage collector to delete keyed-b\'s Secret', async () => (await secret(nsB)) === undefined);
   });
 
   await t.test('two operators elect one leader through a Lease; the other takes over when it is killed, and a stopped leader gives the Lease up', async () => {

@@ -26,6 +26,9 @@ import { manyBasketsDir } from './support/paths.js';
 const catalogue = loadCatalogue();
 const worker: WorkerConfig = { image: 'hzz-operator:test', command: ['hzz', 'worker'], amqpSecret: { name: 'amqp', key: 'url' } };
 const retryWait = { initialMs: 1_000, maxMs: 300_000 };
+const partialMasterKey = 'm'.repeat(32);
+// HMAC-SHA256('m' × 32, 'uid-1'), computed apart from the code (python3 -c "import hmac; print(hmac.new(b'm'*32, b'uid-1', 'sha256').hexdigest())").
+const HIGGS_KEY = '6312cf8cb64531cea83594658c2fc8154561af1d7ef26ead140cf4c293e01b80';
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 // Two files of 39 and 156 entries in chunks of 50: chunks 0 (data_A 0-39), 1-4 (data_B).
@@ -83,7 +86,7 @@ function attempt(a: HZZAnalysis, chunk: number, n: number, outcome: Outcome, gen
 }
 
 function run(a: HZZAnalysis, attempts: ChunkAttempt[] = [], plans: PlanRecord[] = [record(a)], now = T0): ReturnType<typeof reconcile> {
-  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retryWait }, now };
+  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retryWait, partialMasterKey }, now };
   return reconcile(input);
 }
 
@@ -235,10 +238,12 @@ test('reconcile: a failed plan fails the analysis with its reason, once', () => 
   assert.deepEqual(ofType(actions, 'plan'), []);
 });
 
-test('reconcile: the plan goes to the plotter before any Job', () => {
+test('reconcile: the plan goes to the plotter before any Job, with the analysis\'s partial key (the ConfigMap has none)', () => {
   const a = analysis();
-  const { actions } = run(a, [], [record(a, { published: false })]);
-  assert.deepEqual(ofType(actions, 'publishPlan').map((x) => [x.configMap, x.plan]), [['higgs-g1-plan', plan]]);
+  const stored = record(a, { published: false });
+  assert.ok('plan' in stored && stored.plan.partialKey === undefined);
+  const { actions } = run(a, [], [stored]);
+  assert.deepEqual(ofType(actions, 'publishPlan').map((x) => [x.configMap, x.plan]), [['higgs-g1-plan', { ...plan, partialKey: HIGGS_KEY }]]);
   assert.deepEqual(created(actions), []);
   assert.equal(statusOf(actions).chunks?.total, 5);
 });
@@ -247,6 +252,13 @@ test('reconcile: chunk Jobs start in chunk order, spec.parallelism at a time', (
   const a = analysis();
   const { actions } = run(a);
   assert.deepEqual(created(actions), ['higgs-g1-c0', 'higgs-g1-c1']);
+  // The Secret the Jobs read their key from comes first.
+  const order = actions.map((x) => x.type).filter((t) => t === 'ensurePartialKey' || t === 'createJob');
+  assert.deepEqual(order, ['ensurePartialKey', 'createJob', 'createJob']);
+  const secret = ofType(actions, 'ensurePartialKey')[0]!.secret;
+  assert.deepEqual([secret.metadata.namespace, secret.metadata.name, secret.immutable], ['ns1', 'higgs-partial-key', true]);
+  assert.deepEqual(secret.metadata.ownerReferences, [{ apiVersion: API_VERSION, kind: KIND, name: 'higgs', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
+  assert.deepEqual(secret.data, { key: Buffer.from(HIGGS_KEY).toString('base64') });
   const s = statusOf(actions);
   assert.deepEqual([s.phase, s.running, s.progress], ['Running', 2, '0/5']);
   assert.deepEqual(s.chunks, { total: 5, succeeded: 0, failed: 0, running: 2, pending: 3 });
@@ -265,8 +277,24 @@ test('reconcile: chunk Jobs start in chunk order, spec.parallelism at a time', (
   const [container] = spec.template.spec.containers;
   assert.deepEqual(JSON.parse(container!.env.find((e) => e.name === 'HZZ_TASK')!.value!), tasks[1]);
   assert.deepEqual(container!.env.find((e) => e.name === 'HZZ_AMQP_URL')!.valueFrom, { secretKeyRef: { name: 'amqp', key: 'url' } });
+  assert.deepEqual(container!.env.find((e) => e.name === 'HZZ_PARTIAL_KEY'), { name: 'HZZ_PARTIAL_KEY', valueFrom: { secretKeyRef: { name: 'higgs-partial-key', key: 'key' } } });
+  assert.ok(!JSON.stringify(job).includes(HIGGS_KEY), 'the key itself is nowhere in the Job');
   assert.deepEqual(container!.volumeMounts, [{ name: 'data', mountPath: '/data', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }]);
   assert.deepEqual(spec.template.spec.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'atlas', readOnly: true } }, { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+});
+
+test('reconcile: each analysis its own partial key, derived from its uid: the same for every generation and every operator with the master key', () => {
+  const publishedKey = (a: HZZAnalysis, generation = 1, masterKey = partialMasterKey): string | undefined => {
+    const input: ReconcileInput = { analysis: a, attempts: [], plans: [record(a, { generation, published: false })], config: { worker, retryWait, partialMasterKey: masterKey }, now: T0 };
+    return ofType(reconcile(input).actions, 'publishPlan')[0]!.plan.partialKey;
+  };
+  const a = analysis();
+  const recreated = { ...a, metadata: { ...a.metadata, uid: 'uid-2' } };
+  const elsewhere = { ...a, metadata: { ...a.metadata, namespace: 'ns2', uid: 'uid-3' } };
+  assert.equal(publishedKey(a), HIGGS_KEY);
+  assert.equal(publishedKey(analysis({ chunkSize: 10 }, { generation: 2 }), 2), HIGGS_KEY, 'a re-planned generation keeps the key');
+  const others = [publishedKey(recreated), publishedKey(elsewhere), publishedKey(a, 1, 'n'.repeat(32))];
+  assert.equal(new Set([HIGGS_KEY, ...others]).size, 4, 'a new uid, another analysis, another master key: another key');
 });
 
 test('reconcile: scaling changes how many Jobs run, never restarts the plan', () => {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { hostname } from 'node:os';
-import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, leaderElection, parseDataPvcs, parseSecretRef, parseUrlPrefixes } from '../../operator/config.js';
+import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, PARTIAL_MASTER_KEY_ENV, leaderElection, parseDataPvcs, parseMasterKey, parseSecretRef, parseUrlPrefixes } from '../../operator/config.js';
 import { operatorMain } from '../../operator/main.js';
 
 interface OperatorArgs {
@@ -53,7 +53,7 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
     .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds the leader keeps trying to renew before it stops leading' })
     .option('retry-period', { type: 'number', default: 2, describe: 'seconds between renewals, and between a standby\'s looks at the Lease' })
     .example('HZZ_AMQP_URL=amqp://… hzz operator --worker-amqp-secret hzz-rabbitmq:worker-url --data-pvc atlas-data=/data', 'plans are published to HZZ_AMQP_URL; workers read theirs from the Secret')
-    .epilogue('The operator publishes plans with HZZ_AMQP_URL (or HZZ_AMQP_HOST, _PORT, _VHOST, _USER, _PASSWORD). See docs/operator.md.'),
+    .epilogue(`The operator publishes plans with HZZ_AMQP_URL (or HZZ_AMQP_HOST, _PORT, _VHOST, _USER, _PASSWORD), and derives each analysis's partial key from ${PARTIAL_MASTER_KEY_ENV} (required, at least 32 characters). See docs/operator.md.`),
   handler: async (argv) => {
     if (!argv['worker-amqp-secret']) throw new Error('--worker-amqp-secret (or HZZ_WORKER_AMQP_SECRET) is required: workers need the broker');
     await operatorMain({
@@ -63,6 +63,7 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
       workerCommand: DEFAULT_WORKER_COMMAND,
       workerServiceAccount: argv['worker-service-account'],
       amqpSecret: parseSecretRef(argv['worker-amqp-secret']),
+      partialMasterKey: parseMasterKey(env[PARTIAL_MASTER_KEY_ENV]),
       dataPvcs: parseDataPvcs(argv['data-pvc']),
       allowedUrlPrefixes: parseUrlPrefixes(argv['allowed-url-prefix']),
       retryBackoffSeconds: argv['retry-backoff'],

@@ -8,12 +8,23 @@ import type { PartialHistogram } from './messages.js';
  * holds that analysis's key only, so a partial made up for another analysis's chunk, however well
  * formed, does not verify there. The key reaches the workers as HZZ_PARTIAL_KEY and the plotter
  * inside the plan (`partialKey`), which only the operator (or `hzz run --broker`) may publish
- * (docs/contracts.md, "Who may say what"). Keys are 32 random bytes, hex.
+ * (docs/contracts.md, "Who may say what"). Keys are 32 bytes, hex.
  */
 export const PARTIAL_KEY_ENV = 'HZZ_PARTIAL_KEY';
 
+/** `hzz run --broker`: a run's own key, random. */
 export function drawPartialKey(): string {
   return randomBytes(32).toString('hex');
+}
+
+/**
+ * A cluster analysis's key: HMAC-SHA256(master key, the analysis's uid). Derived, not stored, so a
+ * restarted operator, a standby that takes over and every re-planned generation hand out the same
+ * key without reading anything back; a resource deleted and created again under its name has a new
+ * uid, so a new key.
+ */
+export function derivePartialKey(masterKey: string, uid: string): string {
+  return createHmac('sha256', masterKey).update(uid).digest('hex');
 }
 
 export function signPartial(p: PartialHistogram, key: string): PartialHistogram {

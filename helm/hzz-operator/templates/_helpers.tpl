@@ -79,6 +79,11 @@ matchExpressions:
 {{- end }}
 {{- end }}
 
+{{/* The Secret holding the operator's partial master key (templates/operator-secret.yaml). */}}
+{{- define "hzz.partialMasterKeySecret" -}}
+{{ include "hzz.fullname" . }}-partial-master-key
+{{- end }}
+
 {{/* The Secret that holds the broker URLs, whichever the mode. */}}
 {{- define "hzz.brokerSecret" -}}
 {{- if eq .Values.broker.mode "external" -}}
@@ -212,6 +217,11 @@ against the real authorizer, allowed and denied.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["create", "list", "watch", "patch", "delete"]
+# Each analysis's partial key Secret: read by name to check it, made, replaced when wrong. Never
+# listed or watched.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create"]
