@@ -31,6 +31,8 @@ export function parsePlan(body: Buffer | string): Checked<Plan> {
   const plan = doc.value;
   const problem = analysisIdProblem(plan.analysis) ?? binningProblems(plan.binning)[0];
   if (problem) return { ok: false, reason: `plan: ${problem}` };
+  // Every publisher signs (the operator, hzz run --broker): a plan without a key would count unsigned, forgeable partials.
+  if (plan.partialKey === undefined) return { ok: false, reason: 'plan: /partialKey is missing: the plotter counts only partials signed with their analysis\'s key' };
   // Listed twice, a sample would be counted twice and a category stacked twice.
   for (const [field, names] of [['samples', plan.samples.map((s) => s.sample)], ['categories', plan.categories.map((c) => c.name)]] as const) {
     const twice = repeated(names);
@@ -67,7 +69,7 @@ export function partialMismatch(plan: Plan, p: PartialHistogram): string | undef
   const planned = chunksOf(plan)[c.index]!;
   const differs = (Object.keys(planned) as (keyof Chunk)[]).filter((k) => planned[k] !== c[k]);
   if (differs.length > 0) return `chunk ${c.index} is ${describeChunk(c)} (${c.url}), the plan's ${describeChunk(planned)} (${planned.url}): ${differs.join(', ')} differ`;
-  const forged = plan.partialKey === undefined ? undefined : signatureProblem(p, plan.partialKey);
+  const forged = signatureProblem(p, plan.partialKey);
   if (forged) return `chunk ${c.index} is not from this analysis: ${forged}`;
   return shapeMismatch(plan, p);
 }

@@ -133,7 +133,7 @@ describe('the chart\'s RabbitMQ users on the real broker', () => {
     await plotterReady(plotter);
     const plan = planEnvelope(fx.plan);
     await operator.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
-    const env = { HZZ_AMQP_URL: broker.urls.worker, HZZ_AMQP_RETRY_SECONDS: '20' };
+    const env = { HZZ_AMQP_URL: broker.urls.worker, HZZ_AMQP_RETRY_SECONDS: '20', ...fx.workerEnv };
     const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, env).then((o) => o.code)));
     assert.deepEqual(new Set(codes), new Set([ExitCode.Published]));
     await plotter.waitForComplete(fx.plan.analysis, 60_000);

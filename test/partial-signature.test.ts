@@ -60,6 +60,13 @@ test('a well-formed partial for another analysis\'s chunk, signed with the wrong
     await session.publisher.publish(msg.exchange, msg.routingKey, msg.body, msg.options);
   }
   await waitUntil('both forgeries refused', () => rejected.length === 2);
+  // A plan without a key would count unsigned partials: refused, whoever sent it.
+  const keyless = planEnvelope({ ...fx.plan, analysis: `${ID}-keyless`, partialKey: undefined });
+  await session.publisher.publish(keyless.exchange, keyless.routingKey, keyless.body, keyless.options);
+  await waitUntil('the keyless plan refused', () => rejected.length === 3);
+  assert.deepEqual(rejected.pop(), { queue: QUEUES.plans, reason: 'plan: /partialKey is missing: the plotter counts only partials signed with their analysis\'s key' });
+  assert.equal(plotter.status(`${ID}-keyless`), undefined);
+  assert.equal((await drain(vhost.url, QUEUES.plansDead)).length, 1);
   assert.match(rejected[0]!.reason, /chunk 0 is not from this analysis: its signature does not match its analysis's key/);
   assert.match(rejected[1]!.reason, /chunk 0 is not from this analysis: it carries no signature/);
   assert.equal(plotter.status(ID)?.chunks.done, 0, 'nothing forged is stored');

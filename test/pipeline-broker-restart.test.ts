@@ -43,7 +43,7 @@ test('a broker restart mid-run loses nothing: workers and plotter reconnect, the
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
   await waitUntil('the plotter to store the plan', () => plotter.status(ID) !== undefined);
   const half = Math.floor(fx.tasks.length / 2);
-  const firstHalf = await Promise.all(fx.tasks.slice(0, half).map((task) => runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code)));
+  const firstHalf = await Promise.all(fx.tasks.slice(0, half).map((task) => runWorker(task, fx.workerEnv, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(firstHalf.every((c) => c === ExitCode.Published));
   assert.ok(plotter.status(ID)!.chunks.done < half, 'the plotter is still behind when the broker stops');
 
@@ -52,7 +52,7 @@ test('a broker restart mid-run loses nothing: workers and plotter reconnect, the
   await waitUntil('the plotter to notice', () => !plotter.ready().ready, 10_000);
 
   // These workers publish into the outage: their publishes must wait for the broker, not fail.
-  const secondHalf = Promise.all(fx.tasks.slice(half).map((task) => runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code)));
+  const secondHalf = Promise.all(fx.tasks.slice(half).map((task) => runWorker(task, fx.workerEnv, { publisher: session.publisher }).then((o) => o.code)));
   await new Promise((r) => setTimeout(r, 1500));
   await rabbitmqctl('start_app');
   brokerDown = false;

@@ -36,12 +36,12 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   await session.publisher.publish(plan.exchange, plan.routingKey, plan.body, plan.options);
   await waitUntil('the plan', () => plotter.status(ID)?.planned === true);
 
-  const good = toPartial(fx.tasks[1]!, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length));
+  const good = fx.sign(toPartial(fx.tasks[1]!, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length)));
   const bad = [
     { key: ROUTING.partial, body: '{"schema": "hzz.partial/v2", "analysis": ', reason: /not valid JSON/ },
     { key: ROUTING.partial, body: JSON.stringify({ schema: 'hzz.partial/v2', analysis: ID }), reason: /partial: invalid: .*\/chunk/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, schema: 'hzz.partial/v3' }), reason: /\/schema/ },
-    { key: ROUTING.partial, body: JSON.stringify({ ...good, cutflow: [1] }), reason: /has a cut-flow of 1 cuts, the plan 2/ },
+    { key: ROUTING.partial, body: JSON.stringify(fx.sign({ ...good, cutflow: [1] })), reason: /has a cut-flow of 1 cuts, the plan 2/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, analysis: 'default/../../etc/g1' }), reason: /contains '\.\.'/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, analysis: '/abs/g1' }), reason: /absolute path/ },
     { key: ROUTING.partial, body: JSON.stringify({ ...good, sumw: good.sumw.slice(1) }), reason: /\/sumw has 33 bins/ },
@@ -52,7 +52,7 @@ test('malformed messages land in the dead-letter queues with their reason; the r
   for (const b of bad) await publishRaw(vhost.url, b.key === ROUTING.plan ? EXCHANGES.plan : EXCHANGES.partial, b.key, b.body);
 
   // The good chunks come after the bad messages in the same queue: the plotter must get past them.
-  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code)));
+  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, fx.workerEnv, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published));
   const status = await plotter.waitForComplete(ID, 30_000);
   assert.deepEqual(status.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });

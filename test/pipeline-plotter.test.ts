@@ -27,7 +27,7 @@ before(async () => { fx = await analysisFixture(ID); });
 const retry = { initialMs: 100, maxMs: 1000, budgetMs: 10_000 };
 
 async function publishAll(session: PublishSession): Promise<void> {
-  const codes = await Promise.all(fx.tasks.map((t) => runWorker(t, {}, { publisher: session.publisher }).then((o) => o.code)));
+  const codes = await Promise.all(fx.tasks.map((t) => runWorker(t, fx.workerEnv, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published));
 }
 
@@ -50,7 +50,7 @@ test('partials that come before their plan are kept, and counted when the plan a
 
   await publishAll(session);
   // One more that will turn out not to belong to the plan.
-  const stray = partialEnvelope(toPartial({ ...fx.tasks[0]!, chunk: { ...fx.tasks[0]!.chunk, index: 999 } }, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length)));
+  const stray = partialEnvelope(fx.sign(toPartial({ ...fx.tasks[0]!, chunk: { ...fx.tasks[0]!.chunk, index: 999 } }, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length))));
   await session.publisher.publish(stray.exchange, stray.routingKey, stray.body, stray.options);
   await waitUntil('the partials to be stored', () => plotter.status(ID)?.chunks.done === fx.plan.chunks + 1);
   const early = await http(plotter, `/analyses/${ID}/status`);
@@ -138,7 +138,7 @@ test('a complete analysis keeps its partials on disk only: a late copy of a chun
   // A late copy of chunk 0, with other numbers: acked and dropped, nothing redrawn or overwritten.
   let drawn = 0;
   plotter.on('drawn', () => drawn++);
-  const copy = partialEnvelope(toPartial(fx.tasks[0]!, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length)));
+  const copy = partialEnvelope(fx.sign(toPartial(fx.tasks[0]!, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length))));
   await session.publisher.publish(copy.exchange, copy.routingKey, copy.body, copy.options);
   await waitUntil('the copy to be dropped', () => logs.some((l) => l.msg === 'dropped a copy of a chunk of a complete analysis' && l.chunk === 0));
   assert.equal(drawn, 0);

@@ -32,7 +32,7 @@ async function publishPlan(session: PublishSession): Promise<void> {
 }
 
 async function publishChunks(session: PublishSession, tasks = fx.tasks): Promise<void> {
-  const codes = await Promise.all(tasks.map((t) => runWorker(t, {}, { publisher: session.publisher }).then((o) => o.code)));
+  const codes = await Promise.all(tasks.map((t) => runWorker(t, fx.workerEnv, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published), `exit codes ${codes.join(',')}`);
 }
 

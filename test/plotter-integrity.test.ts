@@ -52,7 +52,7 @@ async function withPlotter(label: string, fn: (p: {
     await fn({
       plotter, rejected, url: vhost.url,
       publish: async (tasks) => {
-        const codes = await Promise.all(tasks.map((t) => runWorker(t, {}, { publisher: session.publisher }).then((o) => o.code)));
+        const codes = await Promise.all(tasks.map((t) => runWorker(t, fx.workerEnv, { publisher: session.publisher }).then((o) => o.code)));
         assert.ok(codes.every((c) => c === ExitCode.Published));
       },
       publishPlan: async (plan) => {
@@ -131,7 +131,7 @@ test('a draw that fails for good is recorded in the status and not retried', { t
     };
     await work.run(() => analyses.storePlan(fx.plan));
     for (const t of fx.tasks) {
-      const p = t.chunk.sample === 'data_B' ? huge(t) : toPartial(t, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length));
+      const p = fx.sign(t.chunk.sample === 'data_B' ? huge(t) : toPartial(t, emptyHistogram(fx.plan.binning, fx.plan.cuts!.length)));
       await work.run(async () => assert.deepEqual(await analyses.storePartial(p, Buffer.from(JSON.stringify(p))), { ok: true, value: undefined }));
     }
     for (let i = 0; i < 5; i++) analyses.requestDraw(ID);
@@ -175,7 +175,7 @@ test('a full output volume: no .tmp left on any retry, /readyz says 503 and why,
   // Fill the volume to its last byte.
   const filler = join(volume.path, 'filler');
   await run('sh', ['-c', `dd if=/dev/zero of=${filler} bs=4k 2>/dev/null || true`]);
-  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, {}, { publisher: session.publisher }).then((o) => o.code)));
+  const codes = await Promise.all(fx.tasks.map((task) => runWorker(task, fx.workerEnv, { publisher: session.publisher }).then((o) => o.code)));
   assert.ok(codes.every((c) => c === ExitCode.Published));
   await waitUntil('the plotter to see the full disk', async () => (await readyz()).code === 503, 30_000);
   const { body } = await readyz();

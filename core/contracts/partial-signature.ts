@@ -32,7 +32,8 @@ export function signPartial(p: PartialHistogram, key: string): PartialHistogram 
 }
 
 /** Why the partial's signature does not hold under `key`, or undefined when it does. */
-export function signatureProblem(p: PartialHistogram, key: string): string | undefined {
+export function signatureProblem(p: PartialHistogram, key: string | undefined): string | undefined {
+  if (key === undefined) return 'its plan names no key to verify it with';
   if (p.signature === undefined) return 'it carries no signature';
   const expected = Buffer.from(signatureOf(p, key), 'hex');
   const given = Buffer.from(p.signature, 'hex');

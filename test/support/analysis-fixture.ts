@@ -6,7 +6,8 @@ import { analyzeChunk, toPartial } from '../../core/analyze-chunk.js';
 import { loadCatalogue, selectSamples } from '../../core/catalogue.js';
 import { planAnalysis } from '../../core/chunk-plan.js';
 import type { AnalysisDefinition } from '../../core/contracts/analysis-definition.js';
-import type { Plan, Task } from '../../core/contracts/messages.js';
+import type { PartialHistogram, Plan, Task } from '../../core/contracts/messages.js';
+import { drawPartialKey, PARTIAL_KEY_ENV, signPartial } from '../../core/contracts/partial-signature.js';
 import { mergePartials, type MergedHistograms } from '../../core/merge.js';
 import { histogramsDocument } from '../../core/outputs.js';
 import { SHARED_DATA } from './paths.js';
@@ -19,9 +20,14 @@ import { SHARED_DATA } from './paths.js';
 export const DATA_DIR = SHARED_DATA;
 
 export interface Fixture {
+  /** With a partialKey of its own, as every published plan has. */
   plan: Plan;
   tasks: Task[];
   expected: MergedHistograms;
+  /** What a worker of this analysis gets: its HZZ_PARTIAL_KEY. */
+  workerEnv: Record<string, string>;
+  /** A hand-made partial, signed as this analysis's workers sign. */
+  sign(p: PartialHistogram): PartialHistogram;
 }
 
 export async function analysisFixture(analysis: string, chunkSize = 200, samples = ['data', 'Ztt']): Promise<Fixture> {
@@ -33,7 +39,11 @@ export async function analysisFixture(analysis: string, chunkSize = 200, samples
   if (failures.length) throw new Error(`fixture samples missing: ${failures.map((f) => f.sample).join(', ')}`);
   const partials = [];
   for (const t of tasks) partials.push(toPartial(t, await analyzeChunk(t)));
-  return { plan, tasks, expected: mergePartials(plan, partials) };
+  const partialKey = drawPartialKey();
+  return {
+    plan: { ...plan, partialKey }, tasks, expected: mergePartials(plan, partials),
+    workerEnv: { [PARTIAL_KEY_ENV]: partialKey }, sign: (p) => signPartial(p, partialKey),
+  };
 }
 
 /** What "identical" means: every number of every sample and category, via a JSON round trip. */
