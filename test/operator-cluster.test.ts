@@ -408,6 +408,8 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const [nsA, nsB] = ['keyed-a', 'keyed-b'];
     const pvc = sharedPv.metadata.name;
     for (const ns of [nsA, nsB]) await namespace(ns, [pvc]);
+    // A Secret of that name made beforehand by someone else, with a key of their choosing: replaced.
+    await kubectl(['create', 'secret', 'generic', 'keyed-partial-key', '-n', nsA, `--from-literal=key=${'0'.repeat(64)}`]);
     behaviours.set(nsB, () => ({ delayMs: 120_000 }));
     for (const ns of [nsA, nsB]) await apply(ns, 'keyed', { samples: ['data_A'], source: { pvc }, chunkSize: 20, parallelism: 1 });
     type KeySecret = { immutable?: boolean; data?: Record<string, string>; metadata: { ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[] } };
@@ -416,7 +418,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const keys = new Map<string, string>();
     const ids = new Map<string, string>();
     for (const ns of [nsA, nsB]) {
-      await eventually(`the partial key Secret in ${ns}`, async () => (await secret(ns)) !== undefined);
+      await eventually(`the partial key Secret in ${ns}`, async () => (await secret(ns))?.metadata.ownerReferences !== undefined);
       const a = await analysis(ns, 'keyed');
       const s = (await secret(ns))!;
       assert.deepEqual(s.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller]), [['HZZAnalysis', 'keyed', a.metadata.uid, true]], 'owned by its analysis: the garbage collector deletes it with it');
@@ -439,6 +441,8 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
       assert.equal(storedPlan(id)!.partialKey, key, 'the plan the operator published carries the same key');
     }
     assert.notEqual(keys.get(nsA), keys.get(nsB), 'two analyses, two keys');
+    const replaced = await kubectl(['get', 'events', '-n', nsA, '--field-selector', 'reason=PartialKeyReplaced', '-o', 'jsonpath={.items[*].message}']);
+    assert.equal(replaced, `Secret ${nsA}/keyed-partial-key is not this analysis's (no controller reference to uid ${(await analysis(nsA, 'keyed')).metadata.uid}); replaced with the analysis's own`);
     // keyed-a's workers signed with the key from its Secret, and the plotter counted every chunk.
     const doneA = await plotter.waitForComplete(ids.get(nsA)!, 60_000);
     assert.equal(doneA.chunks.done, doneA.chunks.total);
