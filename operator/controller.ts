@@ -54,6 +54,8 @@ export class Controller {
   private readonly plans: Informer<ConfigMap>;
   private running: Promise<void> | undefined;
   private abandonSync: () => void = () => {};
+  /** When each analysis's (uid's) partial-key Secret was last found right. */
+  private readonly keysChecked = new Map<string, number>();
 
   constructor(private readonly opts: ControllerOptions) {
     const { kube, namespace, log } = opts;
@@ -143,7 +145,14 @@ export class Controller {
         log('plan published', { analysis: action.plan.analysis, chunks: action.plan.chunks });
         return;
       case 'ensurePartialKey': {
+        // The Secret is immutable: checked once per resync period, not on every reconcile that starts
+        // Jobs, so the operator's requests per chunk do not grow with the reconciles per chunk.
+        const now = Date.now();
+        const checked = this.keysChecked.get(analysis.metadata.uid);
+        if (checked !== undefined && now - checked < this.opts.resyncMs) return;
         const replaced = await ensurePartialKeySecret(kube, action.secret, analysis.metadata.uid);
+        for (const [uid, at] of this.keysChecked) if (now - at >= this.opts.resyncMs) this.keysChecked.delete(uid);
+        this.keysChecked.set(analysis.metadata.uid, now);
         if (replaced) await this.emit(analysis, { type: 'Warning', reason: 'PartialKeyReplaced', message: `${replaced}; replaced with the analysis's own` });
         return;
       }
