@@ -22,6 +22,8 @@ export interface ChunkAttempt {
   generation: number;
   chunk: number;
   attempt: number;
+  /** The chunk's run (labels.round): a run again starts its attempts from 0. */
+  round: number;
   state: 'active' | 'succeeded' | 'failed';
   /** When a failed attempt ended (ms since the epoch): retries wait from there. */
   finishedAt?: number;
@@ -51,8 +53,10 @@ export const jobFailed = (job: Job): boolean => conditionTrue(job, 'Failed') !==
 export function observeJob(job: Job, pods: readonly Pod[]): ChunkAttempt | undefined {
   const labels = job.metadata.labels ?? {};
   const [generation, chunk, attempt] = [LABELS.generation, LABELS.chunk, LABELS.attempt].map((l) => Number(labels[l] ?? NaN));
-  if (![generation, chunk, attempt].every((n) => Number.isInteger(n) && n! >= 0)) return undefined;
-  const base = { job: job.metadata.name, generation: generation!, chunk: chunk!, attempt: attempt!, deleting: Boolean(job.metadata.deletionTimestamp) };
+  // Jobs made before runs again existed carry no round: their chunk's first run.
+  const round = Number(labels[LABELS.round] ?? 0);
+  if (![generation, chunk, attempt, round].every((n) => Number.isInteger(n) && n! >= 0)) return undefined;
+  const base = { job: job.metadata.name, generation: generation!, chunk: chunk!, attempt: attempt!, round, deleting: Boolean(job.metadata.deletionTimestamp) };
   if (conditionTrue(job, 'Complete')) return { ...base, state: 'succeeded' };
   const failed = conditionTrue(job, 'Failed');
   if (!failed) return { ...base, state: 'active' };
@@ -90,15 +94,27 @@ export type ChunkState =
   | { kind: 'retrying'; attempt: number; dueAt: number; last: AttemptFailure }
   | { kind: 'failed'; attempts: number; last: AttemptFailure };
 
+/** The chunks that run again because the plotter lacked their partials, and which run that is. */
+export interface RerunRound {
+  round: number;
+  chunks: ReadonlySet<number>;
+}
+
 /**
  * Each chunk's state, from the attempts of one plan and the chunks the status already records as
- * succeeded (whose Jobs may be gone).
+ * succeeded (whose Jobs may be gone). Only one run of a chunk counts: for a chunk of the latest
+ * round of runs again, that round's attempts (its earlier Jobs succeeded, but the plotter never got
+ * their partial); for any other chunk, its latest run's.
  */
-export function chunkStates(total: number, attempts: readonly ChunkAttempt[], retry: ChunkRetryRule, recorded: ReadonlySet<number> = new Set()): ChunkState[] {
+export function chunkStates(
+  total: number, attempts: readonly ChunkAttempt[], retry: ChunkRetryRule, recorded: ReadonlySet<number> = new Set(), rerun?: RerunRound,
+): ChunkState[] {
   const byChunk = new Map<number, ChunkAttempt[]>();
   for (const a of attempts) if (a.chunk < total) byChunk.set(a.chunk, [...(byChunk.get(a.chunk) ?? []), a]);
   return Array.from({ length: total }, (_, i): ChunkState => {
-    const mine = byChunk.get(i) ?? [];
+    const all = byChunk.get(i) ?? [];
+    const round = rerun?.chunks.has(i) ? rerun.round : Math.max(0, ...all.map((a) => a.round));
+    const mine = all.filter((a) => a.round === round);
     if (recorded.has(i) || mine.some((a) => a.state === 'succeeded')) return { kind: 'succeeded' };
     const latest = mine.reduce<ChunkAttempt | undefined>((l, a) => (!l || a.attempt > l.attempt ? a : l), undefined);
     if (!latest) return { kind: 'pending' };

@@ -25,6 +25,10 @@ export interface OperatorOptions {
   allowedUrlPrefixes?: string[] | undefined;
   /** A failed chunk's next attempt waits retryBackoffSeconds × 2^attempt, at most 5 minutes. */
   retryBackoffSeconds: number;
+  /** The plotter's HTTP API, from which completion is taken (its Service in the chart). */
+  plotterUrl: string;
+  /** How long the plotter may lack chunks whose Jobs succeeded, its count unchanged, before they run again. */
+  partialsGraceSeconds: number;
   resyncSeconds: number;
   workers: number;
   /** Port of /healthz and /readyz; 0 picks a free one. */
@@ -81,6 +85,13 @@ export function leaderElection(o: { namespace: string; name: string; podName: st
     namespace: o.namespace, name: o.name, identity: `${o.podName}_${randomUUID().slice(0, 8)}`,
     timing: { leaseDurationMs: o.leaseDuration * 1000, renewDeadlineMs: o.renewDeadline * 1000, retryPeriodMs: o.retryPeriod * 1000 },
   };
+}
+
+/** The plotter's base URL: http(s), nothing after the path. */
+export function parsePlotterUrl(text: string | undefined): string {
+  if (!text) throw new Error('--plotter-url (or HZZ_PLOTTER_URL) is required: the operator takes completion from the plotter');
+  if (!/^https?:\/\//i.test(text) || !URL.canParse(text) || /[?#]/.test(text)) throw new Error(`--plotter-url wants an http(s) URL without query (got '${text}')`);
+  return text;
 }
 
 /** `NAME` or `NAME:KEY` (key default: url). */

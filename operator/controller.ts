@@ -9,6 +9,7 @@ import { namespacedName, type ConfigMap, type Job } from './kube-types.js';
 import { ANNOTATIONS, LABELS, MANAGER, isControlledBy } from './naming.js';
 import type { PlanPublisher } from './plan-publisher.js';
 import { ensurePartialKeySecret } from './partial-key.js';
+import type { PlotterClient } from './plotter-client.js';
 import { planConfigMap, readPlanRecord } from './plan-store.js';
 import { makePlan, type DataPvcs } from './planner.js';
 import { reconcile, type Action, type EventSpec, type ReconcileConfig } from './reconcile.js';
@@ -39,6 +40,9 @@ export interface ControllerOptions {
   allowedUrlPrefixes?: readonly string[] | undefined;
   retryWait: ReconcileConfig['retryWait'];
   partialMasterKey: string;
+  partialsGraceMs: number;
+  /** Asks the plotter what it holds of an analysis: only once all its chunks' Jobs are done. */
+  plotter: PlotterClient;
   /** Watch one namespace; all when undefined. */
   namespace?: string | undefined;
   resyncMs: number;
@@ -107,13 +111,16 @@ export class Controller {
     const ownedHere = <T extends Job | ConfigMap>(o: T): boolean => o.metadata.namespace === namespace && isControlledBy(o, analysis.metadata.uid);
     const mine = this.jobs.items().filter(ownedHere);
     const pods = mine.some(jobFailed) ? await this.opts.kube.listPods(namespace, `${LABELS.analysis}=${name}`) : [];
-    const result = reconcile({
+    const input = {
       analysis,
       attempts: mine.map((j) => observeJob(j, pods)).filter((a): a is ChunkAttempt => a !== undefined),
       plans: this.plans.items().filter(ownedHere).map(readPlanRecord),
-      config: { worker: this.opts.worker, retryWait: this.opts.retryWait, partialMasterKey: this.opts.partialMasterKey },
+      config: { worker: this.opts.worker, retryWait: this.opts.retryWait, partialMasterKey: this.opts.partialMasterKey, partialsGraceMs: this.opts.partialsGraceMs },
       now: Date.now(),
-    });
+    };
+    const first = reconcile(input);
+    // The plotter is asked only when its count decides: every chunk's Job done, not yet Succeeded.
+    const result = first.asksPlotter === undefined ? first : reconcile({ ...input, plotter: await this.opts.plotter(first.asksPlotter), now: Date.now() });
     try {
       for (const action of result.actions) await this.execute(analysis, action);
     } catch (err) {

@@ -33,11 +33,13 @@ export interface ChunkJobInput {
   generation: number;
   task: Task;
   attempt: number;
+  /** The chunk's run: above 0 when it runs again because the plotter lacked its partial. */
+  round?: number;
   recipe: Recipe;
   config: WorkerConfig;
 }
 
-export function chunkJob({ analysis, spec, generation, task, attempt, recipe, config }: ChunkJobInput): Job {
+export function chunkJob({ analysis, spec, generation, task, attempt, round = 0, recipe, config }: ChunkJobInput): Job {
   const { name, namespace } = analysis.metadata;
   const { chunk } = task;
   const labels = {
@@ -45,6 +47,7 @@ export function chunkJob({ analysis, spec, generation, task, attempt, recipe, co
     [LABELS.generation]: String(generation),
     [LABELS.chunk]: String(chunk.index),
     [LABELS.attempt]: String(attempt),
+    [LABELS.round]: String(round),
     [LABELS.managedBy]: MANAGER,
     [LABELS.component]: 'worker',
   };
@@ -53,7 +56,7 @@ export function chunkJob({ analysis, spec, generation, task, attempt, recipe, co
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: jobName(name, generation, chunk.index, attempt),
+      name: jobName(name, generation, chunk.index, attempt, round),
       namespace,
       labels,
       annotations: { [ANNOTATIONS.sample]: chunk.sample, [ANNOTATIONS.entries]: `${chunk.entryStart}-${chunk.entryStop}` },

@@ -7,6 +7,7 @@ import { KubeAdapter } from './kube-adapter.js';
 import { KubeClient } from './kube-client.js';
 import { LeaderElector } from './leader-election.js';
 import { brokerPlanPublisher } from './plan-publisher.js';
+import { plotterClient } from './plotter-client.js';
 
 /**
  * `hzz operator`: the wiring. Runs until SIGTERM or SIGINT, then stops taking work, lets the
@@ -27,6 +28,8 @@ export async function operatorMain(opts: OperatorOptions, env: NodeJS.ProcessEnv
     allowedUrlPrefixes: opts.allowedUrlPrefixes,
     retryWait: { initialMs: opts.retryBackoffSeconds * 1000, maxMs: 300_000 },
     partialMasterKey: opts.partialMasterKey,
+    partialsGraceMs: opts.partialsGraceSeconds * 1000,
+    plotter: plotterClient(opts.plotterUrl),
     namespace: opts.namespace,
     resyncMs: opts.resyncSeconds * 1000,
     workers: opts.workers,
@@ -58,7 +61,7 @@ export async function operatorMain(opts: OperatorOptions, env: NodeJS.ProcessEnv
   controller.start();
   log('started', {
     server: client.server, namespace: opts.namespace ?? '(all)', workerImage: opts.workerImage,
-    dataPvcs: Object.fromEntries(opts.dataPvcs), healthPort: portOf(health),
+    dataPvcs: Object.fromEntries(opts.dataPvcs), plotter: opts.plotterUrl, healthPort: portOf(health),
   });
   const reason = await stopReason;
   log('stopping', { reason });

@@ -13,6 +13,8 @@ export const LABELS = {
   generation: `${GROUP}/generation`,
   chunk: `${GROUP}/chunk`,
   attempt: `${GROUP}/attempt`,
+  /** Which run of the chunk: 0, then 1, 2, … each time the plotter lacked its partial (reconcile.ts). */
+  round: `${GROUP}/round`,
   managedBy: 'app.kubernetes.io/managed-by',
   component: 'app.kubernetes.io/component',
 } as const;
@@ -31,8 +33,8 @@ export const MANAGER = 'hzz-operator';
 /** Job names are also pod label values (job-name), so 63 characters at most. */
 const MAX_NAME = 63;
 
-export function jobName(analysis: string, generation: number, chunk: number, attempt: number): string {
-  return bounded(analysis, `-g${generation}-c${chunk}${attempt > 0 ? `-a${attempt}` : ''}`);
+export function jobName(analysis: string, generation: number, chunk: number, attempt: number, round = 0): string {
+  return bounded(analysis, `-g${generation}-c${chunk}${round > 0 ? `-r${round}` : ''}${attempt > 0 ? `-a${attempt}` : ''}`);
 }
 
 export function planConfigMapName(analysis: string, generation: number): string {

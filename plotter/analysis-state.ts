@@ -1,26 +1,17 @@
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
 import { mergePartials, type MergedHistograms } from '../core/merge.js';
+import { formatRanges } from '../core/chunk-ranges.js';
+import type { PlotterStatus } from '../core/contracts/plotter-status.js';
 import type { Orphan } from './orphans.js';
 
 /**
  * One analysis as the plotter knows it: its plan (once it has come) and its stored partials, one per
  * chunk index. Partials that came before the plan are orphans (orphans.ts): on disk only, until the
- * plan comes and they are counted, or dead-lettered when they do not fit it.
+ * plan comes and they are counted, or dead-lettered when they do not fit it. Its status is the
+ * contract document hzz.status/v1 (core/contracts/plotter-status.ts), from which the operator takes
+ * completion.
  */
-export interface AnalysisProgress {
-  schema: 'hzz.status/v1';
-  analysis: string;
-  /** False until the plan has arrived; `chunks.total` is null until then. */
-  planned: boolean;
-  chunks: { total: number | null; done: number };
-  /** Every chunk of the plan is in and the outputs were drawn from all of them. */
-  complete: boolean;
-  /** The output folder refused the last write of this analysis (a full disk, say); it is retried. */
-  writeError?: string;
-  /** The drawing failed for a reason that drawing again cannot cure (a sum that overflows): not retried. */
-  failed?: string;
-  updatedAt: string;
-}
+export type AnalysisProgress = PlotterStatus;
 
 export class AnalysisState {
   plan: Plan | undefined;
@@ -63,6 +54,12 @@ export class AnalysisState {
     return this.retired ? index < this.plan!.chunks : this.partials.has(index) || this.orphans.has(index);
   }
 
+  /** The indices of the chunks that count, ascending. */
+  storedChunks(): number[] {
+    if (this.retired) return Array.from({ length: this.plan!.chunks }, (_, i) => i);
+    return [...this.partials.keys()].sort((a, b) => a - b);
+  }
+
   get done(): number {
     return this.retired ? this.plan!.chunks : this.partials.size;
   }
@@ -78,12 +75,15 @@ export class AnalysisState {
 
   status(): AnalysisProgress {
     const done = this.plan ? this.done : this.orphans.size;
+    const drawn = this.plan !== undefined && this.drawnDone === done && this.writeError === undefined && this.failed === undefined;
     return {
       schema: 'hzz.status/v1',
       analysis: this.id,
       planned: this.plan !== undefined,
       chunks: { total: this.plan?.chunks ?? null, done },
-      complete: this.allIn && this.drawnDone === done && this.writeError === undefined && this.failed === undefined,
+      stored: this.plan ? formatRanges(this.storedChunks()) : '',
+      drawn,
+      complete: this.allIn && drawn,
       ...(this.writeError ? { writeError: this.writeError } : {}),
       ...(this.failed ? { failed: this.failed } : {}),
       updatedAt: this.updatedAt.toISOString(),

@@ -18,7 +18,8 @@ import type { ConfigMap, Pod } from '../operator/kube-types.js';
 import { ANNOTATIONS, LABELS } from '../operator/naming.js';
 import { planConfigMap, planSpecHash, readPlanRecord, tasksOf, type PlanRecord, type Recipe, type StoredPlan } from '../operator/plan-store.js';
 import { makePlan, OFFICIAL_URL_PREFIXES } from '../operator/planner.js';
-import { reconcile, type Action, type ReconcileInput } from '../operator/reconcile.js';
+import { reconcile, type Action, type PlotterObservation, type ReconcileInput } from '../operator/reconcile.js';
+import type { PlotterStatus } from '../core/contracts/plotter-status.js';
 import { DATA_DIR, DEFINITION } from './support/analysis-fixture.js';
 import { serveFolder } from './support/http-server.js';
 import { manyBasketsDir } from './support/paths.js';
@@ -85,10 +86,25 @@ function attempt(a: HZZAnalysis, chunk: number, n: number, outcome: Outcome, gen
   return observeJob(job, pods)!;
 }
 
-function run(a: HZZAnalysis, attempts: ChunkAttempt[] = [], plans: PlanRecord[] = [record(a)], now = T0): ReturnType<typeof reconcile> {
-  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retryWait, partialMasterKey }, now };
+const GRACE_MS = 30_000;
+
+function run(a: HZZAnalysis, attempts: ChunkAttempt[] = [], plans: PlanRecord[] = [record(a)], now = T0, plotter?: PlotterObservation): ReturnType<typeof reconcile> {
+  const input: ReconcileInput = { analysis: a, attempts, plans, config: { worker, retryWait, partialMasterKey, partialsGraceMs: GRACE_MS }, now, plotter };
   return reconcile(input);
 }
+
+/** The plotter's answer about plan g1 of the fixture: it holds `stored` (ranges) and has drawn them or not. */
+function holds(stored: string, drawn = true, more: Partial<PlotterStatus> = {}): PlotterObservation {
+  const done = stored === '' ? 0 : stored.split(',').reduce((n, r) => { const [x, y = x] = r.split('-').map(Number); return n + y! - x! + 1; }, 0);
+  return {
+    kind: 'status',
+    status: {
+      schema: 'hzz.status/v1', analysis: plan.analysis, planned: true, chunks: { total: plan.chunks, done }, stored, drawn,
+      complete: drawn && done === plan.chunks, updatedAt: new Date(T0).toISOString(), ...more,
+    },
+  };
+}
+const HOLDS_ALL = holds('0-4');
 
 const ofType = <T extends Action['type']>(actions: Action[], type: T) => actions.filter((x): x is Extract<Action, { type: T }> => x.type === type);
 const statusOf = (actions: Action[]): AnalysisStatus => ofType(actions, 'updateStatus')[0]!.status;
@@ -266,7 +282,7 @@ test('reconcile: chunk Jobs start in chunk order, spec.parallelism at a time', (
 
   const job = ofType(actions, 'createJob')[1]!.job;
   assert.deepEqual(job.metadata.labels, {
-    [LABELS.analysis]: 'higgs', [LABELS.generation]: '1', [LABELS.chunk]: '1', [LABELS.attempt]: '0',
+    [LABELS.analysis]: 'higgs', [LABELS.generation]: '1', [LABELS.chunk]: '1', [LABELS.attempt]: '0', [LABELS.round]: '0',
     'app.kubernetes.io/managed-by': 'hzz-operator', 'app.kubernetes.io/component': 'worker',
   });
   assert.deepEqual(job.metadata.ownerReferences, [{ apiVersion: API_VERSION, kind: KIND, name: 'higgs', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
@@ -285,7 +301,7 @@ test('reconcile: chunk Jobs start in chunk order, spec.parallelism at a time', (
 
 test('reconcile: each analysis its own partial key, derived from its uid: the same for every generation and every operator with the master key', () => {
   const publishedKey = (a: HZZAnalysis, generation = 1, masterKey = partialMasterKey): string | undefined => {
-    const input: ReconcileInput = { analysis: a, attempts: [], plans: [record(a, { generation, published: false })], config: { worker, retryWait, partialMasterKey: masterKey }, now: T0 };
+    const input: ReconcileInput = { analysis: a, attempts: [], plans: [record(a, { generation, published: false })], config: { worker, retryWait, partialMasterKey: masterKey, partialsGraceMs: GRACE_MS }, now: T0 };
     return ofType(reconcile(input).actions, 'publishPlan')[0]!.plan.partialKey;
   };
   const a = analysis();
@@ -358,7 +374,7 @@ test('reconcile: retries are used up, then the chunk counts as failed', () => {
     attempt(a, 0, 0, { exit: 3, message: 'transient failure: a' }), attempt(a, 0, 1, { exit: 3, message: 'transient failure: b' }),
     ...[1, 2, 3, 4].map((i) => attempt(a, i, 0, 'complete')),
   ];
-  const { actions } = run(a, attempts, [record(a)], T0 + 3_600_000);
+  const { actions } = run(a, attempts, [record(a)], T0 + 3_600_000, holds('1-4'));
   assert.deepEqual(created(actions), []);
   const s = statusOf(actions);
   assert.deepEqual([s.phase, s.progress, s.chunks?.failed], ['Succeeded', '4/5', 1], 'one failed chunk is tolerated');
@@ -366,10 +382,10 @@ test('reconcile: retries are used up, then the chunk counts as failed', () => {
   assert.match(condition(s, 'Degraded').message, /^chunk 0 \(data_A entries 0-39\) failed after 2 attempts: exit 3: transient failure: b$/);
 });
 
-test('reconcile: every chunk done → Succeeded and Ready; reconciling again changes nothing', () => {
+test('reconcile: every chunk done and held by the plotter → Succeeded and Ready; reconciling again changes nothing', () => {
   const a = analysis();
   const done = [0, 1, 2, 3, 4].map((i) => attempt(a, i, 0, 'complete'));
-  const first = run(a, done, [record(a)], T0);
+  const first = run(a, done, [record(a)], T0, HOLDS_ALL);
   const s = statusOf(first.actions);
   assert.deepEqual([s.phase, s.progress, s.running], ['Succeeded', '5/5', 0]);
   assert.deepEqual([condition(s, 'Ready').status, condition(s, 'Ready').reason], ['True', 'Succeeded']);
@@ -379,7 +395,108 @@ test('reconcile: every chunk done → Succeeded and Ready; reconciling again cha
   assert.deepEqual(ofType(first.actions, 'deleteJob'), [], 'no Job goes before the status that records its chunk is stored');
   const again = run(analysis({}, { status: s }), done, [record(a)], T0 + 60_000);
   assert.deepEqual(again.actions.map((x) => x.type), Array(5).fill('deleteJob'), 'no status write, no event: the transition times stay; the recorded chunks\' Jobs go');
+  assert.equal(again.asksPlotter, undefined, 'a Succeeded analysis does not ask the plotter again');
   assert.deepEqual(run(analysis({}, { status: s }), [], [record(a)], T0 + 120_000).actions, [], 'without its Jobs, the analysis stays Succeeded');
+});
+
+// Succeeded means the plotter has every chunk: a Job that exited 0 handed its partial to the
+// broker, where another consumer may have taken it.
+const allDone = (a: HZZAnalysis): ChunkAttempt[] => [0, 1, 2, 3, 4].map((i) => attempt(a, i, 0, 'complete'));
+
+test('reconcile: every Job done asks the plotter, and the analysis stays Running until it holds every chunk and has drawn', () => {
+  const a = analysis();
+  const unasked = run(a, allDone(a));
+  assert.equal(unasked.asksPlotter, 'ns1/higgs/g1-uid1', 'asks about the running plan\'s id');
+  assert.equal(statusOf(unasked.actions).phase, 'Running');
+  assert.equal(run(a, [attempt(a, 0, 0, 'complete'), attempt(a, 1, 0, 'active')]).asksPlotter, undefined, 'not while a Job runs');
+
+  const drawing = statusOf(run(a, allDone(a), [record(a)], T0, holds('0-4', false)).actions);
+  assert.deepEqual([drawing.phase, condition(drawing, 'Ready').reason], ['Running', 'AwaitingPlot']);
+  assert.deepEqual(drawing.plotter, { reachable: true, storedChunks: '0-4', drawn: false, changedAt: '2025-01-01T00:00:00Z', reruns: 0 });
+  const done = statusOf(run(analysis({}, { status: drawing }), allDone(a), [record(a)], T0 + 2_000, HOLDS_ALL).actions);
+  assert.deepEqual([done.phase, condition(done, 'Ready').status, done.plotter?.storedChunks], ['Succeeded', 'True', '0-4']);
+  assert.match(condition(done, 'Ready').message, /^5\/5 chunks in and drawn by the plotter; the plot is at \/ns1\/higgs\/g1-uid1\/hzz_m4l\.png/);
+});
+
+test('reconcile: chunks the plotter lacks wait out the grace, then run again as new Jobs of a new round', () => {
+  const a = analysis({ parallelism: 4 });
+  const lacking = holds('0,2,4');
+  const first = run(a, allDone(a), [record(a)], T0, lacking);
+  const s1 = statusOf(first.actions);
+  assert.deepEqual([s1.phase, condition(s1, 'Ready').reason, created(first.actions)], ['Running', 'PartialsMissing', []]);
+  assert.match(condition(s1, 'Ready').message, /^the plotter holds 3\/5 chunks and lacks 1,3, whose Jobs succeeded; they run again if none comes within 30 s$/);
+  assert.equal(first.requeueAfterMs, 1_000, 'polled soon at first');
+
+  // The answer unchanged for 20 s: still waiting, the poll backed off; no status write (nothing changed).
+  const waiting = run(analysis(a.spec, { status: s1 }), allDone(a), [record(a)], T0 + 20_000, lacking);
+  assert.deepEqual([created(waiting.actions), waiting.requeueAfterMs], [[], 10_000]);
+  // The plotter's count moving (a partial came in) restarts the wait.
+  const moved = statusOf(run(analysis(a.spec, { status: s1 }), allDone(a), [record(a)], T0 + 29_000, holds('0-2,4')).actions);
+  assert.equal(moved.plotter?.changedAt, '2025-01-01T00:00:29Z');
+
+  // The grace over, unchanged: chunks 1 and 3 lose their record and run again, round 1.
+  const rerun = run(analysis(a.spec, { status: s1 }), allDone(a), [record(a)], T0 + GRACE_MS, lacking);
+  assert.deepEqual(created(rerun.actions), ['higgs-g1-c1-r1', 'higgs-g1-c3-r1']);
+  assert.equal(ofType(rerun.actions, 'createJob')[0]!.job.metadata.labels![LABELS.round], '1');
+  const s2 = statusOf(rerun.actions);
+  assert.deepEqual([s2.phase, s2.succeededChunks, s2.chunks?.running, s2.plotter?.reruns, s2.plotter?.rerunChunks], ['Running', '0,2,4', 2, 1, '1,3']);
+  assert.deepEqual([condition(s2, 'Degraded').status, condition(s2, 'Degraded').reason], ['True', 'PartialsMissing']);
+  assert.match(condition(s2, 'Degraded').message, /lacked chunks 1,3 although their Jobs had succeeded: running them again \(round 1 of at most 3\)/);
+  assert.deepEqual(ofType(rerun.actions, 'event').map((e) => [e.event.type, e.event.reason]), [['Warning', 'PartialsMissing']]);
+
+  // The first round's Jobs of chunks 1 and 3, still in the cache, do not count for the new round.
+  const again = run(analysis(a.spec, { status: s2 }), allDone(a), [record(a)], T0 + GRACE_MS + 1_000);
+  assert.deepEqual(created(again.actions), ['higgs-g1-c1-r1', 'higgs-g1-c3-r1'], 'the round\'s Jobs are created (AlreadyExists if they are)');
+  assert.deepEqual(ofType(again.actions, 'deleteJob').map((d) => d.name).sort(), ['higgs-g1-c0', 'higgs-g1-c2', 'higgs-g1-c4'], 'only the recorded chunks\' Jobs go');
+
+  // The new round's Jobs done, the plotter holding all: Succeeded, the degradation gone.
+  const newRound = [0, 2, 4].map((i) => attempt(a, i, 0, 'complete'))
+    .concat([1, 3].map((i) => ({ ...attempt(a, i, 0, 'complete'), job: `higgs-g1-c${i}-r1`, round: 1 })));
+  const finishing = run(analysis(a.spec, { status: s2 }), newRound, [record(a)], T0 + 60_000);
+  assert.equal(finishing.asksPlotter, 'ns1/higgs/g1-uid1');
+  const s3 = statusOf(run(analysis(a.spec, { status: s2 }), newRound, [record(a)], T0 + 60_000, HOLDS_ALL).actions);
+  assert.deepEqual([s3.phase, s3.succeededChunks, condition(s3, 'Degraded').reason], ['Succeeded', '0-4', 'NoFailures']);
+});
+
+test('reconcile: chunks still missing after spec.retriesPerChunk rounds fail the analysis, naming them', () => {
+  const a = analysis({ retriesPerChunk: 1 });
+  const view = { reachable: true, storedChunks: '0-2,4', drawn: true, changedAt: '2025-01-01T00:00:00Z', reruns: 1, rerunChunks: '3' };
+  const prior = statusOf(run(a, allDone(a), [record(a)], T0, holds('0-2,4')).actions);
+  const lastRound = [0, 1, 2, 4].map((i) => attempt(a, i, 0, 'complete')).concat({ ...attempt(a, 3, 0, 'complete'), job: 'higgs-g1-c3-r1', round: 1 });
+  const { actions } = run(analysis(a.spec, { status: { ...prior, plotter: view } }), lastRound, [record(a)], T0 + GRACE_MS, holds('0-2,4'));
+  const s = statusOf(actions);
+  assert.deepEqual([s.phase, condition(s, 'Ready').reason, created(actions)], ['Failed', 'PartialsMissing', []]);
+  assert.match(condition(s, 'Degraded').message, /^the plotter holds 4\/5 chunks and lacks 3, whose Jobs succeeded, after 1 round of running them again \(spec.retriesPerChunk 1\)/);
+  assert.deepEqual(ofType(actions, 'event').map((e) => [e.event.type, e.event.reason]), [['Warning', 'Failed']]);
+});
+
+test('reconcile: a plotter that is down is a condition, never a reason to run chunks again; its poll backs off to 30 s', () => {
+  const a = analysis();
+  const down: PlotterObservation = { kind: 'unreachable', error: 'GET http://plotter:8080/analyses/ns1/higgs/g1-uid1/status: fetch failed' };
+  const first = run(a, allDone(a), [record(a)], T0, down);
+  const s = statusOf(first.actions);
+  assert.deepEqual([s.phase, condition(s, 'Ready').reason, condition(s, 'Degraded').reason, first.requeueAfterMs], ['Running', 'PlotterUnreachable', 'NoFailures', 1_000]);
+  assert.match(condition(s, 'Ready').message, /the plotter cannot say what it holds: GET http:\/\/plotter:8080\/.*fetch failed$/);
+  const hourLater = run(analysis({}, { status: s }), allDone(a), [record(a)], T0 + 3_600_000, down);
+  assert.deepEqual([created(hourLater.actions), hourLater.requeueAfterMs], [[], 30_000]);
+  // Back, and lacking a chunk: the grace starts when it answers, not when it went down.
+  const back = statusOf(run(analysis({}, { status: s }), allDone(a), [record(a)], T0 + 3_600_000, holds('0-3')).actions);
+  assert.deepEqual([back.plotter?.reachable, back.plotter?.changedAt, condition(back, 'Ready').reason], [true, '2025-01-01T01:00:00Z', 'PartialsMissing']);
+  // An answer naming chunks the plan does not have is no answer.
+  const odd = statusOf(run(a, allDone(a), [record(a)], T0, holds('0-9')).actions);
+  assert.deepEqual([odd.phase, condition(odd, 'Ready').reason], ['Running', 'PlotterUnreachable']);
+});
+
+test('reconcile: a plotter without the plan gets it again; one whose drawing failed for good fails the analysis', () => {
+  const a = analysis();
+  for (const answer of [{ kind: 'unknown' } as const, holds('', false, { planned: false, chunks: { total: null, done: 0 } })]) {
+    const { actions } = run(a, allDone(a), [record(a)], T0, answer);
+    assert.deepEqual(ofType(actions, 'publishPlan').map((p) => [p.configMap, p.plan.analysis]), [['higgs-g1-plan', 'ns1/higgs/g1-uid1']]);
+    assert.equal(condition(statusOf(actions), 'Ready').reason, 'PlanNotWithPlotter');
+  }
+  const failed = statusOf(run(a, allDone(a), [record(a)], T0, holds('0-4', false, { failed: 'bin sums overflow' })).actions);
+  assert.deepEqual([failed.phase, condition(failed, 'Ready').reason], ['Failed', 'PlotFailed']);
+  assert.match(condition(failed, 'Degraded').message, /cannot draw ns1\/higgs\/g1-uid1: bin sums overflow/);
 });
 
 test('reconcile: a succeeded chunk\'s Jobs are deleted once the stored status records it, and it is never run again', () => {
@@ -407,7 +524,7 @@ test('reconcile: the status is as large at 2,000 chunks as at 20, whatever ran a
     const mid = Math.floor(chunks / 2);
     const jobs = Array.from({ length: chunks }, (_, i) => i).flatMap((i): ChunkAttempt[] => {
       const job = (outcome: 'active' | 'complete' | 'bad'): ChunkAttempt => ({
-        job: `higgs-g1-c${i}`, generation: 1, chunk: i, attempt: 0, deleting: false,
+        job: `higgs-g1-c${i}`, generation: 1, chunk: i, attempt: 0, round: 0, deleting: false,
         ...(outcome === 'bad' ? { state: 'failed', finishedAt: T0, failure: { kind: 'bad-input', message: `exit 2: bad input: chunk ${i}` } } : { state: outcome === 'active' ? 'active' : 'succeeded' }),
       });
       if (i === 3 || i === mid - 2) return [job('bad')];

@@ -1,3 +1,5 @@
+import { PlotterStatusSchema, type PlotterStatus } from '../core/contracts/plotter-status.js';
+import { checked } from '../core/schema-check.js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +57,7 @@ test('partials that come before their plan are kept, and counted when the plan a
   await waitUntil('the partials to be stored', () => plotter.status(ID)?.chunks.done === fx.plan.chunks + 1);
   const early = await http(plotter, `/analyses/${ID}/status`);
   assert.deepEqual([early.status, (early.json as { planned: boolean }).planned, (early.json as { chunks: unknown }).chunks], [200, false, { total: null, done: fx.plan.chunks + 1 }]);
+  assert.deepEqual([(early.json as PlotterStatus).stored, (early.json as PlotterStatus).drawn], ['', false], 'without a plan no chunk counts');
   assert.equal((await http(plotter, `/analyses/${ID}/hzz_m4l.png`)).status, 404, 'nothing is drawn without a plan');
 
   // Finding (issue 11): a plan POSTed first took the analysis id, and the real plan was then
@@ -74,6 +77,9 @@ test('partials that come before their plan are kept, and counted when the plan a
   assert.deepEqual(dead.map((m) => [m.properties.messageId, m.properties.headers?.[HEADERS.reason]]), [[`${ID}#c999`, `partial: chunk 999 is beyond the plan's ${fx.plan.chunks} chunks`]]);
   assert.deepEqual(dead[0]!.content, stray.body, 'the dead letter is the partial byte for byte');
   assert.deepEqual(readdirSync(join(out.path, ...ID.split('/'), 'partials')).sort(), fx.tasks.map((t) => `c${t.chunk.index}.json`).sort(), 'and it is no longer stored');
+  // What the operator takes completion from: the chunks that count, as ranges, and that all are drawn.
+  const served = checked(PlotterStatusSchema, (await http(plotter, `/analyses/${ID}/status`)).json, 'status');
+  assert.deepEqual([served.stored, served.drawn, served.complete], [`0-${fx.plan.chunks - 1}`, true, true]);
   assert.equal(((await http(plotter, `/analyses/${ID}/plan.json`)).json as { lumi: number }).lumi, fx.plan.lumi, 'the analysis runs under its own plan');
   assert.deepEqual(histogramsOf(plotter.results(ID)!), histogramsOf(fx.expected));
   const png = await fetch(`http://127.0.0.1:${plotter.port}/analyses/${ID}/hzz_m4l.png`);
@@ -107,6 +113,7 @@ test('redraws are throttled, the last chunk is drawn at once, and a restart need
   t.after(() => offline.stop());
   assert.deepEqual(offline.status(ID)?.chunks, { total: fx.plan.chunks, done: fx.plan.chunks });
   assert.equal(offline.status(ID)?.complete, true);
+  assert.deepEqual([offline.status(ID)?.stored, offline.status(ID)?.drawn], [`0-${fx.plan.chunks - 1}`, true], 'a retired analysis still says which chunks it holds');
   assert.deepEqual(histogramsOf(offline.results(ID)!), histogramsOf(fx.expected));
   assert.deepEqual(JSON.parse(readFileSync(join(out.path, 'default', 'higgs', 'g7', 'histograms.json'), 'utf8')), histogramsOf(fx.expected));
   const ready = await http(offline, '/readyz');

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { hostname } from 'node:os';
-import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, PARTIAL_MASTER_KEY_ENV, leaderElection, parseDataPvcs, parseMasterKey, parseSecretRef, parseUrlPrefixes } from '../../operator/config.js';
+import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, PARTIAL_MASTER_KEY_ENV, leaderElection, parseDataPvcs, parseMasterKey, parsePlotterUrl, parseSecretRef, parseUrlPrefixes } from '../../operator/config.js';
 import { operatorMain } from '../../operator/main.js';
 
 interface OperatorArgs {
@@ -12,6 +12,8 @@ interface OperatorArgs {
   'data-pvc': string[];
   'allowed-url-prefix': string[];
   'retry-backoff': number;
+  'plotter-url': string | undefined;
+  'partials-grace': number;
   resync: number;
   workers: number;
   'health-port': number;
@@ -43,6 +45,8 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
       describe: 'URL prefix spec.source.urlPrefix may point into; repeatable; default: the official ATLAS Open Data servers; env HZZ_ALLOWED_URL_PREFIXES (comma-separated)',
     })
     .option('retry-backoff', { type: 'number', default: Number(env.HZZ_RETRY_BACKOFF_SECONDS ?? 10), describe: 'seconds before a failed chunk\'s first retry, doubling per attempt (max 300); env HZZ_RETRY_BACKOFF_SECONDS' })
+    .option('plotter-url', { type: 'string', default: env.HZZ_PLOTTER_URL, describe: 'the plotter\'s HTTP API (e.g. http://hzz-plotter:8080), asked what it holds once every chunk\'s Job is done; required; env HZZ_PLOTTER_URL' })
+    .option('partials-grace', { type: 'number', default: Number(env.HZZ_PARTIALS_GRACE_SECONDS ?? 30), describe: 'seconds the plotter may lack chunks whose Jobs succeeded, its count unchanged, before they run again; env HZZ_PARTIALS_GRACE_SECONDS' })
     .option('resync', { type: 'number', default: 300, describe: 'seconds between full re-reconciles of every analysis' })
     .option('workers', { type: 'number', default: 4, describe: 'analyses reconciled at once' })
     .option('health-port', { type: 'number', default: Number(env.HZZ_OPERATOR_HEALTH_PORT ?? 8081), describe: 'port of /healthz and /readyz (0: any free port); env HZZ_OPERATOR_HEALTH_PORT' })
@@ -52,7 +56,7 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
     .option('lease-duration', { type: 'number', default: 15, describe: 'seconds a standby waits on an unrenewed Lease before taking it over' })
     .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds the leader keeps trying to renew before it stops leading' })
     .option('retry-period', { type: 'number', default: 2, describe: 'seconds between renewals, and between a standby\'s looks at the Lease' })
-    .example('HZZ_AMQP_URL=amqp://… hzz operator --worker-amqp-secret hzz-rabbitmq:worker-url --data-pvc atlas-data=/data', 'plans are published to HZZ_AMQP_URL; workers read theirs from the Secret')
+    .example('HZZ_AMQP_URL=amqp://… hzz operator --worker-amqp-secret hzz-rabbitmq:worker-url --plotter-url http://hzz-plotter:8080 --data-pvc atlas-data=/data', 'plans are published to HZZ_AMQP_URL; workers read theirs from the Secret')
     .epilogue(`The operator publishes plans with HZZ_AMQP_URL (or HZZ_AMQP_HOST, _PORT, _VHOST, _USER, _PASSWORD), and derives each analysis's partial key from ${PARTIAL_MASTER_KEY_ENV} (required, at least 32 characters). See docs/operator.md.`),
   handler: async (argv) => {
     if (!argv['worker-amqp-secret']) throw new Error('--worker-amqp-secret (or HZZ_WORKER_AMQP_SECRET) is required: workers need the broker');
@@ -67,6 +71,8 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
       dataPvcs: parseDataPvcs(argv['data-pvc']),
       allowedUrlPrefixes: parseUrlPrefixes(argv['allowed-url-prefix']),
       retryBackoffSeconds: argv['retry-backoff'],
+      plotterUrl: parsePlotterUrl(argv['plotter-url']),
+      partialsGraceSeconds: argv['partials-grace'],
       resyncSeconds: argv.resync,
       workers: argv.workers,
       healthPort: argv['health-port'],

@@ -1,3 +1,4 @@
+import { CHUNK_RANGES_PATTERN } from '../../core/contracts/plotter-status.js';
 import { CloneType, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { shippedDefinitionNames } from '../../core/analysis/load-definition.js';
@@ -213,9 +214,17 @@ export const StatusSchema = Type.Object({
   running: Type.Optional(Type.Integer({ minimum: 0, description: 'Chunk Jobs active now (the /scale status replicas)' })),
   progress: Type.Optional(Type.String({ description: 'Chunks done/total' })),
   succeededChunks: Type.Optional(Type.String({
-    pattern: '^(\\d+(-\\d+)?(,\\d+(-\\d+)?)*)?$',
+    pattern: CHUNK_RANGES_PATTERN,
     description: 'Indices of the running plan’s chunks that succeeded, as ranges ("0-41,43"); their Jobs are deleted once recorded here',
   })),
+  plotter: Type.Optional(Type.Object({
+    reachable: Type.Boolean({ description: 'The plotter answered when last asked' }),
+    storedChunks: Type.String({ pattern: CHUNK_RANGES_PATTERN, description: 'The chunks the plotter holds, as it last said (ranges)' }),
+    drawn: Type.Boolean({ description: 'The plotter has drawn its outputs from every chunk it holds' }),
+    changedAt: Type.String({ format: 'date-time', description: 'When the operator last saw the plotter’s answer change' }),
+    reruns: Type.Integer({ minimum: 0, description: 'Rounds of chunks run again because the plotter lacked their partials' }),
+    rerunChunks: Type.Optional(Type.String({ pattern: CHUNK_RANGES_PATTERN, description: 'The chunks of the latest such round (ranges)' })),
+  }, { description: 'What the plotter holds of the running plan, asked once every chunk’s Job is done: Succeeded needs it to hold every chunk' })),
   selector: Type.Optional(Type.String({ description: 'Label selector of the running plan’s Jobs and pods (the /scale selector)' })),
   output: Type.Optional(Type.Object({ path: Type.String({ description: "The plot, on the plotter's volume" }) })),
   conditions: Type.Optional(Type.Array(ConditionSchema, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })),
