@@ -301,6 +301,7 @@ describe('helm chart: against a real kube-apiserver', () => {
       // On by default (values.yaml networkPolicy.enabled).
       'NetworkPolicy/hzz-system/hzz-chunk-pods',
       'NetworkPolicy/hzz-system/hzz-default-deny',
+      'NetworkPolicy/hzz-system/hzz-plotter',
       'NetworkPolicy/hzz-system/hzz-rabbitmq',
       'PersistentVolumeClaim/hzz-system/hzz-plotter-results',
       'Role/hzz-system/hzz-operator-leader-election',
@@ -330,6 +331,7 @@ describe('helm chart: against a real kube-apiserver', () => {
     // The names `hzz operator` reads (cli/commands/operator.ts).
     assert.equal(env.HZZ_WORKER_SERVICE_ACCOUNT?.value, 'hzz-worker');
     assert.equal(env.HZZ_WORKER_IMAGE?.value, 'hzz-operator:0.1.0');
+    assert.equal(env.HZZ_PLOTTER_URL?.value, 'http://hzz-plotter.hzz-system.svc:8080', 'completion comes from this release\'s plotter Service');
     assert.equal(env.HZZ_WORKER_AMQP_SECRET?.value, 'hzz-rabbitmq:worker-url', 'chunk pods connect as the workers\' broker user');
     assert.deepEqual(env.HZZ_PARTIAL_MASTER_KEY?.valueFrom, { secretKeyRef: { name: 'hzz-partial-master-key', key: 'master-key' } }, 'the master key from the chart\'s Secret, never inline');
     const masterKey = JSON.parse(await kubectl(['get', 'secret', 'hzz-partial-master-key', '-n', NS, '-o', 'json'])) as { data: Record<string, string> };
@@ -405,6 +407,7 @@ describe('helm chart: against a real kube-apiserver', () => {
       `HZZAnalysis/${WATCHED_NS}/higgs`,
       `NetworkPolicy/${SCOPED_NS}/scoped-rabbitmq`,
       `NetworkPolicy/${SCOPED_NS}/scoped-default-deny`,
+      `NetworkPolicy/${SCOPED_NS}/scoped-plotter`,
       `NetworkPolicy/${WATCHED_NS}/scoped-chunk-pods`,
     ]) {
       assert.ok(names.includes(expected), `${expected} missing from:\n${names.join('\n')}`);
@@ -657,6 +660,11 @@ describe('helm chart: against a real kube-apiserver', () => {
     const from = broker.spec.ingress![0]!.from;
     assert.deepEqual(await Promise.all(from.map((peer) => podsOf(peer.podSelector))), [['np-operator'], ['np-plotter'], ['np-chunk']]);
     assert.deepEqual(from[2]!.namespaceSelector, { matchLabels: { 'kubernetes.io/metadata.name': NS } }, 'chunk pods of the watched namespace only');
+    // The operator takes completion from the plotter's HTTP API: it, and only it, may reach that port.
+    const plotter = await policy('hzz-plotter');
+    assert.deepEqual(await podsOf(plotter.spec.podSelector), ['np-plotter']);
+    assert.deepEqual(plotter.spec.ingress?.map((r) => r.ports.map((p) => p.port)), [['http']]);
+    assert.deepEqual(await Promise.all(plotter.spec.ingress![0]!.from.map((peer) => podsOf(peer.podSelector))), [['np-operator']]);
     for (const [name] of templates) await kubectl(['delete', 'pod', `np-${name}`, '-n', NS, '--wait=false']);
   });
 

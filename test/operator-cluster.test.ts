@@ -25,10 +25,11 @@ import { readPlanRecord, tasksOf } from '../operator/plan-store.js';
 import { PARTIAL_MASTER_KEY_ENV } from '../operator/config.js';
 import type { PartialEvent, RejectedEvent } from '../plotter/inbox.js';
 import { startPlotter } from '../plotter/plotter.js';
+import { connect } from 'amqplib';
 import { brokerFromUrl } from '../transport/broker-address.js';
 import { partialEnvelope } from '../transport/envelope.js';
 import { openPublishSession } from '../transport/publish-session.js';
-import { QUEUES } from '../transport/topology.js';
+import { HEADERS, QUEUES } from '../transport/topology.js';
 import { spawnTied } from './harness/processes.js';
 import { startTestCluster, type PodBehaviour } from './harness/job-runner.js';
 import { createOperatorAccount } from './harness/operator-account.js';
@@ -57,7 +58,8 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
   defer(() => out.dispose());
   const scratch = tempDir('operator-data');
   defer(() => scratch.dispose());
-  const plotter = await startPlotter({ out: out.path, broker: brokerFromUrl(vhost.url), port: null });
+  // The operator takes completion from the plotter's HTTP API, as in the chart.
+  const plotter = await startPlotter({ out: out.path, broker: brokerFromUrl(vhost.url), port: 0, host: '127.0.0.1' });
   defer(() => plotter.stop());
   const cluster = await startTestCluster({ name: 'operator' });
   defer(() => cluster.stop());
@@ -98,7 +100,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const child = spawnTied(process.execPath, [
       HZZ, 'operator', '--kubeconfig', operatorKubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
       '--data-pvc', `${sharedPv.metadata.name}=${sharedDir}`, '--data-pvc', `${scratchPv}=${scratch.path}`,
-      '--retry-backoff', '0.3', '--health-port', '0', ...extraArgs,
+      '--retry-backoff', '0.3', '--health-port', '0', '--plotter-url', `http://127.0.0.1:${plotter.port}`, '--partials-grace', '2', ...extraArgs,
     ], { env: { ...env, ...extraEnv, HZZ_AMQP_URL: vhost.url, [PARTIAL_MASTER_KEY_ENV]: masterKey }, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       logs = (logs + d).slice(-20_000);
@@ -194,6 +196,52 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'histograms.json'), 'utf8')), histogramsOf(fx.expected));
     const reasons = (await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=HZZAnalysis', '-o', 'jsonpath={.items[*].reason}'])).split(' ');
     assert.ok(reasons.includes('Planned') && reasons.includes('Succeeded'), `events: ${reasons.join(', ')}`);
+  });
+
+  await t.test('partials another consumer takes from the vhost: not Succeeded until their chunks have run again and the plotter holds them', async () => {
+    const ns = 'stolen';
+    await namespace(ns, [sharedPv.metadata.name]);
+    const name = 'robbed';
+    // A second consumer on the partials queue (another run pointed at this vhost, say), of higher
+    // priority, so it, not the plotter, gets what comes while it listens: it keeps the first two
+    // partials of this analysis and hands anything else back.
+    const thief = await connect(vhost.url);
+    defer(() => thief.close().catch(() => {}));
+    const ch = await thief.createChannel();
+    await ch.prefetch(1);
+    const stolen: number[] = [];
+    const { consumerTag } = await ch.consume(QUEUES.partials, (m) => {
+      if (!m) return;
+      const mine = String(m.properties.headers?.[HEADERS.analysis] ?? '').startsWith(`${ns}/${name}/`);
+      if (mine && stolen.length < 2) {
+        stolen.push(Number(m.properties.headers![HEADERS.chunk]));
+        ch.ack(m);
+        if (stolen.length === 2) void ch.cancel(consumerTag);
+      } else ch.nack(m, false, true);
+    }, { priority: 10 });
+    const phases: string[] = [];
+    const watch = async (): Promise<AnalysisStatus | undefined> => {
+      const s = (await analysis(ns, name)).status;
+      if (s?.phase && phases.at(-1) !== s.phase) phases.push(s.phase);
+      return s;
+    };
+    await apply(ns, name, { samples: ['data_A', 'data_B'], source: { pvc: sharedPv.metadata.name }, chunkSize: 50, parallelism: 5 });
+    await eventually('the analysis to be Succeeded', async () => (await watch())?.phase === 'Succeeded', 90_000);
+    stolen.sort((x, y) => x - y);
+    assert.equal(stolen.length, 2, 'the other consumer took two partials');
+    const status = (await analysis(ns, name)).status!;
+    const total = status.chunks!.total;
+    // Every first-round Job succeeded, yet the stolen chunks ran again, as round 1, and only they.
+    const ever = await everJobs(ns);
+    assert.deepEqual(ever.filter((j) => labelOf(j, LABELS.round) === '1').map((j) => Number(labelOf(j, LABELS.chunk))).sort((x, y) => x - y), stolen);
+    assert.equal(ever.filter((j) => labelOf(j, LABELS.round) === '0' && finished(j, 'Complete')).length, total);
+    assert.deepEqual(status.plotter, { ...status.plotter, reachable: true, storedChunks: `0-${total - 1}`, drawn: true, reruns: 1, rerunChunks: stolen.join(',') });
+    assert.ok(!phases.slice(0, -1).includes('Succeeded'), `never Succeeded before: ${phases.join(' → ')}`);
+    const reasons = (await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=HZZAnalysis', '-o', 'jsonpath={.items[*].reason}'])).split(' ');
+    assert.ok(reasons.includes('PartialsMissing'), `events: ${reasons.join(', ')}`);
+    const id = clusterAnalysisId(await analysis(ns, name), 1);
+    const fx = await analysisFixture(id, 50, ['data_A', 'data_B']);
+    assert.deepEqual(histogramsOf(plotter.results(id)!), histogramsOf(fx.expected), 'the plotter counted every chunk once');
   });
 
   await t.test('kubectl scale changes how many chunk Jobs run at once, up and down', async () => {
