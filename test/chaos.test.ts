@@ -116,10 +116,12 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
   };
 
   // The plotter and the operator, as their Deployments would keep them: started again when killed.
+  // On the port it first got, as behind its Service: the operator asks it there what it holds.
   let plotter: ChildPlotter | undefined;
+  let plotterPort = 0;
   const startPlotter = async () => {
-    plotter = spawnPlotter({ out: out.path, amqpUrl: broker.url, onLine: (l) => listener?.plotterLine(l) });
-    await plotter.port();
+    plotter = spawnPlotter({ out: out.path, amqpUrl: broker.url, port: plotterPort, onLine: (l) => listener?.plotterLine(l) });
+    plotterPort = await plotter.port();
   };
   await startPlotter();
   defer(() => plotter?.kill('SIGKILL'));
@@ -129,7 +131,7 @@ test('chaos: seeded SIGKILLs of workers, plotter, operator and broker leave ever
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HZZ_')));
     operator = spawnTied(process.execPath, [
       CLI, 'operator', '--kubeconfig', cp.kubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
-      '--data-pvc', `${PV}=${SHARED_DATA}`, '--retry-backoff', '0.3', '--health-port', '0',
+      '--data-pvc', `${PV}=${SHARED_DATA}`, '--retry-backoff', '0.3', '--health-port', '0', '--plotter-url', `http://127.0.0.1:${plotterPort}`,
     ], { env: { ...env, HZZ_AMQP_URL: broker.url, [PARTIAL_MASTER_KEY_ENV]: masterKey }, stdio: ['ignore', 'ignore', 'pipe'] });
     operator.stderr!.on('data', (d: Buffer) => { operatorLog = (operatorLog + d.toString()).slice(-10_000); });
     onLines(operator.stderr!, (l) => listener?.operatorLine(l));

@@ -29,9 +29,9 @@ export interface ChildPlotter {
 }
 
 /** The plotter's real entry point; with `faults`, the same process with fault injection. */
-export function spawnPlotter(opts: { out: string; amqpUrl: string; faults?: PlotterOptions['faults']; onLine?: (l: LogLine) => void; env?: NodeJS.ProcessEnv }): ChildPlotter {
+export function spawnPlotter(opts: { out: string; amqpUrl: string; port?: number; faults?: PlotterOptions['faults']; onLine?: (l: LogLine) => void; env?: NodeJS.ProcessEnv }): ChildPlotter {
   const main = opts.faults ? [FAULTY_PLOTTER, '--faults', JSON.stringify(opts.faults)] : [PLOTTER_MAIN];
-  const proc = spawn(process.execPath, [...main, '--out', opts.out, '--port', '0', '--host', '127.0.0.1'], {
+  const proc = spawn(process.execPath, [...main, '--out', opts.out, '--port', String(opts.port ?? 0), '--host', '127.0.0.1'], {
     env: { ...process.env, ...opts.env, HZZ_AMQP_URL: opts.amqpUrl },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
