@@ -109,7 +109,7 @@ async function measure(size: Size): Promise<Result> {
     }));
 
     const out = join(scratch.path, 'plots');
-    const plotter = await startPlotter({ out, broker: brokerFromUrl(vhost.url), port: null });
+    const plotter = await startPlotter({ out, broker: brokerFromUrl(vhost.url), port: 0, host: '127.0.0.1' });
     stack.push(() => plotter.stop());
     let lastStored = 0;
     let completedAt = 0;
@@ -119,7 +119,7 @@ async function measure(size: Size): Promise<Result> {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HZZ_')));
     const operator = spawnTied(process.execPath, [
       HZZ, 'operator', '--kubeconfig', operatorAccount.kubeconfig, '--worker-amqp-secret', `${SECRET}:url`,
-      '--data-pvc', `${PV}=${SHARED_DATA}`, '--health-port', '0',
+      '--data-pvc', `${PV}=${SHARED_DATA}`, '--health-port', '0', '--plotter-url', `http://127.0.0.1:${plotter.port}`,
     ], { env: { ...env, HZZ_AMQP_URL: vhost.url, [PARTIAL_MASTER_KEY_ENV]: randomBytes(32).toString('hex') }, stdio: ['ignore', 'ignore', 'pipe'] });
     let operatorLog = '';
     operator.stderr!.setEncoding('utf8').on('data', (d: string) => { operatorLog = (operatorLog + d).slice(-5_000); });
