@@ -322,8 +322,14 @@ function finishing(ctx: Context, current: PlanRecord & StoredPlan, succeededIndi
       Degraded: degraded.reason === 'PartialsMissing' ? healthy : degraded,
     },
   });
-  // Succeeded is final for a plan: the plotter is asked no more.
-  if (analysis.status?.planGeneration === ctx.planGeneration && analysis.status.phase === 'Succeeded') return success(before);
+  // Succeeded is final for a plan, and so is failing here (chunks still missing, a drawing that
+  // cannot work): the plotter is asked no more.
+  const previous = analysis.status?.planGeneration === ctx.planGeneration ? analysis.status : undefined;
+  if (previous?.phase === 'Succeeded') return success(before);
+  if (previous?.phase === 'Failed' && previous.conditions) {
+    const kept = Object.fromEntries(previous.conditions.map((c) => [c.type, { status: c.status, reason: c.reason, message: c.message }]));
+    return { phase: 'Failed', plotter: before, actions: [], conditions: kept as Finish['conditions'] };
+  }
 
   const waiting = (reason: string, message: string, view: PlotterView | undefined, more: Partial<Finish> = {}): Finish => ({
     phase: 'Running', plotter: view, actions: [],

@@ -468,6 +468,9 @@ test('reconcile: chunks still missing after spec.retriesPerChunk rounds fail the
   assert.deepEqual([s.phase, condition(s, 'Ready').reason, created(actions)], ['Failed', 'PartialsMissing', []]);
   assert.match(condition(s, 'Degraded').message, /^the plotter holds 4\/5 chunks and lacks 3, whose Jobs succeeded, after 1 round of running them again \(spec.retriesPerChunk 1\)/);
   assert.deepEqual(ofType(actions, 'event').map((e) => [e.event.type, e.event.reason]), [['Warning', 'Failed']]);
+  const after = run(analysis(a.spec, { status: s }), lastRound, [record(a)], T0 + 3_600_000);
+  assert.equal(after.asksPlotter, undefined, 'a failed analysis does not ask the plotter again');
+  assert.deepEqual(after.actions.filter((x) => x.type !== 'deleteJob'), [], 'and stays as it is');
 });
 
 test('reconcile: a plotter that is down is a condition, never a reason to run chunks again; its poll backs off to 30 s', () => {
