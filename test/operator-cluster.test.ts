@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { toPartial } from '../core/analyze-chunk.js';
+import { formatRanges } from '../core/chunk-ranges.js';
 import type { AnalysisDefinition } from '../core/contracts/analysis-definition.js';
 import { clusterAnalysisId } from '../core/contracts/analysis-id.js';
 import type { PartialHistogram, Plan } from '../core/contracts/messages.js';
@@ -235,7 +236,7 @@ test('operator: HZZAnalysis → chunk Jobs → worker pods → plotter, on a rea
     const ever = await everJobs(ns);
     assert.deepEqual(ever.filter((j) => labelOf(j, LABELS.round) === '1').map((j) => Number(labelOf(j, LABELS.chunk))).sort((x, y) => x - y), stolen);
     assert.equal(ever.filter((j) => labelOf(j, LABELS.round) === '0' && finished(j, 'Complete')).length, total);
-    assert.deepEqual(status.plotter, { ...status.plotter, reachable: true, storedChunks: `0-${total - 1}`, drawn: true, reruns: 1, rerunChunks: stolen.join(',') });
+    assert.deepEqual(status.plotter, { ...status.plotter, reachable: true, storedChunks: `0-${total - 1}`, drawn: true, reruns: 1, rerunChunks: formatRanges(stolen) });
     assert.ok(!phases.slice(0, -1).includes('Succeeded'), `never Succeeded before: ${phases.join(' → ')}`);
     const reasons = (await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=HZZAnalysis', '-o', 'jsonpath={.items[*].reason}'])).split(' ');
     assert.ok(reasons.includes('PartialsMissing'), `events: ${reasons.join(', ')}`);
