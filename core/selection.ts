@@ -1,3 +1,4 @@
+import { massOf } from './analysis/four-vectors.js';
 import type { Column } from './root/columns.js';
 
 /**
@@ -6,6 +7,8 @@ import type { Column } from './root/columns.js';
  * m4l is the invariant mass of the sum of their four-vectors built from (pt, eta, phi, E).
  */
 const LEPTONS = 4;
+const mass4 = massOf(LEPTONS);
+const lanes = new Float64Array(4 * LEPTONS);
 
 /** Type sums of eeee, eeμμ and μμμμ. */
 export function passesFlavour(typeSum: number): boolean {
@@ -47,21 +50,13 @@ export function fourLeptonMass(c: LeptonColumns, entry: number): number {
   const iphi = firstLepton(c.phi, entry);
   const ie = firstLepton(c.energy, entry);
   if (ipt < 0 || ieta < 0 || iphi < 0 || ie < 0) return NaN;
-  const pt = c.pt.values;
-  const eta = c.eta.values;
-  const phi = c.phi.values;
-  const en = c.energy.values;
-  let px = 0;
-  let py = 0;
-  let pz = 0;
-  let e = 0;
-  for (let k = 0; k < LEPTONS; k++) {
-    const p = pt[ipt + k]!;
-    const f = phi[iphi + k]!;
-    px += p * Math.cos(f);
-    py += p * Math.sin(f);
-    pz += p * Math.sinh(eta[ieta + k]!);
-    e += en[ie + k]!;
-  }
-  return Math.sqrt(e * e - (px * px + py * py + pz * pz));
+  copyLanes(c.pt.values, ipt, 0);
+  copyLanes(c.eta.values, ieta, LEPTONS);
+  copyLanes(c.phi.values, iphi, 2 * LEPTONS);
+  copyLanes(c.energy.values, ie, 3 * LEPTONS);
+  return mass4(lanes);
+}
+
+function copyLanes(values: Column['values'], first: number, to: number): void {
+  for (let k = 0; k < LEPTONS; k++) lanes[to + k] = values[first + k]!;
 }

@@ -1,6 +1,7 @@
 import type { Column } from '../root/columns.js';
 import type { CheckedDefinition } from './check-definition.js';
 import { children, RUN_CONSTANTS, type BranchRef, type Checked, type RunConstant } from './check-expression.js';
+import { massOf } from './four-vectors.js';
 import { zCandidateMass } from './z-candidates.js';
 
 /**
@@ -28,9 +29,6 @@ export interface CompiledAnalysis {
   run(columns: readonly Column[], start: number, stop: number, acc: Accumulators, k: RunValues): void;
 }
 
-/** Invariant mass of a summed four-vector: the hand-written loop's formula, shared by every mass(). */
-const mass = (px: number, py: number, pz: number, e: number): number => Math.sqrt(e * e - (px * px + py * py + pz * pz));
-
 /** The branches a chunk reads: those its cuts and histograms name, and for simulation its weight's. */
 export function branchesRead(def: CheckedDefinition, simulated: boolean): BranchRef[] {
   const used = new Set<number>();
@@ -48,7 +46,7 @@ export function compileDefinition(def: CheckedDefinition, simulated: boolean): C
   const reads = branchesRead(def, simulated);
   const slot = new Map(reads.map((b, i) => [b.index, i]));
 
-  const lines: string[] = ['"use strict";', 'return function run(c, start, stop, acc, k) {', 'const F = Math.fround, cos = Math.cos, sin = Math.sin, sinh = Math.sinh, abs = Math.abs;'];
+  const lines: string[] = ['"use strict";', 'return function run(c, start, stop, acc, k) {', 'const F = Math.fround, abs = Math.abs;'];
   for (const r of RUN_CONSTANTS) lines.push(`const r_${r} = k.${r}, rf_${r} = F(k.${r});`);
   lines.push('const cut = acc.cutflow;');
   def.histograms.forEach((_, j) => lines.push(`const b${j} = acc.histograms[${j}].bin, w${j} = acc.histograms[${j}].sumw, q${j} = acc.histograms[${j}].sumw2, n${j} = acc.histograms[${j}].entries;`));
@@ -62,8 +60,9 @@ export function compileDefinition(def: CheckedDefinition, simulated: boolean): C
     lines.push(`{ const i = b${j}(${x}); if (i >= 0) { w${j}[i] += w; q${j}[i] += w * w; n${j}[i] += 1; } }`);
   });
   lines.push('}', '};');
+  lines.splice(1, 0, ...[...code.masses].map((n) => `const mass${n} = massOf(${n}), mv${n} = new Float64Array(${4 * n});`));
   // Source generated from the checked tree only (see the module comment), never from the definition's text.
-  const run = new Function('M', 'Z', lines.join('\n'))(mass, zCandidateMass) as CompiledAnalysis['run'];
+  const run = new Function('massOf', 'Z', lines.join('\n'))(massOf, zCandidateMass) as CompiledAnalysis['run'];
   return { reads, run };
 }
 
@@ -78,6 +77,8 @@ export function compileDefinition(def: CheckedDefinition, simulated: boolean): C
 class Code {
   private readonly written = new Set<number>();
   private readonly placed = new Set<number>();
+  /** The lane counts mass() is called with: the loop gets a mass function for each (four-vectors.ts). */
+  readonly masses = new Set<number>();
   private reductions = 0;
 
   constructor(private readonly slot: ReadonlyMap<number, number>, private readonly lines: string[]) {}
@@ -182,9 +183,10 @@ class Code {
       case 'any': return [`(${this.lanes(c.arg).join(' || ')})`];
       case 'all': return [`(${this.lanes(c.arg).join(' && ')})`];
       case 'mass': {
-        const [pt, eta, phi, e] = c.args.map((a) => this.lanes(a));
-        const sum = (f: (k: number) => string): string => `(${pt!.map((_, k) => f(k)).join(' + ')})`;
-        return [`M(${sum((k) => `${pt![k]} * cos(${phi![k]})`)}, ${sum((k) => `${pt![k]} * sin(${phi![k]})`)}, ${sum((k) => `${pt![k]} * sinh(${eta![k]})`)}, ${sum((k) => e![k]!)})`];
+        const lanes = c.args.map((a) => this.lanes(a));
+        this.masses.add(lanes[0]!.length);
+        const n = lanes[0]!.length;
+        return [`(${lanes.flat().map((l, i) => `mv${n}[${i}] = ${l}`).join(', ')}, mass${n}(mv${n}))`];
       }
       case 'zmass': return [`Z(${c.which}, r_toGeV, ${c.args.map((a) => `[${this.lanes(a).join(', ')}]`).join(', ')})`];
       case 'binary': {

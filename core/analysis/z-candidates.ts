@@ -1,3 +1,5 @@
+import { massOf } from './four-vectors.js';
+
 /**
  * The two Z-candidate masses of a four-lepton event, the built-in functions massZ1 and massZ2 of the
  * expression language. Of the three ways to pair four leptons, a pairing counts when both of its
@@ -12,6 +14,9 @@
  */
 export const Z_MASS_GEV = 91.1876;
 
+const mass2 = massOf(2);
+const lanes = new Float64Array(8);
+
 /** The pairs of four objects; pair k's complement is pair 5 - k. */
 const PAIRS = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]] as const;
 
@@ -24,11 +29,8 @@ type Four = readonly [number, number, number, number];
  */
 export function zCandidateMass(which: 1 | 2, toGeV: number, pt: Four, eta: Four, phi: Four, e: Four, charge: Four, type: Four): number {
   const pairMass = (i: number, j: number): number => {
-    const px = pt[i]! * Math.cos(phi[i]!) + pt[j]! * Math.cos(phi[j]!);
-    const py = pt[i]! * Math.sin(phi[i]!) + pt[j]! * Math.sin(phi[j]!);
-    const pz = pt[i]! * Math.sinh(eta[i]!) + pt[j]! * Math.sinh(eta[j]!);
-    const en = e[i]! + e[j]!;
-    return Math.sqrt(en * en - (px * px + py * py + pz * pz));
+    lanes.set([pt[i]!, pt[j]!, eta[i]!, eta[j]!, phi[i]!, phi[j]!, e[i]!, e[j]!]);
+    return mass2(lanes);
   };
   const ossf = (i: number, j: number): boolean => type[i] === type[j] && charge[i]! * charge[j]! < 0;
   let best = -1;

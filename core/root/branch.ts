@@ -86,3 +86,21 @@ export function describeBranch(b: JsrootBranch, url: string, treeEntries: number
   if (covered < treeEntries) throw badInput(url, `branch '${b.fName}' holds ${covered} of the tree's ${treeEntries} entries`);
   return { name: b.fName, layout, type, baskets };
 }
+
+/**
+ * The basket holding `entry`, by bisection over the baskets in entry order: a linear search per
+ * window made a pass over a file quadratic in its basket count. Baskets out of order (a damaged
+ * file) can only make it miss, never return one that does not hold the entry.
+ */
+export function basketAt(baskets: readonly BasketRef[], entry: number): BasketRef | undefined {
+  let lo = 0;
+  let hi = baskets.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const b = baskets[mid]!;
+    if (entry < b.entryStart) hi = mid - 1;
+    else if (entry >= b.entryStop) lo = mid + 1;
+    else return b;
+  }
+  return undefined;
+}

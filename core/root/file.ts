@@ -130,15 +130,20 @@ export class RootFile {
     const buf = into.compressed;
     this.fh ??= open(this.url, 'r');
     const fh = await this.fh;
-    const views: DataView[] = [];
+    // All at once: the thread pool reads them while this thread inflates and analyses. One after
+    // another, each read would wait for the main thread to come back to the event loop to start the
+    // next, so most of a window's reads happened while the main thread waited for them.
     let at = 0;
+    const reads: Promise<DataView>[] = [];
     for (let i = 0; i < place.length; i += 2) {
-      const { bytesRead: n } = await fh.read(buf, at, place[i + 1]!, place[i]!);
-      if (n !== place[i + 1]) throw badInput(this.url, `short read at byte ${place[i]}: ${n} of ${place[i + 1]} bytes`);
-      views.push(new DataView(buf.buffer, buf.byteOffset + at, n));
-      at += n;
+      const [from, bytes, to] = [place[i]!, place[i + 1]!, at];
+      reads.push(fh.read(buf, to, bytes, from).then(({ bytesRead: n }) => {
+        if (n !== bytes) throw badInput(this.url, `short read at byte ${from}: ${n} of ${bytes} bytes`);
+        return new DataView(buf.buffer, buf.byteOffset + to, n);
+      }));
+      at += bytes;
     }
-    return views;
+    return Promise.all(reads);
   }
 
   /** Closes the file handle of a local file; the next read reopens it. */

@@ -1,7 +1,7 @@
 import { badInput } from '../contracts/errors.js';
 import { BasketMemory } from './basket-memory.js';
 import { diskPayload, embeddedPayload } from './basket.js';
-import { describeBranch, findBranch, type BasketRef, type BranchInfo, type JsrootTree } from './branch.js';
+import { basketAt, describeBranch, findBranch, type BasketRef, type BranchInfo, type JsrootTree } from './branch.js';
 import { decodeBasket, type Column } from './columns.js';
 import { RootFile, type ReadBuffer } from './file.js';
 
@@ -167,7 +167,7 @@ export class RootTree {
       let h = held[i];
       if (!(h && at >= h.entryStart && at < h.entryStop)) {
         const b = slot.branch;
-        const ref = b.baskets.find((k) => at >= k.entryStart && at < k.entryStop);
+        const ref = basketAt(b.baskets, at);
         if (!ref) throw badInput(this.url, `branch '${b.name}' has no basket for entry ${at}`);
         load.push(slot);
         refs.push(ref);
