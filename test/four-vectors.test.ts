@@ -53,9 +53,9 @@ test('float32 angles across the tables, at and between their steps, and beyond t
   const halves = Array.from({ length: 2049 }, (_, i) => (i - 1024 + 0.5) / 128).flatMap((x) => [x, Math.fround(x - 1e-7), Math.fround(x + 1e-7)]);
   within('half steps', worst(halves), 3);
   // Outside the tables, and what is not a number, Math decides.
-  for (const x of [4.0001, -4.5, 8.5, -30, 1e10, Infinity, -Infinity, NaN]) {
+  for (const x of [3.2501, -3.5, 4.0001, 8.5, -30, 1e10, Infinity, -Infinity, NaN]) {
     assert.ok(Object.is(cos(x), Math.cos(x)) && Object.is(sin(x), Math.sin(x)), `cos/sin(${x})`);
-    if (Math.abs(x) > 8 || Number.isNaN(x)) assert.ok(Object.is(sinh(x), Math.sinh(x)), `sinh(${x})`);
+    if (Math.abs(x) > 3 || Number.isNaN(x)) assert.ok(Object.is(sinh(x), Math.sinh(x)), `sinh(${x})`);
   }
   assert.ok(Object.is(sin(0), 0) && Object.is(sinh(0), 0) && cos(0) === 1);
 });
