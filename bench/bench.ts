@@ -19,7 +19,8 @@ import { LARGE_ENTRIES as ENTRIES, LARGE_FILE, largeInput, SHARED } from './larg
  */
 const REPO = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const REPS = Number(process.env.HZZ_BENCH_REPS ?? 3);
-const node = (script: string, args: string[], env: NodeJS.ProcessEnv = process.env) => execFileSync('node', [join(REPO, 'dist', script), ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env });
+// stderr is kept, not shown: `hzz run`'s progress bars would interleave with the figures; a failure's message carries it.
+const node = (script: string, args: string[], env: NodeJS.ProcessEnv = process.env) => execFileSync('node', [join(REPO, 'dist', script), ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
 interface Timing { seconds: number[]; events: number; peakRssBytes: number }
 interface Ours extends Timing { inflate: string; cpuSeconds: number[] }
