@@ -9,7 +9,8 @@ import { deflateSync } from 'node:zlib';
 import { LARGE_FILE, largeInput } from '../bench/large-input.js';
 import { decompressBlocks } from '../core/root/decompress.js';
 import { chooseEngine, inflateEngine, nodeZlib, type InflateEngine } from '../core/root/inflate-into.js';
-import { ADDON_PATH, loadLibdeflate } from '../core/root/libdeflate-addon.js';
+import { bufferSwap } from '../core/root/byte-swap.js';
+import { ADDON_PATH, loadByteSwap, loadLibdeflate } from '../core/root/libdeflate-addon.js';
 import { libdeflate } from './support/inflate-engines.js';
 import { REPO, SHARED_DATA } from './support/paths.js';
 import { compressedRecords } from './support/root-records.js';
@@ -122,5 +123,35 @@ describe('libdeflate and Node\'s zlib', () => {
     assert.notEqual(wrong.status, 0);
     assert.match(wrong.stderr, /\[BadInputError\]: HZZ_INFLATE: is 'isal': it takes 'libdeflate' or 'zlib'/);
     assert.doesNotMatch(wrong.stderr, /Zee/);
+  });
+});
+
+describe('the addon\'s byte swap and Buffer\'s', () => {
+  test('swap the same bytes, for 2-, 4- and 8-byte values, aligned or not, of any count', () => {
+    const swap = loadByteSwap();
+    if (typeof swap === 'string') assert.fail(`these tests need the zlib-inflate addon: ${swap}`);
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >>> 16) & 0xff;
+    for (const size of [2, 4, 8] as const) {
+      for (const count of [0, 1, 3, 17, 1000, 20_001]) {
+        for (const offset of [0, 1, 8]) {
+          const bytes = Uint8Array.from({ length: offset + count * size }, random);
+          const ours = bytes.slice().subarray(offset);
+          const theirs = bytes.slice().subarray(offset);
+          swap(ours, size);
+          bufferSwap(theirs, size);
+          assert.deepEqual(ours, theirs, `${count} values of ${size} bytes at offset ${offset}`);
+          if (count > 10) assert.notDeepEqual(ours, bytes.subarray(offset), 'the bytes changed');
+        }
+      }
+    }
+  });
+
+  test('refuses what it cannot swap', () => {
+    const swap = loadByteSwap() as (...args: unknown[]) => void;
+    assert.throws(() => swap(new Uint8Array(6), 4), /TypeError: swap: the length must be a multiple of size/);
+    assert.throws(() => swap(new Uint8Array(6), 3), /size must be 2, 4 or 8/);
+    assert.throws(() => swap(new Float32Array(4), 4), /bytes must be a Uint8Array/);
+    assert.throws(() => swap(new Uint8Array(4)), /takes two arguments/);
   });
 });

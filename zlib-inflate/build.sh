@@ -15,5 +15,6 @@ if [ ! -f "$headers/node_api.h" ]; then
 fi
 mkdir -p build
 # Written aside and renamed: a process that loads the addon meanwhile never sees half a file.
-cc -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -I"$headers" zlib-inflate/zlib_inflate.c -ldeflate -o build/zlib-inflate.node.tmp
+# -O3: GCC vectorizes the byte-swap loops only from -O3.
+cc -std=c11 -O3 -Wall -Wextra -Werror -fPIC -shared -I"$headers" zlib-inflate/zlib_inflate.c -ldeflate -o build/zlib-inflate.node.tmp
 mv build/zlib-inflate.node.tmp build/zlib-inflate.node

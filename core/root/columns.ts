@@ -1,4 +1,5 @@
 import type { BasketMemory } from './basket-memory.js';
+import { swapInPlace } from './byte-swap.js';
 
 /**
  * Columnar decoding of one basket: the whole basket becomes one typed array (plus per-entry offsets
@@ -35,11 +36,8 @@ export function fromBigEndian(type: ElementType, bytes: Uint8Array): Values {
   const size = elementSize[type];
   const n = Math.floor(bytes.length / size);
   if (bytes.byteOffset % size !== 0) throw new RangeError(`basket memory at offset ${bytes.byteOffset} is not aligned for ${type}`);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, n * size);
-  if (size === 4) buf.swap32();
-  else if (size === 8) buf.swap64();
-  else if (size === 2) buf.swap16();
-  const { buffer: ab, byteOffset: at } = buf;
+  if (size > 1) swapInPlace(bytes.subarray(0, n * size), size as 2 | 4 | 8);
+  const { buffer: ab, byteOffset: at } = bytes;
   switch (type) {
     case 'f4': return new Float32Array(ab, at, n);
     case 'f8': return new Float64Array(ab, at, n);
