@@ -49,7 +49,8 @@ test('hzz run: a chunk process killed with SIGKILL while it analyses is retried,
   let killed: number | undefined;
   const r = await runLocal({
     ...opts,
-    // After the third chunk both processes hold a chunk (the pool hands out the next one before it reports).
+    // After the third chunk each process holds one or two chunks (the pool hands a process its next
+    // chunk while it analyses one), which the kill takes with it.
     onChunk: (done) => {
       if (done !== 3) return;
       killed = children().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chunk-process'));
@@ -58,9 +59,11 @@ test('hzz run: a chunk process killed with SIGKILL while it analyses is retried,
   });
   assert.ok(killed, 'a chunk process was found and killed');
   assert.deepEqual(r.failures, []);
-  assert.equal(r.retried.length, 1, JSON.stringify(r.retried));
-  assert.equal(r.retried[0]!.kind, 'crash');
-  assert.match(r.retried[0]!.message, /analysis process exited \(SIGKILL\)/);
-  assert.match(r.retried[0]!.what, /^chunk \d+ \(llll entries \d+-\d+\)$/);
+  assert.ok(r.retried.length >= 1 && r.retried.length <= 2, JSON.stringify(r.retried));
+  for (const retried of r.retried) {
+    assert.equal(retried.kind, 'crash');
+    assert.match(retried.message, /analysis process exited \(SIGKILL\)/);
+    assert.match(retried.what, /^chunk \d+ \(llll entries \d+-\d+\)$/);
+  }
   assert.deepEqual(histogramsDocument(r.results).samples, histogramsDocument(clean.results).samples);
 });
