@@ -5,8 +5,9 @@ import type { SampleHistogram } from '../core/histogram.js';
 
 /**
  * A fixed pool of analysis processes for the local run. Each process takes the next chunk when it
- * is free, so a slow chunk never holds up the others; chunks stay in plan order within the queue so
- * a process tends to get consecutive chunks of one file and can reuse its opened file.
+ * has room, so a slow chunk holds up at most the one queued behind it; chunks stay in plan order
+ * within the queue so a process tends to get consecutive chunks of one file and can reuse its
+ * opened file.
  * Processes rather than worker threads: two threads of one process inflating baskets slowed each
  * other by a quarter (their garbage collectors share one helper pool), two processes by 7%, which
  * is also how the cluster runs them.

@@ -184,8 +184,8 @@ class Code {
       case 'all': return [`(${this.lanes(c.arg).join(' && ')})`];
       case 'mass': {
         const lanes = c.args.map((a) => this.lanes(a));
-        this.masses.add(lanes[0]!.length);
         const n = lanes[0]!.length;
+        this.masses.add(n);
         return [`(${lanes.flat().map((l, i) => `mv${n}[${i}] = ${l}`).join(', ')}, mass${n}(mv${n}))`];
       }
       case 'zmass': return [`Z(${c.which}, r_toGeV, ${c.args.map((a) => `[${this.lanes(a).join(', ')}]`).join(', ')})`];

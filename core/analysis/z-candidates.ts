@@ -29,7 +29,14 @@ type Four = readonly [number, number, number, number];
  */
 export function zCandidateMass(which: 1 | 2, toGeV: number, pt: Four, eta: Four, phi: Four, e: Four, charge: Four, type: Four): number {
   const pairMass = (i: number, j: number): number => {
-    lanes.set([pt[i]!, pt[j]!, eta[i]!, eta[j]!, phi[i]!, phi[j]!, e[i]!, e[j]!]);
+    lanes[0] = pt[i]!;
+    lanes[1] = pt[j]!;
+    lanes[2] = eta[i]!;
+    lanes[3] = eta[j]!;
+    lanes[4] = phi[i]!;
+    lanes[5] = phi[j]!;
+    lanes[6] = e[i]!;
+    lanes[7] = e[j]!;
     return mass2(lanes);
   };
   const ossf = (i: number, j: number): boolean => type[i] === type[j] && charge[i]! * charge[j]! < 0;

@@ -136,7 +136,9 @@ export class RootFile {
     let at = 0;
     const reads: Promise<DataView>[] = [];
     for (let i = 0; i < place.length; i += 2) {
-      const [from, bytes, to] = [place[i]!, place[i + 1]!, at];
+      const from = place[i]!;
+      const bytes = place[i + 1]!;
+      const to = at;
       reads.push(fh.read(buf, to, bytes, from).then(({ bytesRead: n }) => {
         if (n !== bytes) throw badInput(this.url, `short read at byte ${from}: ${n} of ${bytes} bytes`);
         return new DataView(buf.buffer, buf.byteOffset + to, n);
