@@ -8,9 +8,14 @@ import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { connect } from 'amqplib';
 import { startControlPlane, toolsBin, type ControlPlane } from './harness/control-plane.js';
+import { startRabbitNode } from './harness/rabbitmq-node.js';
 import { createVhost, declareTopology, queueDepth, type TestVhost } from './support/broker.js';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
+import { toPartial } from '../core/analyze-chunk.js';
+import { emptyHistogram, MAX_BINS } from '../core/histogram.js';
+import { chunkTask, DATA_DIR, DEFINITION } from './support/analysis-fixture.js';
 
 const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 const CHART = join(REPO, 'helm', 'hzz-operator');
@@ -168,7 +173,59 @@ describe('helm chart: offline checks', () => {
     assert.match(external.stderr, /broker\.external\.existingSecret is required/);
     const mode = await helm(['template', 'hzz', CHART, '--set', 'broker.mode=kafka']);
     assert.notEqual(mode.code, 0);
+    for (const bytes of ['1000000', '1073741824']) {
+      const size = await helm(['template', 'hzz', CHART, '--set', `rabbitmq.maxMessageBytes=${bytes}`]);
+      assert.notEqual(size.code, 0);
+      assert.match(size.stderr, new RegExp(`rabbitmq\\.maxMessageBytes must lie between 4194304 .* not ${bytes}`));
+    }
     assert.match(mode.stderr, /broker\.mode must be builtin or external/);
+  });
+
+  test('the broker\'s max_message_size takes the largest partial a definition can make, refuses more, and with the prefetch stays within the plotter\'s memory', async () => {
+    const rendered = await template('hzz', 'hzz');
+    const limit = Number(/^\s*max_message_size = (\d+)$/m.exec(rendered)?.[1]);
+    const prefetch = Number(/"--prefetch", "(\d+)"/.exec(rendered)?.[1]);
+    const plotterMemory = /hzz-plotter[\s\S]*?limits:[\s\S]*?memory: (\d+)Mi/.exec(rendered)?.[1];
+    assert.ok(limit > 0 && prefetch > 0 && plotterMemory, `max_message_size ${limit}, --prefetch ${prefetch}, plotter memory ${plotterMemory}Mi`);
+    assert.ok(prefetch * limit <= (Number(plotterMemory) * 2 ** 20) / 2, `${prefetch} × ${limit} bytes held unacknowledged against the plotter's ${plotterMemory}Mi`);
+
+    // The largest partial: 16 histograms (the schema's most) of MAX_BINS bins, 64 cuts, every number
+    // as long as a double prints.
+    const binning = { lo: 0, hi: MAX_BINS, width: 1 };
+    const h = emptyHistogram(binning, 64, Array.from({ length: 15 }, () => binning));
+    for (const bins of [h, ...h.more]) {
+      bins.sumw.fill(-1.2345678901234567e-300);
+      bins.sumw2.fill(1.2345678901234567e-300);
+      bins.entries.fill(2 ** 31);
+    }
+    h.cutflow.fill(2 ** 31);
+    const task = chunkTask(join(DATA_DIR, 'data_A.4lep.root'), { definition: { ...DEFINITION, histograms: Array.from({ length: 16 }, (_, i) => ({ name: `h${i}`, variable: 'lep_pt[0]', binning, label: 'x' })) } });
+    const largest = Buffer.from(JSON.stringify({ ...toPartial(task, h), signature: 'f'.repeat(64) }));
+    assert.ok(largest.length > 1e6 && largest.length < limit, `the largest partial is ${largest.length} bytes`);
+
+    const node = await startRabbitNode('max-message', [`max_message_size = ${limit}`]);
+    const publish = async (body: Buffer): Promise<void> => {
+      const conn = await connect(node.url);
+      let closedWith: Error | undefined;
+      try {
+        const ch = await conn.createConfirmChannel();
+        ch.on('error', (err: Error) => (closedWith = err));
+        await ch.assertQueue('partials');
+        await new Promise<void>((resolve, reject) => ch.sendToQueue('partials', body, {}, (err) => (err ? reject(err) : resolve())));
+        // A refused message closes the channel; ask the broker something to see that it did.
+        await ch.checkQueue('partials');
+      } catch (err) {
+        throw closedWith ?? err;
+      } finally {
+        await conn.close().catch(() => {});
+      }
+    };
+    try {
+      await publish(largest);
+      await assert.rejects(publish(Buffer.alloc(limit + 1)), new RegExp(`PRECONDITION_FAILED - message size ${limit + 1} is larger than configured max size ${limit}`));
+    } finally {
+      await node.dispose();
+    }
   });
 
   test('no password is a literal: generated per install, never in values, env or URLs of the chart', async () => {

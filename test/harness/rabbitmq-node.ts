@@ -35,7 +35,8 @@ export interface RabbitNode {
   dispose(): Promise<void>;
 }
 
-export async function startRabbitNode(label: string): Promise<RabbitNode> {
+/** `config`: rabbitmq.conf lines of the test's own, after the listener. */
+export async function startRabbitNode(label: string, config: readonly string[] = []): Promise<RabbitNode> {
   if (!existsSync(RABBITMQ_SERVER)) throw new Error(`${RABBITMQ_SERVER} not found: install rabbitmq-server (scripts/setup.sh --test)`);
   const dir = await mkdtemp(join(tmpdir(), `hzz-rabbit-${label}-`));
   const forgetDir = removeOnExit(dir);
@@ -46,7 +47,7 @@ export async function startRabbitNode(label: string): Promise<RabbitNode> {
   await writeFile(join(home, '.erlang.cookie'), randomBytes(16).toString('hex'), { mode: 0o400 });
   // guest may connect over loopback only, which is all a test uses; no plugins, so no management
   // listener to clash with the shared node's.
-  await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${amqpPort}\n`);
+  await writeFile(join(dir, 'rabbitmq.conf'), [`listeners.tcp.1 = 127.0.0.1:${amqpPort}`, ...config, ''].join('\n'));
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
   await writeFile(join(dir, 'rabbitmq-env.conf'), '');
   const env = {
