@@ -194,8 +194,8 @@ describe('helm chart: offline checks', () => {
     const binning = { lo: 0, hi: MAX_BINS, width: 1 };
     const h = emptyHistogram(binning, 64, Array.from({ length: 15 }, () => binning));
     for (const bins of [h, ...h.more]) {
-      bins.sumw.fill(-1.2345678901234567e-300);
-      bins.sumw2.fill(1.2345678901234567e-300);
+      bins.sumw.fill(-Math.PI * 1e-300);
+      bins.sumw2.fill(Math.PI * 1e-300);
       bins.entries.fill(2 ** 31);
     }
     h.cutflow.fill(2 ** 31);
