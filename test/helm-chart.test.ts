@@ -185,8 +185,10 @@ describe('helm chart: offline checks', () => {
     const rendered = await template('hzz', 'hzz');
     const limit = Number(/^\s*max_message_size = (\d+)$/m.exec(rendered)?.[1]);
     const prefetch = Number(/"--prefetch", "(\d+)"/.exec(rendered)?.[1]);
-    const plotterMemory = /hzz-plotter[\s\S]*?limits:[\s\S]*?memory: (\d+)Mi/.exec(rendered)?.[1];
-    assert.ok(limit > 0 && prefetch > 0 && plotterMemory, `max_message_size ${limit}, --prefetch ${prefetch}, plotter memory ${plotterMemory}Mi`);
+    const plotter = rendered.split(/^---$/m).find((doc) => /^kind: Deployment$/m.test(doc) && /^ {2}name: hzz-plotter$/m.test(doc)) ?? '';
+    const plotterMemory = /limits:[\s\S]*?memory: (\d+)Mi/.exec(plotter)?.[1];
+    assert.ok(limit > 0 && prefetch > 0, `max_message_size ${limit}, --prefetch ${prefetch}`);
+    assert.ok(plotterMemory, 'the plotter Deployment has a memory limit in Mi');
     assert.ok(prefetch * limit <= (Number(plotterMemory) * 2 ** 20) / 2, `${prefetch} × ${limit} bytes held unacknowledged against the plotter's ${plotterMemory}Mi`);
 
     // The largest partial: 16 histograms (the schema's most) of MAX_BINS bins, 64 cuts, every number
