@@ -89,7 +89,7 @@ export class ProcessPool {
       }
     }
     this.processes.splice(this.processes.indexOf(child), 1);
-    for (let i; (i = this.idle.indexOf(child)) >= 0;) this.idle.splice(i, 1);
+    for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i] === child) this.idle.splice(i, 1);
     if (!this.closed) {
       this.spawn();
       this.dispatch();

@@ -8,10 +8,9 @@ import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { connect } from 'amqplib';
 import { startControlPlane, toolsBin, type ControlPlane } from './harness/control-plane.js';
 import { startRabbitNode } from './harness/rabbitmq-node.js';
-import { createVhost, declareTopology, queueDepth, type TestVhost } from './support/broker.js';
+import { createVhost, declareTopology, queueDepth, withChannel, type TestVhost } from './support/broker.js';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../operator/rbac.js';
 import { toPartial } from '../core/analyze-chunk.js';
 import { emptyHistogram, MAX_BINS } from '../core/histogram.js';
@@ -206,22 +205,19 @@ describe('helm chart: offline checks', () => {
     assert.ok(largest.length > 1e6 && largest.length < limit, `the largest partial is ${largest.length} bytes`);
 
     const node = await startRabbitNode('max-message', [`max_message_size = ${limit}`]);
-    const publish = async (body: Buffer): Promise<void> => {
-      const conn = await connect(node.url);
+    const publish = (body: Buffer): Promise<void> => withChannel(node.url, async (ch) => {
       let closedWith: Error | undefined;
+      ch.on('error', (err: Error) => (closedWith = err));
       try {
-        const ch = await conn.createConfirmChannel();
-        ch.on('error', (err: Error) => (closedWith = err));
         await ch.assertQueue('partials');
-        await new Promise<void>((resolve, reject) => ch.sendToQueue('partials', body, {}, (err) => (err ? reject(err) : resolve())));
+        ch.sendToQueue('partials', body);
+        await ch.waitForConfirms();
         // A refused message closes the channel; ask the broker something to see that it did.
         await ch.checkQueue('partials');
       } catch (err) {
         throw closedWith ?? err;
-      } finally {
-        await conn.close().catch(() => {});
       }
-    };
+    });
     try {
       await publish(largest);
       await assert.rejects(publish(Buffer.alloc(limit + 1)), new RegExp(`PRECONDITION_FAILED - message size ${limit + 1} is larger than configured max size ${limit}`));
