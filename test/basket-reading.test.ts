@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
 import { emptyHistogram, mergeInto } from '../core/histogram.js';
 import { decompressBlocks } from '../core/root/decompress.js';
-import { inflateInto, nodeZlib, zlibByCopy } from '../core/root/inflate-into.js';
+import { inflateInto, inflatePrefix, nodeZlib, zlibByCopy } from '../core/root/inflate-into.js';
 import { RootTree } from '../core/root/tree.js';
 import { chunkTask, DEFINITION } from './support/analysis-fixture.js';
 import { bothEngines } from './support/inflate-engines.js';
-import { manyBasketsDir, SHARED_DATA } from './support/paths.js';
+import { manyBasketsDir, PYTHON, SHARED_DATA } from './support/paths.js';
 import { maxRelativeDifference } from './support/reference.js';
 
 /**
@@ -75,6 +77,60 @@ describe('baskets decoded into reused memory', () => {
   });
 });
 
+describe('a counted branch read through its counter', () => {
+  // Entries of 2, 1, 0 and 3 values, 250 times over; written without compression, so that the test can change bytes in place.
+  const counts = [2, 1, 0, 3];
+  const values = (e: number): number[] => Array.from({ length: counts[e % 4]! }, (_, k) => e + k / 4);
+  let dir: string;
+  let bytes: Buffer;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hzz-counted-'));
+    execFileSync(PYTHON, ['-c', `import sys, uproot, awkward as ak
+with uproot.recreate(sys.argv[1], compression=None) as f:
+    f.mktree('t', {'x': 'var * float32'}, counter_name=lambda counted: 'n')
+    f['t'].extend({'x': ak.Array([[e + k / 4 for k in range(${JSON.stringify(counts)}[e % 4])] for e in range(1000)])})`, join(dir, 'counted.root')]);
+    bytes = readFileSync(join(dir, 'counted.root'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The file with `change` made to the bytes of branch `name`'s basket (its key first), read whole. */
+  async function readChanged(name: string, change: (basket: Buffer, keylen: number, last: number) => void): Promise<number[][]> {
+    const file = join(dir, `${name}-changed.root`);
+    const tree = await RootTree.open(join(dir, 'counted.root'), 't');
+    const { seek, bytes: n } = tree.branch(name).baskets[0]!;
+    tree.close();
+    const changed = Buffer.from(bytes);
+    const basket = changed.subarray(seek!, seek! + n!);
+    const keylen = basket.readInt16BE(14);
+    change(basket, keylen, basket.readInt32BE(keylen - 5));
+    writeFileSync(file, changed);
+    const read: number[][] = [];
+    const reading = await RootTree.open(file, 't');
+    try {
+      for await (const w of reading.windows(['x'], 0, 1000)) {
+        const { values: v, offsets: o, entryStart } = w.columns.get('x')!;
+        for (let e = w.entryStart; e < w.entryStop; e++) read.push([...v.subarray(o![e - entryStart]!, o![e - entryStart + 1]!)]);
+      }
+    } finally {
+      reading.close();
+    }
+    return read;
+  }
+
+  test('takes its entries\' lengths from the counter, not from the basket\'s offset table', async () => {
+    assert.equal((await RootTree.open(join(dir, 'counted.root'), 't')).branch('x').counter, 'n');
+    // An offset table of -1s would put every entry outside the basket.
+    const read = await readChanged('x', (basket, _keylen, last) => basket.fill(0xff, last + 4));
+    assert.deepEqual(read, Array.from({ length: 1000 }, (_, e) => values(e)));
+  });
+
+  test('a counter that disagrees with the basket it counts is named', async () => {
+    // Entry 3 counts 4 values instead of 3, entry 7 -1.
+    await assert.rejects(readChanged('n', (basket, keylen) => basket.writeInt32BE(4, keylen + 4 * 3)), /n-changed\.root: branch 'x' basket at entry 0: its counter counts 1501 values in its entries, the basket holds 1500$/);
+    await assert.rejects(readChanged('n', (basket, keylen) => basket.writeInt32BE(-1, keylen + 4 * 7)), /branch 'x' basket at entry 0: its counter counts -1 values for entry 7$/);
+  });
+});
+
 describe('inflating ROOT blocks', () => {
   const payload = Uint8Array.from({ length: 50_000 }, (_, i) => (i * 7919) % 251);
   const block = (part: Uint8Array): Buffer => {
@@ -107,6 +163,21 @@ describe('inflating ROOT blocks', () => {
       assert.deepEqual(await decompressBlocks(whole, out, payload.length, 'sound', engine), payload);
     });
   }
+
+  test('a stream\'s first bytes alone are its first bytes; one that ends before them, or is damaged, is named, and the next inflates', async () => {
+    const whole = block(payload);
+    const out = new Uint8Array(payload.length + 1);
+    assert.deepEqual(await decompressBlocks(whole, out, payload.length, 'half', nodeZlib, 25_000), payload.subarray(0, 25_000));
+    // Of two blocks, the first inflates whole and the second as far as needed.
+    const two = Buffer.concat([block(payload.subarray(0, 20_000)), block(payload.subarray(20_000))]);
+    assert.deepEqual(await decompressBlocks(two, out.fill(0), payload.length, 'two', nodeZlib, 30_000), payload.subarray(0, 30_000));
+    const z = deflateSync(payload.subarray(0, 1_000));
+    assert.throws(() => inflatePrefix(z, out, 1_001, 'short'), /^Error: short: the stream ends after 1000 of the 1001 bytes of data its basket says it holds$/);
+    const damaged = Buffer.from(deflateSync(payload));
+    damaged.fill(0xff, 20, 40);
+    assert.throws(() => inflatePrefix(damaged, out, 40_000, 'damaged'), /^Error: damaged: corrupt zlib data$/);
+    assert.deepEqual(inflatePrefix(z, out, 999, 'after'), payload.subarray(0, 999));
+  });
 
   test('the output needs a byte of room past the size, to see the stream end', () => {
     assert.throws(() => inflateInto(deflateSync(payload), new Uint8Array(payload.length), payload.length, 'no room'), /no room: output room 50000 must exceed 50000 bytes/);

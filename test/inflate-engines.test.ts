@@ -18,7 +18,8 @@ import { compressedRecords } from './support/root-records.js';
 /**
  * libdeflate (the native addon) and Node's zlib must be interchangeable: the same bytes from every
  * compressed record of the real files, the same errors for bad streams, and Node's zlib whenever
- * the addon is absent or broken.
+ * the addon is absent or broken. A record's first bytes inflated alone (inflatePrefix) must be the
+ * whole record's.
  */
 interface Compared { records: number; trees: number; baskets: number; bytes: number }
 
@@ -33,6 +34,12 @@ async function compareEngines(file: string, engines: [InflateEngine, InflateEngi
       return Buffer.from((await decompressBlocks(stored, rooms[i]!, objlen, what, engine)).buffer, 0, objlen);
     }));
     if (!a!.equals(b!)) assert.fail(`${what}: ${engines[0].name} and ${engines[1].name} differ`);
+    // What a counted basket read without its offset table asks for: the record's first bytes alone.
+    for (const need of [objlen >> 1, objlen - 1]) {
+      // Into the second engine's room: `a` is a view of the first's.
+      const head = await decompressBlocks(stored, rooms[1]!.fill(0), objlen, `${what}, first ${need} bytes`, engines[0], need);
+      if (head.length < need || !Buffer.from(head.buffer, head.byteOffset, need).equals(a!.subarray(0, need))) assert.fail(`${what}: its first ${need} bytes alone differ`);
+    }
     seen.records++;
     seen.bytes += objlen;
     if (className === 'TBasket') seen.baskets++;

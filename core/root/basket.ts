@@ -2,6 +2,7 @@ import type { BasketMemory } from './basket-memory.js';
 import type { JsrootBasket } from './branch.js';
 import { fromBigEndian, type BasketPayload } from './columns.js';
 import { decompressBlocks } from './decompress.js';
+import { inflateEngine } from './inflate-into.js';
 
 /**
  * Basket parsing: a basket's bytes (on disk: its key with the TBasket header, then the data;
@@ -26,9 +27,11 @@ export function embeddedPayload(bk: JsrootBasket, memory: BasketMemory): BasketP
 
 /**
  * Parses a basket as stored on disk: its key (with the TBasket header at the key's end), then data,
- * which lands in the slot's memory, inflated or copied.
+ * which lands in the slot's memory, inflated or copied. With `offsets` the entry-offset table after
+ * the data is read too; without, inflating stops at the data's end, as the table is either absent
+ * (fixed-size entries) or not needed (entries counted by another branch, tree.ts).
  */
-export async function diskPayload(raw: DataView, hasOffsets: boolean, what: string, memory: BasketMemory): Promise<BasketPayload> {
+export async function diskPayload(raw: DataView, offsets: boolean, what: string, memory: BasketMemory): Promise<BasketPayload> {
   const nbytes = raw.getInt32(0, false);
   const objlen = raw.getInt32(6, false);
   const keylen = raw.getInt16(14, false);
@@ -38,6 +41,7 @@ export async function diskPayload(raw: DataView, hasOffsets: boolean, what: stri
   // The TBasket header ends the key: ..., fNevBuf (4), fLast (4), flag (1).
   const entries = raw.getInt32(keylen - 9, false);
   const last = raw.getInt32(keylen - 5, false);
+  if (last < keylen || last - keylen > objlen) throw new Error(`${what}: its data ends at byte ${last}, outside the basket's ${keylen} + ${objlen}`);
   const stored = new Uint8Array(raw.buffer, raw.byteOffset + keylen, nbytes - keylen);
   const room = memory.bytes('data', objlen);
   let data: Uint8Array;
@@ -45,10 +49,10 @@ export async function diskPayload(raw: DataView, hasOffsets: boolean, what: stri
     data = room.subarray(0, objlen);
     data.set(stored);
   } else {
-    data = await decompressBlocks(stored, room, objlen, what);
+    data = await decompressBlocks(stored, room, objlen, what, inflateEngine(), offsets ? objlen : last - keylen);
   }
   let entryOffsets: Int32Array | undefined;
-  if (hasOffsets) {
+  if (offsets) {
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const at = last - keylen;
     const n = dv.getInt32(at, false);

@@ -8,7 +8,7 @@ import type { ElementType, Layout } from './columns.js';
  */
 
 // jsroot ships no types; these are the few fields of its objects we rely on.
-interface JsrootLeaf { _typename: string; fName: string; fLen: number; fIsUnsigned?: boolean; fLeafCount?: unknown }
+interface JsrootLeaf { _typename: string; fName: string; fLen: number; fIsUnsigned?: boolean; fLeafCount?: { fName?: string } | null }
 export interface JsrootBasket { fKeylen: number; fLast: number; fNevBuf: number; fBufferRef?: { arr: DataView }; fEntryOffset?: ArrayLike<number> }
 export interface JsrootBranch {
   _typename: string; fName: string; fClassName?: string; fEntryOffsetLen: number; fWriteBasket: number;
@@ -31,6 +31,8 @@ export interface BranchInfo {
   layout: Layout;
   type: ElementType;
   baskets: BasketRef[];
+  /** For a counted branch of one value per count: the leaf that counts its entries' values. */
+  counter?: string;
 }
 
 export function findBranch(list: JsrootBranch[], name: string): JsrootBranch | undefined {
@@ -57,6 +59,7 @@ export function describeBranch(b: JsrootBranch, url: string, treeEntries: number
   const unsupported = (why: string) => badInput(url, `branch '${b.fName}' ${why}; this reader handles numbers, arrays counted by another leaf, and std::vector/RVec of numbers`);
   let layout: Layout;
   let type: ElementType | undefined;
+  let counter: string | undefined;
   const leaf = b.fLeaves.arr[0];
   if (b._typename === 'TBranchElement') {
     const m = /^(?:std::)?(?:vector|ROOT::VecOps::RVec|ROOT::RVec)<\s*([\w ]+?)\s*>$/.exec(b.fClassName ?? '');
@@ -66,7 +69,10 @@ export function describeBranch(b: JsrootBranch, url: string, treeEntries: number
   } else if (b._typename === 'TBranch' && leaf && b.fLeaves.arr.length === 1) {
     type = leafTypes[leaf._typename]?.[leaf.fIsUnsigned ? 1 : 0];
     if (!type) throw unsupported(`has a leaf of type ${leaf._typename}`);
-    if (leaf.fLeafCount) layout = 'counted';
+    if (leaf.fLeafCount) {
+      layout = 'counted';
+      if (leaf.fLen === 1) counter = leaf.fLeafCount.fName;
+    }
     else if (leaf.fLen === 1) layout = 'scalar';
     else throw unsupported('is a fixed-size array');
   } else {
@@ -84,7 +90,7 @@ export function describeBranch(b: JsrootBranch, url: string, treeEntries: number
   }
   const covered = baskets.at(-1)?.entryStop ?? 0;
   if (covered < treeEntries) throw badInput(url, `branch '${b.fName}' holds ${covered} of the tree's ${treeEntries} entries`);
-  return { name: b.fName, layout, type, baskets };
+  return { name: b.fName, layout, type, baskets, ...(counter === undefined ? {} : { counter }) };
 }
 
 /**

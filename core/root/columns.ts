@@ -66,9 +66,11 @@ const STL_HEADER = 10; // byte count (4), class version (2), element count (4)
 
 /**
  * Decodes a basket whose `data` lies in `memory` (and is overwritten): the column's arrays are views
- * of that memory, valid until the branch's next basket is decoded into it.
+ * of that memory, valid until the branch's next basket is decoded into it. A counted basket read
+ * without its entry-offset table takes its entries' lengths from `counter`, the decoded basket of
+ * its counter branch covering all its entries, as ROOT's own TLeaf reads them.
  */
-export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload, entryStart: number, what: string, memory: BasketMemory): Column {
+export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload, entryStart: number, what: string, memory: BasketMemory, counter?: Counter): Column {
   const size = elementSize[type];
   const dataEnd = p.last - p.keylen;
   const entryStop = entryStart + p.entries;
@@ -78,8 +80,9 @@ export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload
     return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, p.entries * size)) };
   }
   const eo = p.entryOffsets;
-  if (!eo || eo.length < p.entries) throw new Error(`${what}: basket has no entry offsets`);
   const offsets = memory.int32('offsets', p.entries + 1);
+  if (layout === 'counted' && !eo && counter) return countedBy(counter, type, p, entryStart, what, offsets);
+  if (!eo || eo.length < p.entries) throw new Error(`${what}: basket has no entry offsets`);
   if (layout === 'counted') {
     // A shift, not a division: this loop runs for every entry of every jagged basket.
     const shift = 31 - Math.clz32(size);
@@ -107,4 +110,49 @@ export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload
     for (let to = offsets[i]! * size, end = offsets[i + 1]! * size; to < end; to++) packed[to] = data[from++]!;
   }
   return { entryStart, entryStop, values: fromBigEndian(type, packed.subarray(0, total * size)), offsets };
+}
+
+/**
+ * A counter branch's decoded basket, as the counted baskets it holds the entries of use it: with the
+ * running sums of its values over the last entry range asked for, kept in its own memory, which its
+ * counted branches (all the lepton branches of one counter, whose baskets hold the same entries in
+ * aligned files) copy instead of working out again.
+ */
+export interface Counter {
+  column: Column;
+  memory: BasketMemory;
+  sums?: { of: Column; entryStart: number; entries: number; offsets: Int32Array };
+}
+
+/** A counted basket's column, its offsets the running sum of its counter's values over its entries. */
+function countedBy(counter: Counter, type: ElementType, p: BasketPayload, entryStart: number, what: string, offsets: Int32Array): Column {
+  const { column: c } = counter;
+  const from = entryStart - c.entryStart;
+  if (from < 0 || c.entryStop < entryStart + p.entries) throw new Error(`${what}: its counter's basket holds entries [${c.entryStart}, ${c.entryStop}), not all of its own`);
+  const dataEnd = p.last - p.keylen;
+  const held = dataEnd / elementSize[type];
+  let s = counter.sums;
+  if (!(s && s.of === c && s.entryStart === entryStart && s.entries === p.entries)) {
+    const sums = counter.memory.int32('sums', p.entries + 1);
+    const counts = c.values;
+    let total = 0;
+    // One test after the loop, not one per entry: a negative count sets the sign bit here.
+    let signs = 0;
+    for (let i = 0; i < p.entries; i++) {
+      sums[i] = total;
+      const n = counts[from + i]!;
+      signs |= n;
+      total += n;
+    }
+    sums[p.entries] = total;
+    if (signs < 0) {
+      const at = Array.prototype.findIndex.call(counts.subarray(from, from + p.entries), (n: number) => (n | 0) < 0);
+      throw new Error(`${what}: its counter counts ${counts[from + at]} values for entry ${entryStart + at}`);
+    }
+    counter.sums = s = { of: c, entryStart, entries: p.entries, offsets: sums };
+  }
+  const total = s.offsets[p.entries]!;
+  if (total !== held) throw new Error(`${what}: its counter counts ${total} values in its entries, the basket holds ${held}`);
+  offsets.set(s.offsets);
+  return { entryStart, entryStop: entryStart + p.entries, values: fromBigEndian(type, p.data.subarray(0, dataEnd)), offsets };
 }

@@ -1,5 +1,5 @@
 import { R__unzip } from 'jsroot/io';
-import { inflateEngine, inflateInto, type InflateEngine } from './inflate-into.js';
+import { inflateEngine, inflateInto, inflatePrefix, type InflateEngine } from './inflate-into.js';
 
 /**
  * ROOT compresses a basket as a series of blocks, each with a 9-byte header: a 2-letter algorithm
@@ -11,11 +11,13 @@ import { inflateEngine, inflateInto, type InflateEngine } from './inflate-into.j
 const HEADER = 9;
 
 /**
- * Decompresses `src` into `out[0, size)` and returns that view; `out` must hold at least one byte
- * more than `size` (see inflateInto). ZLIB blocks go through `engine`, by default the process's own.
+ * Decompresses `src` (`size` bytes uncompressed) into `out` and returns a view of at least its
+ * first `need` bytes; `out` must hold at least one byte more than `size` (see inflateInto). ZLIB
+ * blocks go through `engine`, by default the process's own, and stop after `need` bytes when they
+ * can (inflatePrefix); other algorithms decompress whole.
  */
-export async function decompressBlocks(src: Uint8Array, out: Uint8Array, size: number, what: string, engine = inflateEngine()): Promise<Uint8Array> {
-  if (isAllZlib(src)) return inflateZlibBlocks(src, out, size, what, engine);
+export async function decompressBlocks(src: Uint8Array, out: Uint8Array, size: number, what: string, engine = inflateEngine(), need = size): Promise<Uint8Array> {
+  if (isAllZlib(src)) return inflateZlibBlocks(src, out, size, Math.min(need, size), what, engine);
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const unzipped: DataView | null = await R__unzip(view, size, true);
   if (!unzipped || unzipped.byteLength !== size) {
@@ -32,10 +34,10 @@ function isAllZlib(src: Uint8Array): boolean {
   return true;
 }
 
-function inflateZlibBlocks(src: Uint8Array, out: Uint8Array, size: number, what: string, engine: InflateEngine): Uint8Array {
+function inflateZlibBlocks(src: Uint8Array, out: Uint8Array, size: number, need: number, what: string, engine: InflateEngine): Uint8Array {
   let pos = 0;
   let written = 0;
-  while (written < size) {
+  while (written < need) {
     if (pos + HEADER > src.length) {
       throw new Error(`${what}: compressed data ends after ${written} of ${size} bytes`);
     }
@@ -44,11 +46,15 @@ function inflateZlibBlocks(src: Uint8Array, out: Uint8Array, size: number, what:
     if (written + usize > size || pos + HEADER + csize > src.length) {
       throw new Error(`${what}: corrupt compressed block at byte ${pos}`);
     }
-    inflateInto(src.subarray(pos + HEADER, pos + HEADER + csize), out.subarray(written), usize, `${what} (block at byte ${pos})`, engine);
+    const stream = src.subarray(pos + HEADER, pos + HEADER + csize);
+    const where = `${what} (block at byte ${pos})`;
+    // The block the needed bytes end in, when they end before it does.
+    if (written + usize > need && inflatePrefix(stream, out.subarray(written), need - written, where)) return out.subarray(0, need);
+    inflateInto(stream, out.subarray(written), usize, where, engine);
     written += usize;
     pos += HEADER + csize;
   }
-  return out.subarray(0, size);
+  return out.subarray(0, written);
 }
 
 const size24 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16);

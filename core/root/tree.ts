@@ -2,7 +2,7 @@ import { badInput } from '../contracts/errors.js';
 import { BasketMemory } from './basket-memory.js';
 import { diskPayload, embeddedPayload } from './basket.js';
 import { basketAt, describeBranch, findBranch, type BasketRef, type BranchInfo, type JsrootTree } from './branch.js';
-import { decodeBasket, type Column } from './columns.js';
+import { decodeBasket, type Column, type Counter, type ElementType } from './columns.js';
 import { RootFile, type ReadBuffer } from './file.js';
 
 /**
@@ -14,8 +14,11 @@ import { RootFile, type ReadBuffer } from './file.js';
  * per branch whatever the file size.
  */
 
-/** A branch being read: its memory, and the basket last decoded into it. */
-interface Slot { branch: BranchInfo; memory: BasketMemory; column?: Column }
+/**
+ * A branch being read: its memory, and the basket last decoded into it; for a counted branch, the
+ * slot of the branch that counts its entries' values.
+ */
+interface Slot { branch: BranchInfo; memory: BasketMemory; column?: Column; counter?: Slot; sums?: Counter['sums'] }
 
 /**
  * What one pass over the tree (one windows() call) decodes into: a slot per branch, and two buffers
@@ -31,6 +34,8 @@ interface Arena { slots: Map<string, Slot>; reads: [ReadBuffer, ReadBuffer] }
  * basket each gets, and the read of their compressed bytes, started when the window was planned.
  */
 interface Planned { entryStop: number; load: Slot[]; refs: BasketRef[]; raw: Promise<DataView[]> }
+
+const INTEGER_TYPES = new Set<ElementType>(['i4', 'u4', 'i2', 'u2', 'i1', 'u1']);
 
 export class RootTree {
   private readonly arenas: Arena[] = [];
@@ -124,15 +129,19 @@ export class RootTree {
     if (!(Number.isInteger(start) && Number.isInteger(stop) && start >= 0 && start <= stop && stop <= this.entries)) {
       throw badInput(this.url, `entry range [${start}, ${stop}) is outside the tree's ${this.entries} entries`);
     }
-    const branches = [...new Set(branchNames)].map((n) => this.branch(n));
     const arena = this.arenas.pop() ?? { slots: new Map<string, Slot>(), reads: [{ compressed: Buffer.alloc(0) }, { compressed: Buffer.alloc(0) }] };
     let next: Planned | undefined;
     try {
-      const slots = branches.map((branch) => {
+      const slotOf = (branch: BranchInfo): Slot => {
         let slot = arena.slots.get(branch.name);
         if (!slot) arena.slots.set(branch.name, (slot = { branch, memory: new BasketMemory() }));
         return slot;
-      });
+      };
+      const slots = this.branchesRead(branchNames).map(slotOf);
+      for (const slot of slots) {
+        const counter = this.counterOf(slot.branch);
+        slot.counter = counter && slotOf(counter);
+      }
       // What each slot will hold once the windows planned so far are decoded.
       const held = slots.map((s) => s.column && { entryStart: s.column.entryStart, entryStop: s.column.entryStop });
       const columns = new Map<string, Column>();
@@ -182,29 +191,59 @@ export class RootTree {
     return { entryStop: end, load, refs, raw };
   }
 
-  /** Decodes the baskets a planned window loads, from their compressed bytes `raw`, into their slots. */
+  /**
+   * The branches a pass over `branchNames` reads: those, and the counters of counted ones among
+   * them (counterOf), counters first, so that a window decodes them before the baskets they count.
+   */
+  branchesRead(branchNames: readonly string[]): BranchInfo[] {
+    const requested = branchNames.map((n) => this.branch(n));
+    return [...new Set([...requested.flatMap((b) => this.counterOf(b) ?? []), ...requested])];
+  }
+
+  /**
+   * The scalar integer branch counting a counted branch's values, when the tree has it: a basket
+   * of the counted branch is then inflated only up to the end of its data, without the table of
+   * entry offsets after it (a fifth of a basket of four floats an entry), as the counter's values
+   * give those offsets.
+   */
+  counterOf(b: BranchInfo): BranchInfo | undefined {
+    if (b.counter === undefined || b.counter === b.name) return undefined;
+    let counter: BranchInfo;
+    try {
+      counter = this.branch(b.counter);
+    } catch {
+      return undefined;
+    }
+    return counter.layout === 'scalar' && INTEGER_TYPES.has(counter.type) ? counter : undefined;
+  }
+
+  /**
+   * Decodes the baskets a planned window loads, from their compressed bytes `raw`, into their slots:
+   * the slots in order, as plan() lists them counters first. A counted basket takes its entries'
+   * lengths from its counter's basket when that holds all its entries (in files of aligned baskets,
+   * as ROOT's clusters and uproot's writer make them, always), else from its own offset table.
+   */
   private async decode({ load, refs }: Planned, raw: DataView[]): Promise<void> {
     let next = 0;
-    // allSettled: a failed basket must not return the arena while another is still being written.
-    const settled = await Promise.allSettled(refs.map(async (ref, i) => {
+    for (const [i, ref] of refs.entries()) {
       const slot = load[i]!;
       const { branch, memory } = slot;
       // The slot's basket is about to be overwritten: never leave it claiming entries it lost.
       slot.column = undefined;
       const what = `${this.url}: branch '${branch.name}' basket at entry ${ref.entryStart}`;
+      const c = slot.counter?.column;
+      const counter = c && c.entryStart <= ref.entryStart && c.entryStop >= ref.entryStop ? (slot.counter as Counter) : undefined;
       // Whatever goes wrong from here on is in the file's bytes: bad input, named by `what`.
       try {
-        const payload = ref.embedded ? embeddedPayload(ref.embedded, memory) : await diskPayload(raw[next++]!, branch.layout !== 'scalar', what, memory);
+        const payload = ref.embedded ? embeddedPayload(ref.embedded, memory) : await diskPayload(raw[next++]!, branch.layout !== 'scalar' && !counter, what, memory);
         if (payload.entries !== ref.entryStop - ref.entryStart) {
           throw new Error(`${what}: holds ${payload.entries} entries, the tree says ${ref.entryStop - ref.entryStart}`);
         }
-        slot.column = decodeBasket(branch.layout, branch.type, payload, ref.entryStart, what, memory);
+        slot.column = decodeBasket(branch.layout, branch.type, payload, ref.entryStart, what, memory, counter);
       } catch (err) {
         throw badInput('', (err as Error).message, err);
       }
-    }));
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    }
   }
 
   /** Closes the file descriptor of a local file; the tree reopens it if read again. */
