@@ -9,7 +9,12 @@ import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
 import { workerCommand } from './commands/worker.js';
 
-/** `hzz`: one binary, one subcommand per role; exit codes are listed in docs/contracts.md. */
+/**
+ * `hzz`: one binary, one subcommand per role; exit codes are listed in docs/contracts.md. Each
+ * command loads its implementation only when it runs: loaded up front, the operator's Kubernetes
+ * client alone took 0.35 s and 39 MiB of heap from every `hzz run`, whose garbage collections then
+ * competed with its analysis processes for the cores.
+ */
 await yargs(hideBin(process.argv))
   .scriptName('hzz')
   .command(runCommand)

@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { hostname } from 'node:os';
 import { DEFAULT_WORKER_COMMAND, DEFAULT_WORKER_IMAGE, PARTIAL_MASTER_KEY_ENV, leaderElection, parseDataPvcs, parseMasterKey, parsePlotterUrl, parseSecretRef, parseUrlPrefixes } from '../../operator/config.js';
-import { operatorMain } from '../../operator/main.js';
 
 interface OperatorArgs {
   kubeconfig: string | undefined;
@@ -60,6 +59,7 @@ export const operatorCommand: CommandModule<object, OperatorArgs> = {
     .epilogue(`The operator publishes plans with HZZ_AMQP_URL (or HZZ_AMQP_HOST, _PORT, _VHOST, _USER, _PASSWORD), and derives each analysis's partial key from ${PARTIAL_MASTER_KEY_ENV} (required, at least 32 characters). See docs/operator.md.`),
   handler: async (argv) => {
     if (!argv['worker-amqp-secret']) throw new Error('--worker-amqp-secret (or HZZ_WORKER_AMQP_SECRET) is required: workers need the broker');
+    const { operatorMain } = await import('../../operator/main.js');
     await operatorMain({
       kubeconfig: argv.kubeconfig,
       namespace: argv.namespace,

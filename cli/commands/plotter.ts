@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { plotterMain } from '../../plotter/plotter-process.js';
 
 interface PlotterArgs { out: string | undefined; port: number; host: string; prefetch: number; 'orphan-budget-mib': number | undefined; 'orphan-ttl-seconds': number | undefined }
 
@@ -16,6 +15,7 @@ export const plotterCommand: CommandModule<object, PlotterArgs> = {
     .example('hzz plotter --out /results', 'writes /results/<namespace>/<name>/g<generation>/hzz_m4l.png'),
   handler: async (argv) => {
     if (!argv.out) throw new Error('--out (or HZZ_PLOTTER_OUT) is required');
+    const { plotterMain } = await import('../../plotter/plotter-process.js');
     await plotterMain({
       out: argv.out, port: argv.port, host: argv.host, prefetch: argv.prefetch,
       orphans: { budgetMiB: argv['orphan-budget-mib'], ttlSeconds: argv['orphan-ttl-seconds'] },

@@ -5,9 +5,6 @@ import type { CommandModule } from 'yargs';
 import { runLocal } from '../../local/run-local.js';
 import type { LocalRunOptions } from '../../local/run-plan.js';
 import { runSummary, summaryTable, writeRunOutputs, type LocalRunReport } from '../../local/run-report.js';
-import { runLocalThroughBroker } from '../../local/run-through-broker.js';
-import { startPlotter } from '../../plotter/plotter.js';
-import { runWorker } from '../../worker/run-worker.js';
 
 interface RunArgs {
   catalog?: string | undefined;
@@ -61,7 +58,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     let report: LocalRunReport;
     try {
-      report = argv.broker ? await runLocalThroughBroker(opts, argv.broker, { runWorker, startPlotter }) : await runLocal(opts);
+      report = argv.broker ? await throughBroker(opts, argv.broker) : await runLocal(opts);
     } finally {
       bar.stop();
     }
@@ -83,3 +80,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     process.exit();
   },
 };
+
+/** `--broker`: the broker's client, the worker and the plotter are loaded only for it. */
+async function throughBroker(opts: LocalRunOptions, broker: string): Promise<LocalRunReport> {
+  const [{ runLocalThroughBroker }, { runWorker }, { startPlotter }] = await Promise.all([
+    import('../../local/run-through-broker.js'), import('../../worker/run-worker.js'), import('../../plotter/plotter.js'),
+  ]);
+  return runLocalThroughBroker(opts, broker, { runWorker, startPlotter });
+}

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { workerMain } from '../../worker/worker-process.js';
 
 export const workerCommand: CommandModule<object, { task?: string }> = {
   command: 'worker',
@@ -10,6 +9,7 @@ export const workerCommand: CommandModule<object, { task?: string }> = {
     .epilogue('Broker: HZZ_AMQP_URL, or HZZ_AMQP_HOST/PORT/VHOST with HZZ_AMQP_USER and HZZ_AMQP_PASSWORD.'),
   handler: async (argv) => {
     // Not waiting for reads abandoned at their deadline (core/root/read-deadline.ts).
+    const { workerMain } = await import('../../worker/worker-process.js');
     process.exit(await workerMain({ taskFile: argv.task }));
   },
 };
