@@ -75,7 +75,7 @@ function inflateLimit(whole: Ours): void {
   const zlib = chosen.engine.startsWith('libdeflate') ? alone({ ...process.env, HZZ_INFLATE: 'zlib' }) : undefined;
   const also = zlib ? ` (${zlib.engine}: ${fmt(best(zlib))} ev/s)` : '';
   console.log(`\ninflate alone on the large input's baskets: ${chosen.engine} ${fmt(best(chosen))} ev/s${also}; our whole chunk path runs at ${(100 * best(whole) / best(chosen)).toFixed(0)}% of it (goal ≥ 60%)`);
-  console.log(`${fmt(chosen.dataOnlyBaskets)} of the ${fmt(chosen.baskets)} baskets are counted arrays, inflated (by the path and here) only up to their data's end, through Node's zlib`);
+  console.log(`${fmt(chosen.dataOnlyBaskets)} of the ${fmt(chosen.baskets)} baskets are jagged, inflated (by the path and here) only up to their data's end, through Node's zlib`);
   // In CPU seconds too: other work on the machine moves them far less than the wall time.
   const cpu = (t: { cpuSeconds: number[] }) => Math.min(...t.cpuSeconds);
   console.log(`in CPU seconds: inflate alone ${cpu(chosen).toFixed(3)} s, our whole path ${cpu(whole).toFixed(3)} s (the process, its helper threads too): ${(100 * cpu(chosen) / cpu(whole)).toFixed(0)}%`);

@@ -7,8 +7,8 @@ import { RootTree } from '../core/root/tree.js';
 /**
  * The limit of a chunk's path: how fast this process's inflate engine alone decompresses the baskets
  * the analysis reads from FILE (a simulated sample's branches, and the counters of counted ones), in
- * the order a chunk reads them, into one reused buffer, as far as a chunk inflates them: a counted
- * basket up to the end of its data (RootTree.counterOf; the large input's baskets are aligned, so a
+ * the order a chunk reads them, into one reused buffer, as far as a chunk inflates them: a jagged
+ * basket up to the end of its data (RootTree.dataOnly; the large input's baskets are aligned, so a
  * chunk always can). Reading them from disk is left out of the time. Prints one JSON line: the
  * seconds of each repetition (wall, and the CPU seconds of inflating, which a loaded machine
  * disturbs less), the file's events, the engine's name, the baskets inflated and how many of them
@@ -36,7 +36,7 @@ for (let rep = 0; rep < Number(reps); rep++) {
   let spent = 0;
   let cpu = 0;
   for (const branch of tree.branchesRead(needed)) {
-    const dataOnly = tree.counterOf(branch) !== undefined;
+    const dataOnly = tree.dataOnly(branch);
     for (const { seek, bytes } of branch.baskets) {
       // A basket kept inside the TTree record was inflated with it, at open.
       if (seek === undefined || bytes === undefined) continue;

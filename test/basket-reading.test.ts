@@ -9,6 +9,8 @@ import { analyzeChunk } from '../core/analyze-chunk.js';
 import { loadCatalogue, selectSamples } from '../core/catalogue.js';
 import { planAnalysis } from '../core/chunk-plan.js';
 import { emptyHistogram, mergeInto } from '../core/histogram.js';
+import { BasketMemory } from '../core/root/basket-memory.js';
+import { decodeBasket, type BasketPayload } from '../core/root/columns.js';
 import { decompressBlocks } from '../core/root/decompress.js';
 import { inflateInto, inflatePrefix, nodeZlib, zlibByCopy } from '../core/root/inflate-into.js';
 import { RootTree } from '../core/root/tree.js';
@@ -128,6 +130,39 @@ with uproot.recreate(sys.argv[1], compression=None) as f:
     // Entry 3 counts 4 values instead of 3, entry 7 -1.
     await assert.rejects(readChanged('n', (basket, keylen) => basket.writeInt32BE(4, keylen + 4 * 3)), /n-changed\.root: branch 'x' basket at entry 0: its counter counts 1501 values in its entries, the basket holds 1500$/);
     await assert.rejects(readChanged('n', (basket, keylen) => basket.writeInt32BE(-1, keylen + 4 * 7)), /branch 'x' basket at entry 0: its counter counts -1 values for entry 7$/);
+  });
+});
+
+describe('a std::vector basket read without its offset table', () => {
+  /** Entries as ROOT writes a vector<float> branch's: byte count, version, length, big-endian values. */
+  const vectors = (entries: number[][], extra = 0): BasketPayload => {
+    const parts = entries.map((v) => {
+      const b = Buffer.alloc(10 + 4 * v.length);
+      b.writeUInt32BE((0x40000000 | (6 + 4 * v.length)) >>> 0, 0);
+      b.writeUInt16BE(9, 4);
+      b.writeInt32BE(v.length, 6);
+      v.forEach((x, k) => b.writeFloatBE(x, 10 + 4 * k));
+      return b;
+    });
+    const data = Buffer.concat([...parts, Buffer.alloc(extra, 0xee)]);
+    // An offset table of -1s after the data: it must not be what places the entries.
+    const room = new Uint8Array(data.length + 64).fill(0xff);
+    room.set(data);
+    return { data: room, keylen: 70, last: 70 + data.length, entries: entries.length };
+  };
+
+  test('finds each entry from the headers before it', () => {
+    const col = decodeBasket('stl-vector', 'f4', vectors([[1.5, 2.5], [], [3.5], [4.5, 5.5, 6.5]]), 10, 'v', new BasketMemory());
+    assert.deepEqual([...col.values], [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]);
+    assert.deepEqual([...col.offsets!], [0, 2, 2, 3, 6]);
+    assert.deepEqual([col.entryStart, col.entryStop], [10, 14]);
+  });
+
+  test('a header that claims more than the data holds, or data past the last entry, is named', () => {
+    const long = vectors([[1.5], [2.5]]);
+    new DataView(long.data.buffer).setInt32(14 + 6, 1_000);
+    assert.throws(() => decodeBasket('stl-vector', 'f4', long, 0, 'v', new BasketMemory()), /^Error: v: corrupt entry 1 at byte 14$/);
+    assert.throws(() => decodeBasket('stl-vector', 'f4', vectors([[1.5], [2.5]], 4), 0, 'v', new BasketMemory()), /^Error: v: its entries end at byte 28 of its 32 bytes of data$/);
   });
 });
 

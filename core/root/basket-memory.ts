@@ -7,7 +7,7 @@
  */
 export class BasketMemory {
   private readonly u8 = { data: new Uint8Array(0), packed: new Uint8Array(0) };
-  private readonly i32 = { entryOffsets: new Int32Array(0), offsets: new Int32Array(0), sums: new Int32Array(0) };
+  private readonly i32 = { entryOffsets: new Int32Array(0), offsets: new Int32Array(0), sums: new Int32Array(0), starts: new Int32Array(0) };
 
   /**
    * At least `n` bytes plus one spare (the room inflateInto needs to see a stream end), starting
@@ -19,7 +19,7 @@ export class BasketMemory {
   }
 
   /** Exactly `n` 32-bit integers. */
-  int32(role: 'entryOffsets' | 'offsets' | 'sums', n: number): Int32Array {
+  int32(role: 'entryOffsets' | 'offsets' | 'sums' | 'starts', n: number): Int32Array {
     if (this.i32[role].length < n) this.i32[role] = new Int32Array(grown(n));
     return this.i32[role].subarray(0, n);
   }

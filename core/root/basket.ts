@@ -29,7 +29,8 @@ export function embeddedPayload(bk: JsrootBasket, memory: BasketMemory): BasketP
  * Parses a basket as stored on disk: its key (with the TBasket header at the key's end), then data,
  * which lands in the slot's memory, inflated or copied. With `offsets` the entry-offset table after
  * the data is read too; without, inflating stops at the data's end, as the table is either absent
- * (fixed-size entries) or not needed (entries counted by another branch, tree.ts).
+ * (fixed-size entries) or not needed: entries counted by another branch (tree.ts), or std::vector
+ * entries, each of which starts with its length (columns.ts).
  */
 export async function diskPayload(raw: DataView, offsets: boolean, what: string, memory: BasketMemory): Promise<BasketPayload> {
   const nbytes = raw.getInt32(0, false);

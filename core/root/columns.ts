@@ -66,9 +66,10 @@ const STL_HEADER = 10; // byte count (4), class version (2), element count (4)
 
 /**
  * Decodes a basket whose `data` lies in `memory` (and is overwritten): the column's arrays are views
- * of that memory, valid until the branch's next basket is decoded into it. A counted basket read
- * without its entry-offset table takes its entries' lengths from `counter`, the decoded basket of
- * its counter branch covering all its entries, as ROOT's own TLeaf reads them.
+ * of that memory, valid until the branch's next basket is decoded into it. A basket read without
+ * its entry-offset table finds its entries otherwise: a counted one from `counter`, the decoded
+ * basket of its counter branch covering all its entries, as ROOT's own TLeaf reads them; a
+ * std::vector one by reading each entry's header in turn, its length telling where the next starts.
  */
 export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload, entryStart: number, what: string, memory: BasketMemory, counter?: Counter): Column {
   const size = elementSize[type];
@@ -82,31 +83,37 @@ export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload
   const eo = p.entryOffsets;
   const offsets = memory.int32('offsets', p.entries + 1);
   if (layout === 'counted' && !eo && counter) return countedBy(counter, type, p, entryStart, what, offsets);
-  if (!eo || eo.length < p.entries) throw new Error(`${what}: basket has no entry offsets`);
+  if (eo ? eo.length < p.entries : layout === 'counted') throw new Error(`${what}: basket has no entry offsets`);
   if (layout === 'counted') {
     // A shift, not a division: this loop runs for every entry of every jagged basket.
     const shift = 31 - Math.clz32(size);
     const keylen = p.keylen;
-    for (let i = 0; i < p.entries; i++) offsets[i] = (eo[i]! - keylen) >> shift;
+    for (let i = 0; i < p.entries; i++) offsets[i] = (eo![i]! - keylen) >> shift;
     offsets[p.entries] = dataEnd / size;
     return { entryStart, entryStop, values: fromBigEndian(type, p.data.subarray(0, dataEnd)), offsets };
   }
-  // STL-like: gather the payloads of all entries into one contiguous big-endian buffer first.
+  // STL-like: gather the payloads of all entries into one contiguous big-endian buffer first. Each
+  // entry starts where its offset says or, read without the table, where the one before it ends.
   const view = new DataView(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+  const starts = memory.int32('starts', p.entries);
   let total = 0;
+  let at = 0;
   for (let i = 0; i < p.entries; i++) {
+    if (eo) at = eo[i]! - p.keylen;
+    starts[i] = at;
     offsets[i] = total;
-    const at = eo[i]! - p.keylen;
-    const n = view.getInt32(at + 6, false);
+    const n = at >= 0 && at + STL_HEADER <= dataEnd ? view.getInt32(at + 6, false) : -1;
     if (n < 0 || at + STL_HEADER + n * size > dataEnd) throw new Error(`${what}: corrupt entry ${entryStart + i} at byte ${at}`);
     total += n;
+    at += STL_HEADER + n * size;
   }
+  if (!eo && at !== dataEnd) throw new Error(`${what}: its entries end at byte ${at} of its ${dataEnd} bytes of data`);
   offsets[p.entries] = total;
   const packed = memory.bytes('packed', total * size);
   const data = p.data;
   // Byte by byte: a subarray per entry to set() from would be an object per event.
   for (let i = 0; i < p.entries; i++) {
-    let from = eo[i]! - p.keylen + STL_HEADER;
+    let from = starts[i]! + STL_HEADER;
     for (let to = offsets[i]! * size, end = offsets[i + 1]! * size; to < end; to++) packed[to] = data[from++]!;
   }
   return { entryStart, entryStop, values: fromBigEndian(type, packed.subarray(0, total * size)), offsets };

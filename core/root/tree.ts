@@ -206,7 +206,7 @@ export class RootTree {
    * entry offsets after it (a fifth of a basket of four floats an entry), as the counter's values
    * give those offsets.
    */
-  counterOf(b: BranchInfo): BranchInfo | undefined {
+  private counterOf(b: BranchInfo): BranchInfo | undefined {
     if (b.counter === undefined || b.counter === b.name) return undefined;
     let counter: BranchInfo;
     try {
@@ -218,10 +218,20 @@ export class RootTree {
   }
 
   /**
+   * Whether a pass inflates `b`'s baskets only up to the end of their data, not their offset table:
+   * a std::vector branch always, a counted one when the tree has its counter (and, basket by basket,
+   * when the counter's basket holds all its entries: decode()).
+   */
+  dataOnly(b: BranchInfo): boolean {
+    return b.layout === 'stl-vector' || this.counterOf(b) !== undefined;
+  }
+
+  /**
    * Decodes the baskets a planned window loads, from their compressed bytes `raw`, into their slots:
    * the slots in order, as plan() lists them counters first. A counted basket takes its entries'
    * lengths from its counter's basket when that holds all its entries (in files of aligned baskets,
-   * as ROOT's clusters and uproot's writer make them, always), else from its own offset table.
+   * as ROOT's clusters and uproot's writer make them, always), else from its own offset table; a
+   * std::vector basket from its entries' headers. Either is then inflated only up to its data's end.
    */
   private async decode({ load, refs }: Planned, raw: DataView[]): Promise<void> {
     let next = 0;
@@ -235,7 +245,7 @@ export class RootTree {
       const counter = c && c.entryStart <= ref.entryStart && c.entryStop >= ref.entryStop ? (slot.counter as Counter) : undefined;
       // Whatever goes wrong from here on is in the file's bytes: bad input, named by `what`.
       try {
-        const payload = ref.embedded ? embeddedPayload(ref.embedded, memory) : await diskPayload(raw[next++]!, branch.layout !== 'scalar' && !counter, what, memory);
+        const payload = ref.embedded ? embeddedPayload(ref.embedded, memory) : await diskPayload(raw[next++]!, branch.layout === 'counted' && !counter, what, memory);
         if (payload.entries !== ref.entryStop - ref.entryStart) {
           throw new Error(`${what}: holds ${payload.entries} entries, the tree says ${ref.entryStop - ref.entryStart}`);
         }
