@@ -120,7 +120,9 @@ with uproot.recreate(sys.argv[1], compression=None) as f:
   }
 
   test('takes its entries\' lengths from the counter, not from the basket\'s offset table', async () => {
-    assert.equal((await RootTree.open(join(dir, 'counted.root'), 't')).branch('x').counter, 'n');
+    const tree = await RootTree.open(join(dir, 'counted.root'), 't');
+    assert.equal(tree.branch('x').counter, 'n');
+    tree.close();
     // An offset table of -1s would put every entry outside the basket.
     const read = await readChanged('x', (basket, _keylen, last) => basket.fill(0xff, last + 4));
     assert.deepEqual(read, Array.from({ length: 1000 }, (_, e) => values(e)));

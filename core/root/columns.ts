@@ -83,6 +83,7 @@ export function decodeBasket(layout: Layout, type: ElementType, p: BasketPayload
   const eo = p.entryOffsets;
   const offsets = memory.int32('offsets', p.entries + 1);
   if (layout === 'counted' && !eo && counter) return countedBy(counter, type, p, entryStart, what, offsets);
+  // A table too short, or a counted basket read with neither its table nor its counter.
   if (eo ? eo.length < p.entries : layout === 'counted') throw new Error(`${what}: basket has no entry offsets`);
   if (layout === 'counted') {
     // A shift, not a division: this loop runs for every entry of every jagged basket.
