@@ -132,16 +132,16 @@ export class RootTree {
     const arena = this.arenas.pop() ?? { slots: new Map<string, Slot>(), reads: [{ compressed: Buffer.alloc(0) }, { compressed: Buffer.alloc(0) }] };
     let next: Planned | undefined;
     try {
+      // A branch's counter never changes: a slot is linked to its counter's once, when made.
       const slotOf = (branch: BranchInfo): Slot => {
         let slot = arena.slots.get(branch.name);
-        if (!slot) arena.slots.set(branch.name, (slot = { branch, memory: new BasketMemory() }));
+        if (!slot) {
+          const counter = this.counterOf(branch);
+          arena.slots.set(branch.name, (slot = { branch, memory: new BasketMemory(), ...(counter ? { counter: slotOf(counter) } : {}) }));
+        }
         return slot;
       };
       const slots = this.branchesRead(branchNames).map(slotOf);
-      for (const slot of slots) {
-        const counter = this.counterOf(slot.branch);
-        slot.counter = counter && slotOf(counter);
-      }
       // What each slot will hold once the windows planned so far are decoded.
       const held = slots.map((s) => s.column && { entryStart: s.column.entryStart, entryStop: s.column.entryStop });
       const columns = new Map<string, Column>();
