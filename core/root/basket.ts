@@ -2,7 +2,6 @@ import type { BasketMemory } from './basket-memory.js';
 import type { JsrootBasket } from './branch.js';
 import { fromBigEndian, type BasketPayload } from './columns.js';
 import { decompressBlocks } from './decompress.js';
-import { inflateEngine } from './inflate-into.js';
 
 /**
  * Basket parsing: a basket's bytes (on disk: its key with the TBasket header, then the data;
@@ -50,7 +49,7 @@ export async function diskPayload(raw: DataView, offsets: boolean, what: string,
     data = room.subarray(0, objlen);
     data.set(stored);
   } else {
-    data = await decompressBlocks(stored, room, objlen, what, inflateEngine(), offsets ? objlen : last - keylen);
+    data = await decompressBlocks(stored, room, objlen, what, undefined, offsets ? objlen : last - keylen);
   }
   let entryOffsets: Int32Array | undefined;
   if (offsets) {

@@ -132,11 +132,14 @@ export interface Counter {
   sums?: { of: Column; entryStart: number; entries: number; offsets: Int32Array };
 }
 
+/** Whether column `c` holds every entry of [entryStart, entryStop): a counter must, for the baskets it counts. */
+export const holdsEntries = (c: Column, entryStart: number, entryStop: number): boolean => c.entryStart <= entryStart && c.entryStop >= entryStop;
+
 /** A counted basket's column, its offsets the running sum of its counter's values over its entries. */
 function countedBy(counter: Counter, type: ElementType, p: BasketPayload, entryStart: number, what: string, offsets: Int32Array): Column {
   const { column: c } = counter;
   const from = entryStart - c.entryStart;
-  if (from < 0 || c.entryStop < entryStart + p.entries) throw new Error(`${what}: its counter's basket holds entries [${c.entryStart}, ${c.entryStop}), not all of its own`);
+  if (!holdsEntries(c, entryStart, entryStart + p.entries)) throw new Error(`${what}: its counter's basket holds entries [${c.entryStart}, ${c.entryStop}), not all of its own`);
   const dataEnd = p.last - p.keylen;
   const held = dataEnd / elementSize[type];
   let s = counter.sums;

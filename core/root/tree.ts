@@ -2,7 +2,7 @@ import { badInput } from '../contracts/errors.js';
 import { BasketMemory } from './basket-memory.js';
 import { diskPayload, embeddedPayload } from './basket.js';
 import { basketAt, describeBranch, findBranch, type BasketRef, type BranchInfo, type JsrootTree } from './branch.js';
-import { decodeBasket, type Column, type Counter, type ElementType } from './columns.js';
+import { decodeBasket, holdsEntries, type Column, type Counter, type ElementType } from './columns.js';
 import { RootFile, type ReadBuffer } from './file.js';
 
 /**
@@ -242,7 +242,7 @@ export class RootTree {
       slot.column = undefined;
       const what = `${this.url}: branch '${branch.name}' basket at entry ${ref.entryStart}`;
       const c = slot.counter?.column;
-      const counter = c && c.entryStart <= ref.entryStart && c.entryStop >= ref.entryStop ? (slot.counter as Counter) : undefined;
+      const counter = c && holdsEntries(c, ref.entryStart, ref.entryStop) ? (slot.counter as Counter) : undefined;
       // Whatever goes wrong from here on is in the file's bytes: bad input, named by `what`.
       try {
         const payload = ref.embedded ? embeddedPayload(ref.embedded, memory) : await diskPayload(raw[next++]!, branch.layout === 'counted' && !counter, what, memory);
