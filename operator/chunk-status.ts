@@ -110,14 +110,23 @@ export function chunkStates(
   total: number, attempts: readonly ChunkAttempt[], retry: ChunkRetryRule, recorded: ReadonlySet<number> = new Set(), rerun?: RerunRound,
 ): ChunkState[] {
   const byChunk = new Map<number, ChunkAttempt[]>();
-  for (const a of attempts) if (a.chunk < total) byChunk.set(a.chunk, [...(byChunk.get(a.chunk) ?? []), a]);
+  for (const a of attempts) {
+    if (a.chunk >= total) continue;
+    const list = byChunk.get(a.chunk);
+    if (list) list.push(a);
+    else byChunk.set(a.chunk, [a]);
+  }
+  // Called on every reconcile for every chunk, mostly ones without Jobs (done or not started):
+  // those share one state object, so a reconcile's garbage grows with the Jobs, not the chunks.
   return Array.from({ length: total }, (_, i): ChunkState => {
-    const all = byChunk.get(i) ?? [];
-    const round = rerun?.chunks.has(i) ? rerun.round : Math.max(0, ...all.map((a) => a.round));
+    if (recorded.has(i)) return SUCCEEDED;
+    const all = byChunk.get(i);
+    if (!all) return PENDING;
+    const round = rerun?.chunks.has(i) ? rerun.round : all.reduce((r, a) => Math.max(r, a.round), 0);
     const mine = all.filter((a) => a.round === round);
-    if (recorded.has(i) || mine.some((a) => a.state === 'succeeded')) return { kind: 'succeeded' };
+    if (mine.some((a) => a.state === 'succeeded')) return SUCCEEDED;
     const latest = mine.reduce<ChunkAttempt | undefined>((l, a) => (!l || a.attempt > l.attempt ? a : l), undefined);
-    if (!latest) return { kind: 'pending' };
+    if (!latest) return PENDING;
     if (latest.state === 'active') return { kind: 'running', attempt: latest.attempt };
     const last = latest.failure!;
     const wait = retry.delayAfter(latest.attempt, last.kind);
@@ -125,3 +134,6 @@ export function chunkStates(
     return { kind: 'retrying', attempt: latest.attempt + 1, dueAt: (latest.finishedAt ?? 0) + wait, last };
   });
 }
+
+const SUCCEEDED: ChunkState = Object.freeze({ kind: 'succeeded' });
+const PENDING: ChunkState = Object.freeze({ kind: 'pending' });

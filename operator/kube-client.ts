@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 
 /**
@@ -31,8 +31,20 @@ export interface WatchEvent {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** An idle connection is closed well before the API server's own idle timeout (Go's 90 s) would cut it. */
+const IDLE_MS = 30_000;
 
 export class KubeClient {
+  /**
+   * KubeConfig.applyToHTTPSOptions gives every request an Agent of its own, that is a TCP
+   * connection and a TLS handshake of its own: with thousands of Jobs that was a handshake per API
+   * call, and the dead connections' TLS state in the operator's memory until a full collection
+   * (docs/performance.md, "The control plane at scale"). These agents keep connections open and
+   * reuse them, as client-go does; they pool connections by the request's TLS options (CA, client
+   * certificate and key, server name), so a rotated certificate still gets a connection of its own.
+   */
+  private readonly agents = { 'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }), 'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_MS }) };
+
   constructor(readonly config: KubeConfig) {}
 
   /** `path` given: that kubeconfig file; otherwise the default loading rules. */
@@ -62,7 +74,9 @@ export class KubeClient {
       timeout: REQUEST_TIMEOUT_MS,
     };
     await this.config.applyToHTTPSOptions(options);
-    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    // A proxy's agent is the library's to make.
+    if (!this.config.getCurrentCluster()?.proxyUrl) options.agent = this.agents[url.protocol as keyof KubeClient['agents']];
+    const send = (): Promise<{ status: number; text: string }> => new Promise((resolve, reject) => {
       const onResponse = (r: IncomingMessage): void => {
         let text = '';
         r.setEncoding('utf8');
@@ -72,9 +86,14 @@ export class KubeClient {
       };
       const req = url.protocol === 'https:' ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept connection the server closed just as it was reused: the request never reached it.
+        if (req.reusedSocket && err.code === 'ECONNRESET') send().then(resolve, reject);
+        else reject(err);
+      });
       req.end(payload);
     });
+    const res = await send();
     let body: unknown;
     try {
       body = res.text ? JSON.parse(res.text) : undefined;

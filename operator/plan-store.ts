@@ -67,8 +67,23 @@ export function planConfigMap(owner: HZZAnalysis, generation: number, specHash: 
   };
 }
 
+/**
+ * Every reconcile reads its analysis's plan, and every chunk's Task is rebuilt from it: read once
+ * per ConfigMap object (the informer's cache replaces the object when the ConfigMap changes) and
+ * built once per record, a reconcile of 2,000 chunks does not parse the plan and allocate 2,000
+ * tasks again each time (docs/performance.md, "The control plane at scale").
+ */
+const records = new WeakMap<ConfigMap, PlanRecord>();
+const tasks = new WeakMap<StoredPlan, readonly Task[]>();
+
 /** The record a plan ConfigMap holds; a damaged one reads as a failed plan rather than stopping the operator. */
 export function readPlanRecord(cm: ConfigMap): PlanRecord {
+  let record = records.get(cm);
+  if (!record) records.set(cm, (record = parsePlanRecord(cm)));
+  return record;
+}
+
+function parsePlanRecord(cm: ConfigMap): PlanRecord {
   const meta = {
     configMap: cm.metadata.name,
     generation: Number(cm.metadata.labels?.[LABELS.generation]),
@@ -88,6 +103,8 @@ export function readPlanRecord(cm: ConfigMap): PlanRecord {
 }
 
 /** Every chunk's Task, rebuilt from the stored plan exactly as planAnalysis made them. */
-export function tasksOf({ plan, recipe }: StoredPlan): Task[] {
-  return chunkTasks(plan, recipe, planChunks(plan));
+export function tasksOf(stored: StoredPlan): readonly Task[] {
+  let made = tasks.get(stored);
+  if (!made) tasks.set(stored, (made = chunkTasks(stored.plan, stored.recipe, planChunks(stored.plan))));
+  return made;
 }

@@ -3,6 +3,8 @@
 // others rely on: the version, object round trips, and that RBAC actually denies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { KubeClient } from '../operator/kube-client.js';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.js';
 
 test('control plane: real kube-apiserver with RBAC, driven by kubectl', async (t) => {
@@ -57,6 +59,22 @@ test('control plane: real kube-apiserver with RBAC, driven by kubectl', async (t
       assert.notEqual(forbidden.code, 0);
       assert.match(forbidden.stderr, /forbidden/i);
       assert.equal((await ok(['auth', 'can-i', 'create', 'pods', '-n', 'hzz-smoke'])).trim(), 'yes');
+    });
+
+    await t.test("the operator's client keeps its connection: one TLS handshake, not one per request", async () => {
+      const client = KubeClient.load(cp.kubeconfig);
+      let connections = 0;
+      const count = (): void => void connections++;
+      subscribe('net.client.socket', count);
+      try {
+        for (let i = 0; i < 20; i++) await client.get('/api/v1/namespaces/hzz-smoke/configmaps/settings');
+        await client.mergePatch('/api/v1/namespaces/hzz-smoke/configmaps/settings', { data: { channel: '4e' } });
+        const got = await client.get<{ data: Record<string, string> }>('/api/v1/namespaces/hzz-smoke/configmaps/settings');
+        assert.equal(got.data.channel, '4e');
+      } finally {
+        unsubscribe('net.client.socket', count);
+      }
+      assert.equal(connections, 1, `22 sequential requests opened ${connections} connections`);
     });
   } finally {
     await cp.stop();

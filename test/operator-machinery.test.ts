@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { structuralSchema } from '../operator/api/structural.js';
 import { toYaml } from '../operator/api/yaml.js';
 import { Informer } from '../operator/informer.js';
-import type { KubeClient, Query, WatchEvent } from '../operator/kube-client.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, type Query, type WatchEvent } from '../operator/kube-client.js';
 import type { ConfigMap, KubeList } from '../operator/kube-types.js';
 import { jobName, planConfigMapName } from '../operator/naming.js';
 import { OPERATOR_RULES } from '../operator/rbac.js';
@@ -152,4 +155,27 @@ test('informer: keeps what its transform returns; an object assumed after a writ
   informer.assume(cm('c', 'uc'));
   assert.deepEqual(informer.items().map((o) => o.metadata.name), ['a', 'b'], 'an answer that arrives after the deletion revives nothing');
   informer.stop();
+});
+
+test('kube client: a kept connection the server drops as it is reused is replaced, and the request answered', async () => {
+  // Every second request on a connection finds it closed, as an API server's idle timeout can race a reuse.
+  const served = new Map<Socket, number>();
+  const server = createServer((req, res) => {
+    const n = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, n);
+    if (n === 2) return void req.socket.destroy();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: req.url }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const config = new KubeConfig();
+    config.loadFromClusterAndUser({ name: 'local', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }, { name: 'anyone' });
+    const client = new KubeClient(config);
+    for (let i = 0; i < 4; i++) assert.deepEqual(await client.get('/api/v1/namespaces'), { path: '/api/v1/namespaces' });
+    // Four answers over connections that each served one request and dropped the next.
+    assert.deepEqual([...served.values()], [2, 2, 2, 1]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
