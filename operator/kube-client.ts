@@ -87,7 +87,7 @@ export class KubeClient {
       const req = url.protocol === 'https:' ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       req.on('error', (err: NodeJS.ErrnoException) => {
-        // A kept connection the server closed just as it was reused: sent once more on a new one. Every
+        // A kept connection the server closed just as it was reused: sent again, on another. Every
         // call is safe to repeat: a create comes back AlreadyExists, a delete NotFound (kube-adapter.ts),
         // a replace Conflict, a merge patch the same.
         if (req.reusedSocket && err.code === 'ECONNRESET') send().then(resolve, reject);
